@@ -1,0 +1,53 @@
+"""One settings object, read only at the entry points (CLI, app factory); plain values are passed down."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LAWSEARCH_", extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="Where the embedded index, models and audit log live")
+    qdrant_url: str | None = Field(None, description="Qdrant server or cluster URL; unset = embedded Qdrant Edge")
+    qdrant_api_key: SecretStr | None = None
+    collection: str = "articles"
+
+    # Dense retrieval: unset = the offline static Chinese embedder trained by `lawsearch train`;
+    # a sentence-transformers model name or path (e.g. BAAI/bge-small-zh-v1.5) when the deployment has one.
+    embedding_model: str | None = None
+    training_questions: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+
+    # Ingest limits (hostile files): enforced per file.
+    max_file_mb: int = 50
+    max_unzipped_mb: int = 200
+    max_pdf_pages: int = 2000
+    ocr_enabled: bool = True
+    ocr_max_pages: int = 200
+
+    llm_base_url: str | None = None
+    llm_model: str = "qwen2.5-7b-instruct"
+    llm_api_key: SecretStr | None = None
+
+    api_keys: dict[str, str] = Field(default_factory=dict, description='{"key": "admin"|"reader"}')
+    cors_origins: list[str] = Field(default_factory=list)
+    max_upload_mb: int = 20
+    max_upload_files: int = 20
+
+    @field_validator("training_questions", mode="before")
+    @classmethod
+    def _split_paths(cls, v):
+        if isinstance(v, str):
+            return [Path(p) for p in v.replace(",", ":").split(":") if p.strip()]
+        return v
+
+    @field_validator("api_keys")
+    @classmethod
+    def _roles(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = {k: r for k, r in v.items() if r not in ("admin", "reader")}
+        if bad:
+            raise ValueError(f"LAWSEARCH_API_KEYS: role must be 'admin' or 'reader', got {sorted(set(bad.values()))}")
+        return v
