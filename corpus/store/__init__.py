@@ -1,0 +1,48 @@
+"""The article store: one interface (`ArticleStore`), two backends.
+
+* `EdgeStore`  - Qdrant Edge in this process, on ``<data_dir>/qdrant`` (the default; ~1 ms queries, one process).
+* `ServerStore` - a Qdrant server/cluster through qdrant-client (chosen when a URL is configured;
+  ``url=":memory:"`` gives qdrant-client's in-process local mode, for tests).
+
+`open_store` picks one from configuration only.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import (
+    DEFAULT_RRF_K,
+    ArticleStore,
+    CollectionLayout,
+    Condition,
+    FilterSpec,
+    Hit,
+    PointRecord,
+    SparseVec,
+)
+
+__all__ = [
+    "DEFAULT_RRF_K",
+    "ArticleStore",
+    "CollectionLayout",
+    "Condition",
+    "FilterSpec",
+    "Hit",
+    "PointRecord",
+    "SparseVec",
+    "open_store",
+]
+
+
+def open_store(
+    *, data_dir: Path, url: str | None = None, api_key: str | None = None, collection: str = "articles"
+) -> ArticleStore:
+    """The server backend when `url` is given (":memory:" = qdrant-client local mode), else Qdrant Edge on
+    ``<data_dir>/qdrant``. Raises corpus.errors.BackendUnavailable when the index cannot be opened."""
+    if url:
+        from .server import ServerStore
+
+        return ServerStore(url=url, api_key=api_key, collection=collection)
+    from .edge import EdgeStore
+
+    return EdgeStore(Path(data_dir) / "qdrant", collection)
