@@ -38,6 +38,7 @@ class Article:
     part: int = 0  # 0-based part index when a long article is split for the embedder
     parts: int = 1
     kind: str = "article"  # "article" or "paragraph" (texts with no 条: 修正案, decisions)
+    extra: dict[str, Any] = field(default_factory=dict)  # analyses added by ingest (e.g. "enforcement")
 
     def __post_init__(self) -> None:
         if not self.label and self.kind == "article":

@@ -1,0 +1,219 @@
+"""Handlers of the `lawsearch` subcommands. Each takes the parsed args and the settings."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from corpus.errors import LawSearchError, NotFound
+
+
+def _out(obj) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _limits(settings) -> dict:
+    return {"max_file_mb": settings.max_file_mb, "max_unzipped_mb": settings.max_unzipped_mb,
+            "max_pdf_pages": settings.max_pdf_pages, "ocr_max_pages": settings.ocr_max_pages}
+
+
+def _print_failures(failures: list[dict]) -> None:
+    for f in failures:
+        detail = f"（{f['detail']}）" if f.get("detail") else ""
+        print(f"失败 [{f['code']}] {f['file']}: {f['message']}{detail}", file=sys.stderr)
+
+
+def cmd_parse(args, settings) -> int:
+    from ingest.pipeline import parse_files
+
+    regs, failures = parse_files(args.files, ocr_enabled=settings.ocr_enabled and not args.no_ocr,
+                                 progress=sys.stderr.isatty(), limits=_limits(settings))
+    if args.json:
+        _out({"regulations": [r.to_dict() for r in regs], "failures": failures})
+    else:
+        for r in regs:
+            nums = [a.article_no for a in r.articles]
+            span = f"第{nums[0]}–{nums[-1]}条" if nums and r.has_articles else f"{len(nums)} 段（无条文编号）"
+            print(f"{r.source_path}\n  《{r.title}》 {r.level or '?'} · {r.region or '?'} · {r.office or '?'}\n"
+                  f"  版本日期 {r.version_date or '?'} · 施行 {r.effective_date or '?'} · 状态 {r.status or '未标注'}\n"
+                  f"  {len({(a.article_no, a.article_suffix) for a in r.articles})} 条 ({span})，"
+                  f"{len({tuple(a.headings) for a in r.articles if a.headings})} 个章节")
+            for w in r.warnings:
+                print(f"  注意: {w}")
+    _print_failures(failures)
+    return 1 if failures else 0
+
+
+def _runtime(settings):
+    from corpus.runtime import Runtime
+
+    return Runtime.open(settings)
+
+
+def cmd_ingest(args, settings) -> int:
+    rt = _runtime(settings)
+    try:
+        summary = rt.ingest(args.paths, progress=sys.stderr.isatty() or not args.json, train=not args.no_train)
+    finally:
+        rt.close()
+    d = summary.to_dict()
+    if args.json:
+        _out(d)
+    else:
+        print(f"文件 {d['files']} 个：新增或更新法规 {d['regulations']} 部，条文 {d['articles']} 条"
+              f"（索引点 {d['points']} 个），未变化 {d['unchanged']} 个，失败 {len(d['failed'])} 个；"
+              f"用时 {d['seconds']:.1f} 秒。")
+        print(f"检索方式：{rt.retrieval_description}")
+        if d["recovered"]:
+            print(f"已清理上次中断留下的 {len(d['recovered'])} 个未完成版本。")
+    _print_failures(d["failed"])
+    return 1 if d["failed"] else 0
+
+
+def cmd_regulations(args, settings) -> int:
+    rt = _runtime(settings)
+    try:
+        rows = rt.index.regulations()
+    finally:
+        rt.close()
+    cols = ("regulation_id", "version_id", "title", "level", "region", "version_date", "effective_date", "status",
+            "is_current", "superseded_by", "article_count", "source_path")
+    if args.json:
+        _out([{k: r.get(k) for k in cols} for r in rows])
+        return 0
+    for r in rows:
+        state = "现行" if r.get("is_current") else "已被修订"
+        print(f"{r['regulation_id']}  《{r['title']}》 {r.get('version_date') or '日期不详'} [{state}] "
+              f"{r.get('level') or ''} {r.get('region') or ''} {r.get('article_count')}条 "
+              f"来源状态:{r.get('status') or '未标注'}")
+    return 0
+
+
+def parse_article_arg(text: str) -> tuple[int, str]:
+    """'20', '第二十条', '第二十条之一', '20之一' → (20, '之一')."""
+    import re
+
+    from corpus.numerals import NUMERAL_RE, cn_to_int
+
+    m = re.fullmatch(rf"\s*第?({NUMERAL_RE})条?(之[一二三四五六七八九十]+)?\s*", text)
+    if not m:
+        raise NotFound("条号格式不正确，应为 20 或 第二十条", detail=text)
+    return cn_to_int(m.group(1)), m.group(2) or ""
+
+
+def cmd_article(args, settings) -> int:
+    no, suffix = parse_article_arg(args.article)
+    rt = _runtime(settings)
+    try:
+        rec, hits = rt.index.article(args.title, no, suffix, as_of=args.as_of)
+    finally:
+        rt.close()
+    text = "\n".join(h.payload["text"] for h in hits)
+    p = hits[0].payload
+    if args.json:
+        _out({"regulation": {k: rec.get(k) for k in ("regulation_id", "version_id", "title", "version_date",
+                                                      "effective_date", "is_current", "status")},
+              "article_no": p["article_no"], "article_suffix": p["article_suffix"], "label": p["label"],
+              "headings": p["headings"], "clauses": [c for h in hits for c in h.payload["clauses"]], "text": text})
+    else:
+        state = "现行有效版本" if rec.get("is_current") else "历史版本"
+        print(f"《{rec['title']}》{p['label']}（{rec.get('version_date') or '日期不详'}，{state}）")
+        if p["headings"]:
+            print(" / ".join(p["headings"]))
+        print(text)
+    return 0
+
+
+def cmd_delete(args, settings) -> int:
+    rt = _runtime(settings)
+    try:
+        n = rt.index.delete(args.regulation_id, args.version_id)
+    finally:
+        rt.close()
+    print(f"已删除 {n} 个版本。")
+    return 0
+
+
+def cmd_search(args, settings) -> int:
+    rt = _runtime(settings)
+    try:
+        result = rt.search(args.query, top_k=args.top_k, filters=_filters(args))
+    finally:
+        rt.close()
+    if args.json:
+        _out(result)
+        return 0
+    print(f"检索方式：{result['mode']}")
+    for c in result.get("candidates", []):
+        print(f"  候选法规：《{c}》")
+    for i, h in enumerate(result["hits"], 1):
+        print(f"{i:>2}. 《{h['title']}》{h['label']}  [{h.get('level', '')} {h.get('region', '')} "
+              f"{h.get('version_date', '')}{'' if h.get('is_current', True) else ' 已被修订'}]  {h['score']:.3f}")
+        print(f"    {h['snippet']}")
+    return 0
+
+
+def _filters(args) -> dict:
+    keys = ("region", "level", "status", "agency", "regulation", "as_of")
+    f = {k: getattr(args, k) for k in keys if getattr(args, k, None)}
+    if getattr(args, "all_versions", False):
+        f["all_versions"] = True
+    return f
+
+
+def cmd_train(args, settings) -> int:
+    rt = _runtime(settings)
+    try:
+        path = rt.train(progress=True)
+    finally:
+        rt.close()
+    print(f"已训练离线向量模型：{path}")
+    return 0
+
+
+def cmd_bench(args, settings) -> int:
+    from evaluation import bench
+
+    return bench.main(args, settings)
+
+
+def cmd_eval(args, settings) -> int:
+    from evaluation import cli as eval_cli
+
+    return eval_cli.main(args, settings)
+
+
+def cmd_serve(args, settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    if args.ingest:
+        rt = _runtime(settings)
+        try:
+            s = rt.ingest(args.ingest, progress=True, train=True)
+        finally:
+            rt.close()
+        print(f"已索引 {s.regulations} 部法规（未变化 {s.unchanged}，失败 {len(s.failed)}）", file=sys.stderr)
+        _print_failures(s.failed)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_outreach(args, settings) -> int:
+    from api.outreach import render_outreach
+
+    rt = _runtime(settings)
+    try:
+        body = render_outreach(rt, args.agency, region=args.region, fmt=args.format)
+    finally:
+        rt.close()
+    if args.out:
+        Path(args.out).write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+        print(f"已写入 {args.out}")
+    else:
+        if isinstance(body, bytes):
+            raise LawSearchError("docx 格式需要 --out 指定输出文件", code="bad_request")
+        print(body)
+    return 0

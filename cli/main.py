@@ -1,0 +1,136 @@
+"""`lawsearch` command line: the entry point that reads settings and passes plain values down."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from corpus.errors import LawSearchError
+
+
+def _settings(args: argparse.Namespace):
+    from corpus.settings import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings(**overrides)
+
+
+def _print_json(obj) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--region", help="地区，如 徐州市、江苏省、全国")
+    p.add_argument("--level", help="效力级别，如 法律、地方性法规")
+    p.add_argument("--status", help="时效状态（来源标注），如 有效")
+    p.add_argument("--agency", help="执法部门，如 应急管理")
+    p.add_argument("--regulation", help="限定某部法规（标题或简称）")
+    p.add_argument("--as-of", dest="as_of", help="某日有效的版本，YYYY-MM-DD")
+    p.add_argument("--all-versions", action="store_true", help="包括已被修订的旧版本")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="lawsearch", description="法规知识检索 — search Chinese laws and regulations")
+    ap.add_argument("--data-dir", help="data directory (default: $LAWSEARCH_DATA_DIR or ./data)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("parse", help="parse files and print regulations with their articles")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-ocr", action="store_true")
+
+    p = sub.add_parser("ingest", help="parse and index files or folders (recursive)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-train", action="store_true", help="do not train the offline embedder")
+
+    p = sub.add_parser("regulations", help="list indexed regulations and versions")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("article", help="print one article: lawsearch article 徐州市安全生产条例 20")
+    p.add_argument("title")
+    p.add_argument("article")
+    p.add_argument("--as-of", dest="as_of")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("delete", help="delete a regulation (all versions) or one version")
+    p.add_argument("regulation_id")
+    p.add_argument("--version", dest="version_id")
+
+    p = sub.add_parser("search", help="search articles by citation or question")
+    p.add_argument("query")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    _add_filters(p)
+
+    p = sub.add_parser("train", help="train the offline Chinese embedder on the indexed corpus")
+
+    p = sub.add_parser("eval", help="evaluation on labelled questions")
+    esub = p.add_subparsers(dest="eval_cmd", required=True)
+    e = esub.add_parser("run")
+    e.add_argument("--queries", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--top-k", type=int, default=100)
+    _add_filters(e)
+    e = esub.add_parser("score")
+    e.add_argument("--queries", required=True)
+    e.add_argument("--run", required=True)
+    e.add_argument("--plot", help="write a recall@k plot (PNG) here")
+    e.add_argument("--json", action="store_true")
+    e = esub.add_parser("crossval", help="5-fold cross-validation of training on the labelled questions")
+    e.add_argument("--queries", required=True)
+    e.add_argument("--folds", type=int, default=5)
+
+    p = sub.add_parser("bench", help="benchmarks")
+    bsub = p.add_subparsers(dest="bench_cmd", required=True)
+    b = bsub.add_parser("parse")
+    b.add_argument("paths", nargs="+")
+    b.add_argument("--json", action="store_true")
+    b = bsub.add_parser("ingest")
+    b.add_argument("paths", nargs="+")
+    b = bsub.add_parser("search")
+    b.add_argument("--queries", required=True)
+    b.add_argument("--top-k", type=int, default=10)
+    b = bsub.add_parser("http")
+    b.add_argument("--url", default="http://127.0.0.1:8000")
+    b.add_argument("--queries", required=True)
+    b.add_argument("--concurrency", type=int, default=8)
+    b.add_argument("--requests", type=int, default=800)
+
+    p = sub.add_parser("serve", help="serve the API and the web page")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--ingest", nargs="*", default=[], help="ingest these paths before serving")
+
+    p = sub.add_parser("outreach", help="普法责任清单 for an enforcing agency")
+    p.add_argument("agency")
+    p.add_argument("--region")
+    p.add_argument("--format", choices=["md", "html", "docx"], default="md")
+    p.add_argument("--out")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from cli import commands
+
+        handler = getattr(commands, f"cmd_{args.cmd}")
+        return int(handler(args, _settings(args)) or 0)
+    except LawSearchError as exc:
+        print(f"错误 [{exc.code}]: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""The indexed collection's semantics on top of the store: versions, currentness, safe replacement, deletion.
+
+Two collections in the same store backend:
+- `<collection>`: one point per article (or article part), payload = article + regulation metadata.
+- `<collection>_versions`: one record per regulation version (file), the commit marker of a write.
+
+A version is written as: record(state=pending) → article points → currentness flip → record(state=complete).
+A crash at any point leaves a pending record; `recover()` (run at the start of every ingest) deletes the points of
+pending versions, so a rerun ends in exactly the state of a clean run. Searches see each article at most once per
+regulation because the flip sets the new version current before the old one is retired and search collapses hits
+by article key; they never see it missing because old points are removed only after the new ones are in.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from corpus.errors import AmbiguousTitle, NotFound
+from corpus.store import ArticleStore, CollectionLayout, Condition, FilterSpec, Hit, PointRecord
+from corpus.titles import normalize_title, title_aliases
+
+_NS = uuid.UUID("6f1d3c1e-52a8-4d0e-9a53-5a1c0c1b7e11")
+FAR_FUTURE = 99991231
+
+# Payload fields that filters use: declared as payload indexes on both backends.
+KEYWORD_FIELDS = ["regulation_id", "version_id", "title_key", "aliases", "level", "region", "status", "agencies",
+                  "kind", "sha256", "article_suffix", "doc_type"]
+INTEGER_FIELDS = ["article_no", "valid_from", "valid_to", "part"]
+BOOL_FIELDS = ["is_current", "is_penalty"]
+VERSION_KEYWORD_FIELDS = ["regulation_id", "version_id", "sha256", "state", "title_key", "source_path"]
+
+
+def point_id(version_id: str, article_no: int, suffix: str, part: int, kind: str = "article") -> str:
+    return str(uuid.uuid5(_NS, f"{version_id}|{kind}|{article_no}|{suffix}|{part}"))
+
+
+def version_point_id(version_id: str) -> str:
+    return str(uuid.uuid5(_NS, f"version|{version_id}"))
+
+
+def date_int(iso: str | None) -> int | None:
+    """'2024-12-09' → 20241209 (integer range filters work the same on every backend)."""
+    if not iso:
+        return None
+    digits = iso[:10].replace("-", "")
+    return int(digits) if len(digits) == 8 and digits.isdigit() else None
+
+
+def _eq(field_name: str, value: Any) -> Condition:
+    return Condition(field=field_name, eq=value)
+
+
+@dataclass
+class WriteResult:
+    version_id: str
+    regulation_id: str
+    points: int
+    replaced: int = 0
+    is_current: bool = True
+    unchanged: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class ArticleIndex:
+    """Versions and articles of all regulations, on any `ArticleStore` backend."""
+
+    def __init__(self, articles: ArticleStore, versions: ArticleStore):
+        self.articles = articles
+        self.versions_store = versions
+
+    # ---- set-up -------------------------------------------------------------------------------------------
+    def ensure(self, sparse_names: list[str], dense: dict[str, int]) -> None:
+        self.articles.ensure_collection(CollectionLayout(
+            sparse=list(sparse_names), dense=dict(dense), keyword_fields=KEYWORD_FIELDS,
+            integer_fields=INTEGER_FIELDS, bool_fields=BOOL_FIELDS))
+        self.versions_store.ensure_collection(CollectionLayout(
+            sparse=[], dense={"marker": 1}, keyword_fields=VERSION_KEYWORD_FIELDS, integer_fields=[],
+            bool_fields=["is_current"]))
+
+    def layout(self) -> CollectionLayout | None:
+        return self.articles.layout()
+
+    @property
+    def backend_name(self) -> str:
+        return self.articles.backend_name
+
+    def close(self) -> None:
+        self.articles.close()
+        self.versions_store.close()
+
+    # ---- versions registry --------------------------------------------------------------------------------
+    def version_records(self, regulation_id: str | None = None, *, state: str | None = "complete") -> list[dict]:
+        must = []
+        if regulation_id:
+            must.append(_eq("regulation_id", regulation_id))
+        if state:
+            must.append(_eq("state", state))
+        return [h.payload for h in self.versions_store.scroll(FilterSpec(must=must))]
+
+    def version_by_sha(self, sha256: str) -> dict | None:
+        hits = list(self.versions_store.scroll(FilterSpec(must=[_eq("sha256", sha256), _eq("state", "complete")])))
+        return hits[0].payload if hits else None
+
+    def version_record(self, version_id: str) -> dict | None:
+        got = self.versions_store.retrieve([version_point_id(version_id)])
+        return got[0].payload if got else None
+
+    def _put_version(self, record: dict) -> None:
+        self.versions_store.upsert([PointRecord(id=version_point_id(record["version_id"]), payload=record,
+                                                dense={"marker": [1.0]})])
+
+    def recover(self) -> list[str]:
+        """Remove what an interrupted write left behind. Returns the version ids that were rolled back."""
+        rolled = []
+        for rec in self.version_records(state="pending"):
+            vid = rec["version_id"]
+            # A half-rewritten version (same id) cannot be restored point by point, since its points were
+            # overwritten in place: the safe state is "version absent", and the rerun writes it whole again.
+            self.articles.delete(FilterSpec(must=[_eq("version_id", vid)]))
+            self.versions_store.delete_ids([version_point_id(vid)])
+            rolled.append(vid)
+            if rec.get("regulation_id"):
+                self._recompute_currentness(rec["regulation_id"])
+        if rolled:
+            self.flush()
+        return rolled
+
+    def flush(self) -> None:
+        self.articles.flush()
+        self.versions_store.flush()
+
+    # ---- writing ------------------------------------------------------------------------------------------
+    def write_version(self, record: dict, points: list[PointRecord]) -> WriteResult:
+        """Write one regulation version (all its article points) as a unit.
+
+        `record` holds the regulation metadata (regulation_id, version_id, title, version_date, sha256, …).
+        Points must carry payload fields regulation_id/version_id; currentness fields are set here.
+        """
+        vid, rid = record["version_id"], record["regulation_id"]
+        old = self.version_record(vid)
+        others = [r for r in self.version_records(rid) if r["version_id"] != vid]
+        will_be_current = self._is_latest(record, others)
+        pending = dict(record, state="pending", ingested_at=time.time(), is_current=False)
+        if old:
+            pending["previous_sha256"] = old.get("sha256")
+        self._put_version(pending)
+
+        new_ids = {p.id for p in points}
+        for p in points:
+            p.payload.update(is_current=will_be_current, doc_type="article")
+        # Points of an existing current version stay visible until the new ones are in (same ids overwrite).
+        self.articles.upsert(points)
+        replaced = 0
+        if old:
+            stale = [h.id for h in self.articles.scroll(FilterSpec(must=[_eq("version_id", vid)]), fields=[])
+                     if h.id not in new_ids]
+            if stale:
+                self.articles.delete_ids(stale)
+            replaced = len(stale)
+        complete = dict(pending, state="complete", article_points=len(points))
+        self._put_version(complete)
+        self._recompute_currentness(rid)
+        current = self.version_record(vid) or complete
+        return WriteResult(version_id=vid, regulation_id=rid, points=len(points), replaced=replaced,
+                           is_current=bool(current.get("is_current")))
+
+    @staticmethod
+    def _sort_key(rec: dict) -> tuple:
+        return (rec.get("version_date") or "", rec.get("ingested_at") or 0.0)
+
+    def _is_latest(self, record: dict, others: list[dict]) -> bool:
+        return all(self._sort_key(record) >= self._sort_key(o) for o in others)
+
+    def _recompute_currentness(self, regulation_id: str) -> None:
+        """Latest version by version date is current; older ones superseded, linked to their successor.
+
+        The new current version is switched on before older ones are switched off.
+        """
+        recs = sorted(self.version_records(regulation_id), key=self._sort_key)
+        if not recs:
+            return
+        plans = []
+        for i, rec in enumerate(recs):
+            nxt = recs[i + 1] if i + 1 < len(recs) else None
+            valid_from = date_int(rec.get("effective_date")) or date_int(rec.get("version_date")) or 0
+            valid_to = FAR_FUTURE
+            if nxt:
+                valid_to = (date_int(nxt.get("effective_date")) or date_int(nxt.get("version_date")) or FAR_FUTURE)
+            plans.append((rec, {"is_current": nxt is None, "superseded_by": nxt["version_id"] if nxt else "",
+                                "valid_from": valid_from, "valid_to": valid_to}))
+        # Current first, so that at no moment a regulation has no current article.
+        plans.sort(key=lambda rp: not rp[1]["is_current"])
+        for rec, flags in plans:
+            if all(rec.get(k) == v for k, v in flags.items()):
+                continue
+            self.articles.set_payload(flags, FilterSpec(must=[_eq("version_id", rec["version_id"])]))
+            self._put_version(dict(rec, **flags))
+
+    # ---- deleting -----------------------------------------------------------------------------------------
+    def delete(self, regulation_id: str, version_id: str | None = None) -> int:
+        """Delete one version or all versions of a regulation. Returns the number of versions removed."""
+        recs = self.version_records(regulation_id, state=None)
+        if version_id:
+            recs = [r for r in recs if r["version_id"] == version_id]
+        if not recs:
+            raise NotFound("未找到该法规或版本", detail=version_id or regulation_id)
+        for rec in recs:
+            self.articles.delete(FilterSpec(must=[_eq("version_id", rec["version_id"])]))
+            self.versions_store.delete_ids([version_point_id(rec["version_id"])])
+        self._recompute_currentness(regulation_id)
+        self.flush()
+        return len(recs)
+
+    # ---- reading ------------------------------------------------------------------------------------------
+    def regulations(self) -> list[dict]:
+        """One row per version: id, title, level, region, version date, status, current flag, article count."""
+        rows = self.version_records()
+        rows.sort(key=lambda r: (r.get("title_key", ""), r.get("version_date", "")))
+        return rows
+
+    def resolve_title(self, text: str, *, current_only: bool = True) -> list[dict]:
+        """Regulations a (possibly short) title names: exact key first, then aliases (安全生产条例 → local texts)."""
+        key = normalize_title(text)
+        recs = [r for r in self.version_records() if (r.get("is_current") or not current_only)]
+        exact = [r for r in recs if r.get("title_key") == key]
+        if exact:
+            return exact
+        alias = [r for r in recs if key in (r.get("aliases") or [])]
+        if alias:
+            return alias
+        return [r for r in recs if r.get("title_key", "").endswith(key) and len(key) >= 4]
+
+    def article(self, title: str, article_no: int, suffix: str = "", *, version_id: str | None = None,
+                as_of: str | None = None) -> tuple[dict, list[Hit]]:
+        """The article of the current (or given, or in-force-on `as_of`) version. Returns (version record, parts)."""
+        cands = self.resolve_title(title, current_only=not (version_id or as_of))
+        regs = {r["regulation_id"] for r in cands}
+        if not regs:
+            raise NotFound(f"未找到法规《{title}》", detail=title)
+        if len(regs) > 1:
+            titles = sorted({r["title"] for r in cands})
+            raise AmbiguousTitle(f"“{title}”对应多部法规，请写明全称", candidates=titles)
+        rid = regs.pop()
+        versions = self.version_records(rid)
+        if version_id:
+            chosen = [v for v in versions if v["version_id"] == version_id]
+        elif as_of:
+            day = date_int(as_of) or 0
+            chosen = [v for v in versions if v.get("valid_from", 0) <= day < v.get("valid_to", FAR_FUTURE)]
+        else:
+            chosen = [v for v in versions if v.get("is_current")]
+        if not chosen:
+            raise NotFound(f"《{title}》在指定日期没有有效版本", detail=as_of or version_id or "")
+        rec = chosen[0]
+        hits = list(self.articles.scroll(FilterSpec(must=[
+            _eq("version_id", rec["version_id"]), _eq("article_no", int(article_no)),
+            _eq("article_suffix", suffix or "")])))
+        if not hits:
+            raise NotFound(f"《{rec['title']}》没有第{article_no}条", detail=f"{rec['title']} {article_no}{suffix}")
+        hits.sort(key=lambda h: h.payload.get("part", 0))
+        return rec, hits
+
+    def version_articles(self, version_id: str) -> list[Hit]:
+        hits = list(self.articles.scroll(FilterSpec(must=[_eq("version_id", version_id)])))
+        hits.sort(key=lambda h: (h.payload.get("article_no", 0), h.payload.get("article_suffix", ""),
+                                 h.payload.get("part", 0)))
+        return hits
+
+    def counts(self) -> dict[str, int]:
+        return {"points": self.articles.count(), "versions": self.versions_store.count(
+            FilterSpec(must=[_eq("state", "complete")]))}
+
+
+def aliases_for(title: str) -> list[str]:
+    return sorted(title_aliases(title))
+
+
+def chunked(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

@@ -1,0 +1,151 @@
+"""The ingest pipeline: find files, skip unchanged ones, convert and parse, annotate, and write versions safely."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from haystack import Pipeline
+
+from corpus.errors import LawSearchError, UnsupportedFileType
+from corpus.model import Regulation
+from ingest.components import (ArticleSplitter, ChangeDetector, EnforcementAnnotator, LawFileConverter, failure)
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".docx", ".html", ".htm", ".pdf"}
+# Files in a folder that describe the folder rather than hold a regulation.
+SKIPPED_NAMES = {"readme.md", "readme.txt", "license", "license.md"}
+
+
+def find_files(paths: list[str | Path]) -> tuple[list[Path], list[dict]]:
+    """Files named directly are all taken (an unsupported one becomes a failure); folders are walked recursively
+    for supported types, skipping hidden entries and README files."""
+    files, failures = [], []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p)
+                if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+                    continue
+                if f.suffix.lower() in SUPPORTED_SUFFIXES and f.name.lower() not in SKIPPED_NAMES:
+                    files.append(f)
+        elif p.is_file():
+            files.append(p)
+        else:
+            failures.append(failure(p, UnsupportedFileType("文件或目录不存在", path=str(p), code="not_found")))
+    return files, failures
+
+
+def build_parse_pipeline(*, index: Any = None, ocr_enabled: bool = True, limits: dict | None = None,
+                         progress: bool = False, max_chars: int = 512, split: bool = True) -> Pipeline:
+    limits = limits or {}
+    pipe = Pipeline()
+    pipe.add_component("detector", ChangeDetector(index=index))
+    pipe.add_component("converter", LawFileConverter(ocr_enabled=ocr_enabled, progress=progress, **limits))
+    pipe.add_component("annotator", EnforcementAnnotator())
+    pipe.connect("detector.changed", "converter.files")
+    pipe.connect("converter.regulations", "annotator.regulations")
+    if split:
+        pipe.add_component("splitter", ArticleSplitter(max_chars=max_chars))
+        pipe.connect("annotator.regulations", "splitter.regulations")
+    return pipe
+
+
+def parse_files(paths: list[str | Path], *, ocr_enabled: bool = True, progress: bool = False,
+                limits: dict | None = None) -> tuple[list[Regulation], list[dict]]:
+    """Parse files without indexing (for `lawsearch parse`): articles stay whole."""
+    files, failures = find_files(paths)
+    pipe = build_parse_pipeline(ocr_enabled=ocr_enabled, progress=progress, limits=limits, split=False)
+    regs: list[Regulation] = []
+    for f in _progress(files, "解析", progress):
+        out = pipe.run({"detector": {"sources": [str(f)]}}, include_outputs_from={"detector", "converter"})
+        regs.extend(out["annotator"]["regulations"])
+        failures.extend(out["detector"]["failures"] + out["converter"]["failures"])
+    return regs, failures
+
+
+def _progress(items, desc: str, enabled: bool):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="个文件", file=sys.stderr, dynamic_ncols=True)
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    regulations: int = 0
+    articles: int = 0
+    points: int = 0
+    unchanged: int = 0
+    replaced_points: int = 0
+    recovered: list[str] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    dense: str = ""
+    trained: bool = False
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class Ingestor:
+    """Runs the parse pipeline in batches and writes each regulation version through the index writer."""
+
+    def __init__(self, index, writer, *, ocr_enabled: bool = True, limits: dict | None = None,
+                 progress: bool = False, batch_files: int = 32,
+                 before_write: Callable[[list[Regulation]], None] | None = None):
+        self.index = index
+        self.writer = writer
+        self.progress = progress
+        self.batch_files = batch_files
+        self.before_write = before_write
+        self.pipeline = build_parse_pipeline(index=index, ocr_enabled=ocr_enabled, limits=limits,
+                                             progress=progress, max_chars=writer.max_chars)
+
+    def run(self, paths: list[str | Path]) -> IngestSummary:
+        t0 = time.perf_counter()
+        summary = IngestSummary()
+        summary.recovered = self.index.recover()
+        files, summary.failed = find_files(paths)
+        summary.files = len(files)
+        parsed: list[Regulation] = []
+        batches = [files[i:i + self.batch_files] for i in range(0, len(files), self.batch_files)]
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(files), desc="解析", unit="个文件", file=sys.stderr, dynamic_ncols=True)
+        for batch in batches:
+            out = self.pipeline.run({"detector": {"sources": [str(f) for f in batch]}},
+                                    include_outputs_from={"detector", "converter"})
+            summary.unchanged += len(out["detector"]["unchanged"])
+            summary.failed.extend(out["detector"]["failures"] + out["converter"]["failures"])
+            parsed.extend(out["splitter"]["regulations"])
+            if bar:
+                bar.update(len(batch))
+        if bar:
+            bar.close()
+        if parsed and self.before_write:
+            self.before_write(parsed)  # e.g. fit sparse statistics / train the offline embedder on the corpus
+        summary.trained = bool(getattr(self.writer, "trained", False))
+        summary.dense = self.writer.dense_description
+        for reg in _progress(parsed, "写入索引", self.progress) if self.progress else parsed:
+            try:
+                res = self.writer.write(reg)
+            except LawSearchError as exc:
+                summary.failed.append(failure(reg.source_path, exc))
+                continue
+            summary.regulations += 1
+            summary.articles += len({(a.article_no, a.article_suffix) for a in reg.articles})
+            summary.points += res.points
+            summary.replaced_points += res.replaced
+        self.index.flush()
+        summary.seconds = round(time.perf_counter() - t0, 3)
+        return summary
