@@ -74,6 +74,12 @@ def to_edge(spec: FilterSpec | None):
 
     def one(field: str, kind: str, arg: Any):
         if kind == "eq":
+            if isinstance(arg, bool):
+                # qdrant-edge-py 0.9.0 extracts a Python bool as the integer 0/1 (bool subclasses int), so
+                # MatchValue(True) would match the integer 1 and never a stored true; numpy.bool_ reaches it as bool.
+                import numpy as np
+
+                arg = np.bool_(arg)
             return qe.FieldCondition(field, match=qe.MatchValue(arg))
         if kind == "any":
             return qe.FieldCondition(field, match=qe.MatchAny(arg))
