@@ -1,0 +1,176 @@
+"""Wiring for the entry points (CLI and app factory): the index, encoders, embedder, ingest and search together.
+
+Settings are read by the caller; this module receives plain values from them.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from corpus.embedders import load_embedder
+from corpus.encoders import default_sparse_encoders, document_text
+from corpus.index import ArticleIndex
+from corpus.store import open_store
+
+log = logging.getLogger(__name__)
+SPARSE_META = "sparse_encoders"
+EMBEDDER_META = "embedder"
+
+
+class Runtime:
+    def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
+                 training_questions: list[Path], limits: dict, ocr_enabled: bool = True):
+        self.data_dir = Path(data_dir)
+        self.index = index
+        self.embedding_model = embedding_model
+        self.training_questions = list(training_questions)
+        self.limits = limits
+        self.ocr_enabled = ocr_enabled
+        self.write_lock = threading.Lock()
+        self.sparse_encoders = default_sparse_encoders()
+        for enc in self.sparse_encoders:
+            enc.load_state((index.articles.get_meta(SPARSE_META) or {}).get(enc.name))
+        self.embedder = load_embedder(data_dir=self.data_dir, model=embedding_model)
+        self._engine = None
+
+    @classmethod
+    def open(cls, settings) -> "Runtime":
+        url = settings.qdrant_url
+        key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        articles = open_store(data_dir=settings.data_dir, url=url, api_key=key, collection=settings.collection)
+        versions = open_store(data_dir=settings.data_dir, url=url, api_key=key,
+                              collection=f"{settings.collection}_versions")
+        limits = {"max_file_mb": settings.max_file_mb, "max_unzipped_mb": settings.max_unzipped_mb,
+                  "max_pdf_pages": settings.max_pdf_pages, "ocr_max_pages": settings.ocr_max_pages}
+        return cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
+                   embedding_model=settings.embedding_model, training_questions=settings.training_questions,
+                   limits=limits, ocr_enabled=settings.ocr_enabled)
+
+    def close(self) -> None:
+        self.index.close()
+
+    # ---- what retrieval is in use -------------------------------------------------------------------------
+    @property
+    def retrieval_description(self) -> str:
+        sparse = "+".join(e.name for e in self.sparse_encoders)
+        layout = self.index.layout()
+        has_dense = bool(layout and layout.dense) and self.embedder is not None
+        dense = self.embedder.description if has_dense else "dense: none (lexical only)"
+        return f"sparse: BM25 ({sparse}); {dense}"
+
+    def retrieval_modes(self) -> dict[str, Any]:
+        layout = self.index.layout()
+        return {"backend": self.index.backend_name,
+                "sparse": [e.name for e in self.sparse_encoders],
+                "dense": (self.embedder.description if (self.embedder is not None and layout and layout.dense)
+                          else "none (lexical only)"),
+                "description": self.retrieval_description}
+
+    # ---- ingest -------------------------------------------------------------------------------------------
+    def _prepare(self, regulations: list, *, train: bool) -> None:
+        """Before the first write: fit BM25 statistics, train the offline embedder when none exists, and make
+        sure the collection exists with the matching vectors."""
+        texts = None
+        if any(enc.avgdl is None for enc in self.sparse_encoders):
+            texts = [document_text(a, r.title) for r in regulations for a in r.articles]
+            for enc in self.sparse_encoders:
+                enc.fit(texts)
+        if self.embedder is None and train and not self.embedding_model:
+            from corpus.training import train_static_embedder
+
+            arts = [a for r in regulations for a in r.articles]
+            train_static_embedder(arts, data_dir=self.data_dir, questions=self.training_questions, progress=True)
+            self.embedder = load_embedder(data_dir=self.data_dir, model=None)
+        self._ensure_collection()
+
+    def _ensure_collection(self) -> None:
+        """Create the collection for the current encoders, or check that the existing one matches them.
+
+        An index built without dense vectors (`--no-train`) keeps searching lexically until `lawsearch train`
+        rebuilds it with them."""
+        layout = self.index.layout()
+        dense = {"dense": self.embedder.dim} if self.embedder is not None else {}
+        if layout is not None and dict(layout.dense) != dense:
+            dense = dict(layout.dense)
+            if not dense:
+                log.warning("index has no dense vectors; run `lawsearch train` to add them")
+        self.index.ensure([e.name for e in self.sparse_encoders], dense)
+        self.index.articles.set_meta(SPARSE_META, {e.name: e.state() for e in self.sparse_encoders})
+        if self.embedder is not None and dense:
+            self.index.articles.set_meta(EMBEDDER_META, {"name": self.embedder.name, "dim": self.embedder.dim})
+
+    def ingest(self, paths: list[str | Path], *, progress: bool = True, train: bool = True):
+        from ingest.pipeline import Ingestor
+        from ingest.writer import ArticleIndexWriter
+
+        with self.write_lock:
+            writer = ArticleIndexWriter(index=self.index, sparse_encoders=self.sparse_encoders,
+                                        embedder=self.embedder)
+            if self.index.layout() is not None:
+                self._ensure_collection()
+
+            def before_write(regs):
+                had = self.embedder is not None
+                self._prepare(regs, train=train)
+                writer.embedder = self.embedder
+                writer.trained = self.embedder is not None and not had
+
+            ingestor = Ingestor(self.index, writer, ocr_enabled=self.ocr_enabled, limits=self.limits,
+                                progress=progress, before_write=before_write)
+            summary = ingestor.run(paths)
+            if self._engine is not None:
+                self._engine.refresh()
+            return summary
+
+    def train(self, *, progress: bool = True) -> Path:
+        """Retrain the offline embedder on the indexed current articles and re-embed every point."""
+        from corpus.model import Article
+        from corpus.store import PointRecord
+        from corpus.training import train_static_embedder
+
+        hits = list(self.index.articles.scroll())
+        arts = [Article(regulation_title=h.payload["title"], article_no=h.payload["article_no"],
+                        article_suffix=h.payload.get("article_suffix", ""), label=h.payload.get("label", ""),
+                        headings=h.payload.get("headings", []), text=h.payload.get("text", ""),
+                        kind=h.payload.get("kind", "article")) for h in hits]
+        path = train_static_embedder(arts, data_dir=self.data_dir, questions=self.training_questions,
+                                     progress=progress)
+        self.embedder = load_embedder(data_dir=self.data_dir, model=None)
+        with self.write_lock:
+            layout = self.index.layout()
+            if layout is not None and dict(layout.dense) != {"dense": self.embedder.dim}:
+                # Rebuild with the new dense vector: every point is rewritten below from its payload.
+                layout.dense = {"dense": self.embedder.dim}
+                self.index.articles.ensure_collection(layout, recreate=True)
+            self._ensure_collection()
+            texts = [document_text(a, a.regulation_title) for a in arts]
+            vecs = self.embedder.encode_documents(texts, progress=progress)
+            points = [PointRecord(id=h.id, payload=h.payload,
+                                  sparse={e.name: e.encode_document(t) for e in self.sparse_encoders},
+                                  dense={"dense": [float(x) for x in v]}) for h, t, v in zip(hits, texts, vecs)]
+            self.index.articles.upsert(points)
+            self.index.flush()
+        return path
+
+    # ---- search -------------------------------------------------------------------------------------------
+    @property
+    def engine(self):
+        if self._engine is None:
+            from search.engine import SearchEngine
+            from search.retrieval import HybridRetriever
+
+            layout = self.index.layout()
+            embedder = self.embedder if (layout and layout.dense) else None
+            retriever = HybridRetriever(self.index.articles, self.sparse_encoders, embedder)
+            self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description)
+        return self._engine
+
+    def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
+        return self.engine.search(query, top_k=top_k, filters=filters)
+
+
+def progress_enabled() -> bool:
+    return sys.stderr.isatty()

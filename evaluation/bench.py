@@ -1,0 +1,131 @@
+"""`lawsearch bench parse|ingest|search|http`: figures to report, not assertions."""
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from evaluation.metrics import load_queries
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (and waited-for children) in MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, kids) / 1024, 1)
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    s = sorted(ms)
+
+    def pct(p: float) -> float:
+        if not s:
+            return 0.0
+        i = min(len(s) - 1, max(0, int(round(p / 100 * (len(s) - 1)))))
+        return round(s[i], 2)
+
+    return {"n": len(s), "p50_ms": pct(50), "p90_ms": pct(90), "p95_ms": pct(95), "p99_ms": pct(99),
+            "max_ms": round(s[-1], 2) if s else 0.0, "mean_ms": round(statistics.fmean(s), 2) if s else 0.0}
+
+
+def bench_parse(args, settings) -> dict:
+    from evaluation.parse_report import parse_report
+
+    return parse_report(args.paths, progress=True)
+
+
+def bench_ingest(args, settings) -> dict:
+    """Ingest into a fresh data directory (a temp dir unless --data-dir was given) and report the figures."""
+    from api.runtime import Runtime
+
+    tmp = None
+    if not args.data_dir:
+        tmp = tempfile.TemporaryDirectory(prefix="lawsearch-bench-")
+        settings = settings.model_copy(update={"data_dir": Path(tmp.name)})
+    t0 = time.perf_counter()
+    rt = Runtime.open(settings)
+    try:
+        s = rt.ingest(args.paths, progress=True, train=True)
+        points = rt.index.articles.count()
+        desc = rt.retrieval_description
+    finally:
+        rt.close()
+    wall = time.perf_counter() - t0
+    if tmp:
+        tmp.cleanup()
+    return {"files": s.files, "regulations": s.regulations, "articles": s.articles, "points": points,
+            "failed": len(s.failed), "wall_s": round(wall, 1), "articles_per_s": round(s.articles / wall, 1),
+            "peak_rss_mb": peak_rss_mb(), "trained_embedder": s.trained, "retrieval": desc}
+
+
+def bench_search(args, settings) -> dict:
+    from api.runtime import Runtime
+
+    queries = load_queries(args.queries)
+    rt = Runtime.open(settings)
+    try:
+        rt.search(queries[0]["query"], top_k=args.top_k)  # warm-up: loads the embedder, jieba, title book
+        ms = []
+        for q in queries:
+            t = time.perf_counter()
+            rt.search(q["query"], top_k=args.top_k)
+            ms.append((time.perf_counter() - t) * 1000)
+        points = rt.index.articles.count()
+        desc = rt.retrieval_description
+    finally:
+        rt.close()
+    return {"queries": len(queries), "points": points, "top_k": args.top_k, "retrieval": desc, **percentiles(ms)}
+
+
+def bench_http(args, settings) -> dict:
+    """N concurrent clients, each with its own connection, sending /api/search requests round-robin over the
+    queries until the request budget is spent. Only ever targets the URL given (default: this machine)."""
+    import httpx
+
+    queries = [q["query"] for q in load_queries(args.queries)]
+    lock = threading.Lock()
+    ms: list[float] = []
+    errors: list[str] = []
+    counter = iter(range(args.requests))
+
+    def client() -> None:
+        with httpx.Client(base_url=args.url, timeout=30) as c:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                t = time.perf_counter()
+                try:
+                    r = c.get("/api/search", params={"q": queries[i % len(queries)], "top_k": 10})
+                    ok = r.status_code == 200
+                except httpx.HTTPError as exc:
+                    ok, r = False, exc
+                dt = (time.perf_counter() - t) * 1000
+                with lock:
+                    ms.append(dt)
+                    if not ok:
+                        errors.append(str(getattr(r, "status_code", r)))
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(args.concurrency)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t0
+    return {"url": args.url, "concurrency": args.concurrency, "requests": len(ms), "errors": len(errors),
+            "error_samples": errors[:5], "rps": round(len(ms) / wall, 1), **percentiles(ms)}
+
+
+def main(args, settings) -> int:
+    fn = {"parse": bench_parse, "ingest": bench_ingest, "search": bench_search, "http": bench_http}[args.bench_cmd]
+    result = fn(args, settings)
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
+    print()
+    return 0
