@@ -112,7 +112,7 @@ def test_filters(store):
     assert count(store, Condition("article_no", gte=2, lte=5)) == 3
     assert count(store, Condition("article_no", gt=3)) == 2
     assert count(store, Condition("is_current", eq=False)) == 1
-    assert count(store, Condition("is_current", eq=True)) == 3  # Edge: see the numpy.bool_ note in filters.py
+    assert count(store, Condition("is_current", eq=True)) == 4  # Edge: see the numpy.bool_ note in filters.py
     assert count(store, Condition("tags", eq="交通")) == 1  # array field: any element
     # ISO dates: a bare date is midnight UTC, bounds inclusive, the point without a date never matches
     assert count(store, Condition("effective_date", gte="2022-01-01")) == 2
