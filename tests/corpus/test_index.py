@@ -1,0 +1,102 @@
+"""Versions, currentness, safe replacement and deletion on the real Qdrant Edge engine (temp dir)."""
+from __future__ import annotations
+
+import pytest
+
+from corpus.encoders import bigram_encoder
+from corpus.index import ArticleIndex
+from corpus.model import Article, Clause, Regulation
+from corpus.store import Condition, FilterSpec, open_store
+from ingest.writer import ArticleIndexWriter
+
+pytestmark = pytest.mark.integration
+
+
+def make_reg(title: str, version_date: str, texts: list[str], *, effective: str = "", sha: str = "") -> Regulation:
+    arts = [Article(regulation_title=title, article_no=i + 1, clauses=[Clause(t)], text=t,
+                    headings=["第一章 总则"]) for i, t in enumerate(texts)]
+    return Regulation(title=title, articles=arts, version_date=version_date, effective_date=effective or version_date,
+                      level="地方性法规", region="徐州市", sha256=sha or f"sha-{title}-{version_date}-{hash(tuple(texts))}")
+
+
+@pytest.fixture()
+def index(tmp_path):
+    idx = ArticleIndex(open_store(data_dir=tmp_path, collection="articles"),
+                       open_store(data_dir=tmp_path, collection="articles_versions"))
+    enc = bigram_encoder(avgdl=20.0)
+    idx.ensure([enc.name], {})
+    yield idx, ArticleIndexWriter(index=idx, sparse_encoders=[enc])
+    idx.close()
+
+
+def current_texts(idx: ArticleIndex, title_key: str) -> dict[int, str]:
+    hits = idx.articles.scroll(FilterSpec(must=[Condition("title_key", eq=title_key), Condition("is_current", eq=True)]))
+    out: dict[int, str] = {}
+    for h in hits:
+        assert h.payload["article_no"] not in out, "an article is current twice"
+        out[h.payload["article_no"]] = h.payload["text"]
+    return out
+
+
+class TestVersions:
+    def test_latest_version_is_current_whatever_the_load_order(self, index):
+        idx, writer = index
+        new = make_reg("徐州市安全生产条例", "2024-12-09", ["新第一条", "新第二条"], effective="2025-02-01")
+        old = make_reg("徐州市安全生产条例", "2019-11-29", ["旧第一条", "旧第二条"], effective="2020-01-01")
+        writer.write(new)
+        writer.write(old)  # an older version loaded after the newer one does not become current
+        rows = {r["version_date"]: r for r in idx.regulations()}
+        assert rows["2024-12-09"]["is_current"] and not rows["2019-11-29"]["is_current"]
+        assert rows["2019-11-29"]["superseded_by"] == new.version_id
+        assert current_texts(idx, "徐州市安全生产条例") == {1: "新第一条", 2: "新第二条"}
+        rec, hits = idx.article("徐州市安全生产条例", 2)
+        assert rec["version_date"] == "2024-12-09" and hits[0].payload["text"] == "新第二条"
+        rec, hits = idx.article("徐州市安全生产条例", 2, as_of="2022-01-01")
+        assert rec["version_date"] == "2019-11-29" and hits[0].payload["text"] == "旧第二条"
+
+    def test_changed_file_with_same_version_replaces_exactly_its_points(self, index):
+        idx, writer = index
+        other = make_reg("徐州市质量促进条例", "2020-01-01", ["质量一", "质量二"])
+        writer.write(other)
+        writer.write(make_reg("徐州市养犬管理条例", "2023-01-01", ["养犬一", "养犬二", "养犬三"], sha="a"))
+        before_other = {h.id for h in idx.version_articles(other.version_id)}
+        res = writer.write(make_reg("徐州市养犬管理条例", "2023-01-01", ["养犬一", "养犬二（已修改）"], sha="b"))
+        assert res.replaced == 1  # article 3 disappeared from the edited file
+        assert current_texts(idx, "徐州市养犬管理条例") == {1: "养犬一", 2: "养犬二（已修改）"}
+        assert {h.id for h in idx.version_articles(other.version_id)} == before_other
+        assert len(idx.regulations()) == 2
+
+    def test_delete_one_version_promotes_the_previous(self, index):
+        idx, writer = index
+        old = make_reg("江苏省法律援助条例", "2005-01-01", ["旧"])
+        new = make_reg("江苏省法律援助条例", "2024-01-01", ["新"])
+        writer.write(old)
+        writer.write(new)
+        assert idx.delete(new.regulation_id, new.version_id) == 1
+        assert current_texts(idx, "江苏省法律援助条例") == {1: "旧"}
+        assert idx.delete(old.regulation_id) == 1
+        assert idx.articles.count() == 0 and idx.regulations() == []
+
+    def test_interrupted_write_is_rolled_back(self, index):
+        idx, writer = index
+        reg = make_reg("徐州市文明行为促进条例", "2019-01-01", ["一", "二"])
+        writer.write(reg)
+        # Simulate a crash after the pending record and some points were written for a new version.
+        half = make_reg("徐州市文明行为促进条例", "2024-01-01", ["新一", "新二"])
+
+        class Crash(Exception):
+            pass
+
+        original = idx.articles.upsert
+
+        def crashing_upsert(points, **kw):
+            original(points[:1], **kw)
+            raise Crash()
+
+        idx.articles.upsert = crashing_upsert
+        with pytest.raises(Crash):
+            writer.write(half)
+        idx.articles.upsert = original
+        assert idx.recover() == [half.version_id]
+        assert current_texts(idx, "徐州市文明行为促进条例") == {1: "一", 2: "二"}
+        assert idx.articles.count() == 2
