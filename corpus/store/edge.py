@@ -22,8 +22,11 @@ What was measured on qdrant-edge-py 0.9.0 (see tests/corpus/test_store.py and te
   ``UpdateOperation.create_field_index(field, PayloadSchemaType.Keyword|Integer|Float|Bool|Datetime)`` and are
   listed by ``shard.info().payload_schema``. Filters on unindexed fields also work (full scan of the candidates).
 * **IDF** for a sparse vector is set in the shard config:
-  ``EdgeConfig(sparse_vectors={name: EdgeSparseVectorParams(modifier=Modifier.Idf)})``. IDF is computed over the
-  whole shard at query time (``SearchParams(idf=IdfParams(corpus=None))``, the default), same as the server.
+  ``EdgeConfig(sparse_vectors={name: EdgeSparseVectorParams(modifier=Modifier.Idf)})``. The engine's default IDF
+  statistics (``IdfParams(corpus=None)``, "global") are read from the sparse index, which keeps counting deleted
+  points until the optimizer vacuums their segment: after deleting half of 20k points the scores stayed those of
+  the full set. We therefore ask for live statistics, ``SearchParams(idf=IdfParams(corpus=Filter()))`` (all
+  points alive now); measured cost on 20k points: +0.2 ms per sparse query. The server backend does the same.
 * **Optimizing.** Edge runs no background optimizer: new points land in an appendable segment (plain, brute-force
   dense search; the sparse inverted index is maintained). `optimize()` runs the optimizers in the calling thread
   (builds HNSW for dense vectors once a segment passes the indexing threshold); call it after a bulk load.
@@ -64,6 +67,8 @@ _SCHEMA = {
     "datetime": qe.PayloadSchemaType.Datetime,
 }
 _META_VECTOR = "_"
+#: IDF over the points alive now (see the module docstring), for every sparse search.
+_LIVE_IDF = qe.SearchParams(idf=qe.IdfParams(corpus=qe.Filter()))
 
 
 def _has_shard(path: Path) -> bool:
@@ -272,13 +277,17 @@ class EdgeStore(ArticleStore):
             q = qe.SparseVector(*vec) if kind == "sparse" else vec
             return qe.Query.Nearest(q, using=name)
 
+        def params(kind: str):
+            return _LIVE_IDF if kind == "sparse" else None
+
         if len(vectors) == 1:
             return qe.QueryRequest(
                 limit=limit, query=nearest(*vectors[0]), filter=edge_filter, with_payload=with_payload,
-                with_vector=False,
+                with_vector=False, params=params(vectors[0][0]),
             )
         prefetches = [
-            qe.Prefetch(limit=max(prefetch_limit, limit), query=nearest(*v), filter=edge_filter) for v in vectors
+            qe.Prefetch(limit=max(prefetch_limit, limit), query=nearest(*v), filter=edge_filter, params=params(v[0]))
+            for v in vectors
         ]
         fused = qe.Fusion.Rrf(k=int(rrf_k)) if fusion == "rrf" else qe.Fusion.Dbsf()
         return qe.QueryRequest(

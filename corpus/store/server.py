@@ -1,5 +1,9 @@
 """The server backend: a Qdrant server or cluster through qdrant-client (>= 1.20).
 
+Sparse searches ask for IDF over the points alive now (``IdfCorpusParams(corpus=Filter())``): the server's default
+("global") statistics come from the sparse index and keep counting deleted points until they are vacuumed, while
+qdrant-client's local mode always counts live points; with the corpus filter both, and Qdrant Edge, agree.
+
 ``url=":memory:"`` uses qdrant-client's local mode (pure Python, speaks the same API; slow on big collections:
 ~550 ms per sparse query on 20k points, so for tests only). Local mode ignores payload indexes (filters still work).
 
@@ -62,6 +66,7 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 
 
 _CONN_ERRORS = _connection_errors()
+_LIVE_IDF = models.SearchParams(idf=models.IdfCorpusParams(corpus=models.Filter()))
 
 
 def _translating(fn):
@@ -275,14 +280,20 @@ class ServerStore(ArticleStore):
         def vec(kind: str, value: Any):
             return models.SparseVector(indices=value[0], values=value[1]) if kind == "sparse" else value
 
+        def params(kind: str):
+            return _LIVE_IDF if kind == "sparse" else None
+
         if len(vectors) == 1:
             kind, name, value = vectors[0]
             return models.QueryRequest(
                 query=vec(kind, value), using=name, filter=server_filter, limit=limit, with_payload=with_payload,
-                with_vector=False,
+                with_vector=False, params=params(kind),
             )
         prefetch = [
-            models.Prefetch(query=vec(kind, value), using=name, limit=max(prefetch_limit, limit), filter=server_filter)
+            models.Prefetch(
+                query=vec(kind, value), using=name, limit=max(prefetch_limit, limit), filter=server_filter,
+                params=params(kind),
+            )
             for kind, name, value in vectors
         ]
         fused = (
@@ -325,6 +336,7 @@ class ServerStore(ArticleStore):
             using=r.using,
             prefetch=r.prefetch,
             query_filter=r.filter,
+            search_params=r.params,
             limit=r.limit,
             with_payload=r.with_payload,
             with_vectors=False,

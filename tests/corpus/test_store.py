@@ -357,3 +357,23 @@ def test_open_store_selects_backend_by_config(tmp_path):
     with open_store(data_dir=tmp_path, collection="x") as s:
         assert s.backend_name == "qdrant-edge"
     assert not (tmp_path / "qdrant" / "x").exists()  # nothing created until ensure_collection
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["edge", "memory"])
+def test_idf_counts_only_live_points(backend, tmp_path):
+    """After a delete, sparse scores are those of a collection that never held the deleted points."""
+    many = [doc(100 + i, "bulk", {7: 1.0, 1000 + i: 1.0}, [1, 0, 0, 0]) for i in range(60)]
+    s = make_store(backend, tmp_path / "a")
+    s.ensure_collection(LAYOUT)
+    s.upsert(DOCS + many)
+    before = s.query(sparse={"words": ([7, 12], [1.0, 1.0])}, limit=1)[0].score
+    s.delete(FilterSpec(must=[Condition("kind", eq="bulk")]))
+    after = s.query(sparse={"words": ([7, 12], [1.0, 1.0])}, limit=1)[0].score
+    fresh = make_store(backend, tmp_path / "b")
+    fresh.ensure_collection(LAYOUT)
+    fresh.upsert(DOCS)
+    expected = fresh.query(sparse={"words": ([7, 12], [1.0, 1.0])}, limit=1)[0].score
+    assert after == pytest.approx(expected, rel=1e-5) and after != pytest.approx(before, rel=1e-3)
+    s.close()
+    fresh.close()
