@@ -42,11 +42,13 @@ _HEADING_FORBIDDEN = re.compile(r"[。；：，,;:!?！？\d０-９]")
 _CN_DATE = r"(?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*月" \
            r"\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*日"
 HISTORY_LINE_RE = re.compile(
-    rf"^(?:[（(]\s*)?(?:根据\s*)?{_CN_DATE}.{{0,240}}?(?:通过|批准|公布|发布|修正|修订|施行|制定)"
+    rf"^(?:[（(]\s*)?(?:根据\s*)?{_CN_DATE}(?![，,至])"
+    r"(?:.{0,300}?(?:通过|批准|公布|发布|修正|修订|施行|制定|印发|会议|国务院令|公告)|.{0,40}$)"
     r"|^(?:[（(]\s*)?(?:根据\s*)?(?:\S{0,30})(?:公布之日|发布之日)\S{0,4}施行")
 _TITLE_END_RE = re.compile(
     r"(?:法|条例|规定|办法|决定|解释|细则|规则|决议|修正案|通知|意见|批复|答复|规范|标准|章程|方案|纲要|公约|协定|准则|"
     r"规程|目录|批复|函|令|宪法)(?:[（(][^）)]{1,20}[）)])*$")
+_DOC_NO_RE = re.compile(r"^\S{1,12}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\S{0,4}\d+\s*号$")
 _ENUM_RE = re.compile(rf"^([{_CN_SMALL}百]+)、")
 
 
@@ -162,7 +164,7 @@ def _preprocess(text: str) -> tuple[list[_Line], int]:
         if _PAGE_NO_RE.match(s):
             dropped += 1
             continue
-        out.append(_Line(s, md_level=level))
+        out.append(_Line(_WS.sub(" ", s), md_level=level))
     return out, dropped
 
 
@@ -215,7 +217,9 @@ def _heading_match(line: _Line) -> tuple[int, str] | None:
     if m:
         name = _clean(m.group(3))
         name = _TOC_LEADER_RE.sub("", name) if len(name) > 2 else name
-        if len(_WS.sub("", name)) <= 40 and not re.search(r"[。；;，,]", name):
+        if len(name) <= 16 and name.endswith("。"):
+            name = name[:-1]  # `第五节 生活、卫生。`
+        if len(_WS.sub("", name)) <= 40 and not re.search(r"[。；;]", name):
             try:
                 cn_to_int(_WS.sub("", m.group(1)))
             except ValueError:
@@ -420,7 +424,7 @@ def _body_start(lines: list[_Line], start: int, first_art: int, result: ParsedSt
     while i - 1 >= start:
         prev = lines[i - 1]
         if _heading_match(prev) or (_looks_like_bare_heading(prev.text) and not _is_history_line(prev.text)
-                                     and i - 1 > start):
+                                     and not re.search(r"(?:令|号|公告)$", prev.text)):
             i -= 1
             continue
         break
@@ -536,7 +540,7 @@ def _parse_paragraphs(lines: list[_Line], start: int, info_end: int | None, titl
         depth = 0
         while body_start < len(lines):
             t = lines[body_start].text
-            if depth > 0 or _is_history_line(t) or _WS.sub("", t) == "目录":
+            if depth > 0 or _is_history_line(t) or _WS.sub("", t) == "目录" or _DOC_NO_RE.match(t):
                 opened = t.count("（") + t.count("(") - t.count("）") - t.count(")")
                 depth = max(0, depth + opened)
                 body_start += 1
@@ -547,6 +551,9 @@ def _parse_paragraphs(lines: list[_Line], start: int, info_end: int | None, titl
     stack = list(book_stack)
     units: list[tuple[list[str], list[str]]] = []  # (headings, lines)
     body = [ln for ln in lines[body_start:] if not ln.info_end and not _title_repeat(ln, title)]
+    # `一、执行机构及其职责` (a short line without punctuation) is a heading, `一、将刑法第…修改为：…` is not.
+    body = [_Line(ln.text, md_level=ln.md_level or 2, soft=ln.soft)
+            if _ENUM_RE.match(ln.text) and _looks_like_bare_heading(ln.text) else ln for ln in body]
     # Group by top-level 一、二、三、 when the text is enumerated that way (修正案, 决定).
     enum_seq = [(k, cn_to_int(m.group(1))) for k, ln in enumerate(body)
                 if not ln.md_level and (m := _ENUM_RE.match(ln.text))]
