@@ -209,3 +209,67 @@ class TestSmallCases:
         p = parse_structure("")
         assert p.articles == [] and not p.has_articles
         assert re.search("正文", " ".join(p.warnings))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Long-article split (ingest.split)
+
+
+class TestSplit:
+    def _article(self, text: str):
+        from corpus.model import Article
+
+        return Article(regulation_title="某条例", article_no=7, article_suffix="之一", headings=["第二章 管理"],
+                       clauses=clauses_from_lines(text.split("\n")), text=text)
+
+    def test_short_articles_are_untouched(self):
+        from ingest.split import split_long_articles
+
+        a = self._article("甲。\n乙。")
+        assert split_long_articles([a], max_chars=512) == [a]
+
+    def test_split_at_clause_and_item_boundaries(self):
+        from ingest.split import split_long_articles
+
+        lines = ["有下列情形之一的，由主管部门责令改正：" + "甲" * 40] + [f"（{n}）" + "乙" * 50 + "；" for n in "一二三四五六"]
+        lines.append("前款规定以外的，" + "丙" * 60 + "。")
+        text = "\n".join(lines)
+        parts = split_long_articles([self._article(text)], max_chars=160)
+        assert len(parts) > 1 and all(len(p.text) <= 160 for p in parts)
+        assert [p.part for p in parts] == list(range(len(parts))) and {p.parts for p in parts} == {len(parts)}
+        assert {(p.article_no, p.article_suffix, p.label, p.citation) for p in parts} == {
+            (7, "之一", "第七条之一", "《某条例》第七条之一")}
+        assert all(p.headings == ["第二章 管理"] for p in parts)
+        # Cuts fall between lines: every part is a run of whole lines of the article.
+        assert "\n".join(p.text for p in parts) == text
+        second = parts[1]
+        assert second.clauses[0].text == "" and second.clauses[0].items[0].startswith("（")
+
+    def test_a_single_long_line_is_cut_at_sentence_ends(self):
+        from ingest.split import split_long_articles
+
+        sentence = "生产经营单位应当建立健全安全生产责任制" + "和" * 30 + "。"
+        text = sentence * 12
+        parts = split_long_articles([self._article(text)], max_chars=200)
+        assert len(parts) >= 3 and all(len(p.text) <= 200 for p in parts)
+        assert "".join(p.text for p in parts) == text
+        assert all(p.text.endswith("。") for p in parts)
+
+    def test_text_without_any_punctuation_is_hard_cut(self):
+        from ingest.split import split_long_articles
+
+        text = "字" * 1000
+        parts = split_long_articles([self._article(text)], max_chars=300)
+        assert [len(p.text) for p in parts] == [300, 300, 300, 100]
+
+    @pytest.mark.integration
+    def test_real_long_articles(self, corpus_dir):
+        from ingest.split import split_long_articles
+
+        p = parse_file(corpus_dir / "xuzhou" / "江苏省安全生产条例_2023修订.md")
+        parts = split_long_articles(p.articles, max_chars=256)
+        assert len(parts) > len(p.articles)
+        for a in p.articles:
+            mine = [x for x in parts if x.article_no == a.article_no]
+            assert "".join(x.text for x in mine).replace("\n", "") == a.text.replace("\n", "")
+            assert all(len(x.text) <= 256 for x in mine)
