@@ -14,7 +14,7 @@ from corpus.numerals import NUMERAL_RE, cn_to_int
 from corpus.titles import normalize_title
 
 __all__ = ["ParsedStructure", "parse_structure", "normalize_heading", "is_item_line", "is_subitem_line",
-           "clauses_from_lines", "HISTORY_LINE_RE"]
+           "clauses_from_lines", "tidy_text", "HISTORY_LINE_RE"]
 
 # ----------------------------------------------------------------------------------------------------------------
 # Line level patterns
@@ -54,6 +54,16 @@ _ENUM_RE = re.compile(rf"^([{_CN_SMALL}百]+)、")
 
 def _clean(line: str) -> str:
     return line.strip(_STRIP)
+
+
+_CJK = "\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef\u2014-\u201f\u2026"
+_SPACE_NEAR_CJK_RE = re.compile(rf"(?<=[{_CJK}])[ \t]+(?=[{_CJK}A-Za-z0-9（(])|(?<=[A-Za-z0-9)）])[ \t]+(?=[{_CJK}])")
+
+
+def tidy_text(text: str) -> str:
+    """Spaces next to Chinese characters carry no meaning (`本法自 2002 年 11 月 1 日起施行` from PDF exports,
+    `通过  2019年` between history events): drop them; keep those between two Latin words or numbers."""
+    return _SPACE_NEAR_CJK_RE.sub("", text)
 
 
 def normalize_heading(text: str) -> str:
@@ -397,7 +407,7 @@ def parse_structure(text: str, *, title_hint: str = "") -> ParsedStructure:
     body_start = _body_start(lines, region_start, first_art, result)
     pre_lines = [ln.text for ln in lines[scan_from:body_start]
                  if not ln.info_end and not _title_repeat(ln, title)]
-    result.preamble = "\n".join(pre_lines)
+    result.preamble = "\n".join(tidy_text(t) for t in pre_lines)
 
     _parse_articles(lines, body_start, accepted, title, book_stack, result)
     return result
@@ -518,15 +528,16 @@ def _parse_articles(lines: list[_Line], start: int, accepted: set[int], title: s
     close()
 
     if pre_extra:
-        result.preamble = "\n".join(filter(None, [result.preamble, *pre_extra]))
+        result.preamble = "\n".join(filter(None, [result.preamble, *map(tidy_text, pre_extra)]))
     for a in articles:
+        a["lines"] = [tidy_text(t) for t in a["lines"]]
         if not a["lines"]:
             result.warnings.append(f"第{a['no']}条{a['suffix']}没有正文")
         result.articles.append(Article(
             regulation_title=title, article_no=a["no"], article_suffix=a["suffix"], headings=a["headings"],
             clauses=clauses_from_lines(a["lines"]), text="\n".join(a["lines"])))
     result.headings = list(dict.fromkeys(headings_seen))
-    result.appendix = "\n".join(appendix)
+    result.appendix = "\n".join(tidy_text(t) for t in appendix)
     result.has_articles = True
 
 
@@ -546,7 +557,7 @@ def _parse_paragraphs(lines: list[_Line], start: int, info_end: int | None, titl
                 body_start += 1
                 continue
             break
-    result.preamble = "\n".join(ln.text for ln in lines[start:body_start]
+    result.preamble = "\n".join(tidy_text(ln.text) for ln in lines[start:body_start]
                                 if not ln.info_end and not _title_repeat(ln, title))
     stack = list(book_stack)
     units: list[tuple[list[str], list[str]]] = []  # (headings, lines)
@@ -581,6 +592,7 @@ def _parse_paragraphs(lines: list[_Line], start: int, info_end: int | None, titl
         else:
             units[-1][1].append(ln.text)
     for n, (heads, ls) in enumerate(units, 1):
+        ls = [tidy_text(t) for t in ls]
         result.articles.append(Article(
             regulation_title=title, article_no=n, label=f"第{n}段", headings=heads,
             clauses=clauses_from_lines(ls), text="\n".join(ls), kind="paragraph"))

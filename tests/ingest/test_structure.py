@@ -11,17 +11,8 @@ from ingest.structure import clauses_from_lines, normalize_heading, parse_struct
 
 def read_text(path: Path) -> tuple[str, dict]:
     """The converted text of a shared file (the converters' logical lines and front-matter metadata)."""
-    try:
-        from ingest.converters import convert_file
-    except ImportError:  # before the converters land: markdown only, front matter and markers stripped here
-        raw = path.read_text(encoding="utf-8")
-        meta: dict = {}
-        if raw.startswith("---\n"):
-            head, raw = raw[4:].split("\n---\n", 1)
-            meta = {k.strip(): v.strip().strip('"') for k, v in
-                    (line.split(":", 1) for line in head.splitlines() if ":" in line)}
-        lines = [re.sub(r"^#+\s*|^>\s*", "", line).strip() for line in raw.splitlines()]
-        return "\n".join(x for x in lines if x and not x.startswith("<!--")), meta
+    from ingest.converters import convert_file
+
     converted = convert_file(path)
     return converted.text, dict(converted.metadata or {})
 
@@ -119,6 +110,7 @@ class TestXuzhouCounts:
         assert p.articles[0].headings == ["合同编", "第一分编 通则", "第一章 一般规定"]
         assert p.preamble.startswith("2020年5月28日")
 
+
     def test_no_article_text_becomes_paragraphs(self, corpus_dir):
         p = parse_file(corpus_dir / "lawref" / "刑法" / "刑法修正案（七）.md")
         assert not p.has_articles
@@ -129,7 +121,7 @@ class TestXuzhouCounts:
         # Grouped by 一、二、三…: item 三 keeps its four quoted paragraphs together.
         third = next(a for a in p.articles if a.text.startswith("三、"))
         assert third.text.count("\n") == 3
-        assert p.preamble == "2009年2月28日 第十一届全国人民代表大会常务委员会第七次会议通过"
+        assert p.preamble == "2009年2月28日第十一届全国人民代表大会常务委员会第七次会议通过"
 
     def test_article_merged_into_previous_line_is_split(self, corpus_dir):
         p = parse_file(corpus_dir / "lawref" / "DLC" / "北京地方法规" / "地方性法规" / "北京"
@@ -143,7 +135,59 @@ class TestXuzhouCounts:
     def test_quoted_articles_of_an_amendment_are_not_articles(self, corpus_dir):
         p = parse_file(corpus_dir / "lawref" / "宪法" / "宪法修正案（2018年）.md")
         assert p.article_numbers[0] == (32, "") and p.article_numbers[-1] == (52, "")
-        assert "第一百二十三条 中华人民共和国各级监察委员会是国家的监察机关。" in p.articles[-1].text
+        assert "第一百二十三条中华人民共和国各级监察委员会是国家的监察机关。" in p.articles[-1].text
+
+
+@pytest.mark.integration
+class TestOtherFormats:
+    """The same parser on what the converters make of DOCX, PDF, TXT and HTML files."""
+
+    def test_legal_aid_law_alike_from_md_docx_and_pdf(self, corpus_dir):
+        import difflib
+
+        base = parse_file(corpus_dir / "xuzhou" / "中华人民共和国法律援助法.md")
+        for name in ("法律援助法.docx", "法律援助法.pdf"):
+            other = parse_file(corpus_dir / "formats" / name)
+            assert other.article_numbers == base.article_numbers == [(n, "") for n in range(1, 72)]
+            assert [a.headings for a in other.articles] == [a.headings for a in base.articles]
+            for a, b in zip(base.articles, other.articles):
+                assert difflib.SequenceMatcher(None, a.text, b.text).ratio() >= 0.98, (name, a.label)
+
+    @pytest.mark.parametrize("folder,name,count,chapters", [
+        ("formats", "安全生产法.docx", 119, 7),
+        ("formats", "安全生产法.pdf", 119, 7),
+        ("formats", "产品质量法.txt", 74, 6),
+        ("formats", "职业病防治法.html", 88, 7),
+        ("real-files", "中华人民共和国行政处罚法.pdf", 86, 8),
+        ("real-files", "中华人民共和国行政处罚法.docx", 86, 8),
+        ("real-files", "中华人民共和国消费者权益保护法.pdf", 63, 8),
+        ("real-files", "中华人民共和国消费者权益保护法.docx", 63, 8),
+        ("real-files", "中华人民共和国劳动法.docx", 107, 13),
+        ("real-files", "工伤保险条例.docx", 67, 8),
+        ("real-files", "上海市劳动合同条例.pdf", 62, 7),
+    ])
+    def test_article_counts(self, corpus_dir, folder, name, count, chapters):
+        p = parse_file(corpus_dir / folder / name)
+        assert p.article_numbers == [(n, "") for n in range(1, count + 1)]
+        assert len({a.headings[0] for a in p.articles if a.headings}) == chapters
+        assert all(a.text and not re.match(r"第[一二三四五六七八九十百]+条", a.text) for a in p.articles)
+        assert p.title.endswith(name.split(".")[0].removeprefix("中华人民共和国"))
+
+    def test_pdf_and_docx_of_the_same_law_agree(self, corpus_dir):
+        import difflib
+
+        for stem in ("中华人民共和国行政处罚法", "中华人民共和国消费者权益保护法"):
+            a = parse_file(corpus_dir / "real-files" / f"{stem}.pdf")
+            b = parse_file(corpus_dir / "real-files" / f"{stem}.docx")
+            ratios = [difflib.SequenceMatcher(None, x.text, y.text).ratio() for x, y in zip(a.articles, b.articles)]
+            assert min(ratios) >= 0.95 and sum(ratios) / len(ratios) >= 0.99, stem
+
+    @pytest.mark.slow
+    def test_scanned_pdf_through_ocr(self, corpus_dir):
+        p = parse_file(corpus_dir / "formats" / "法律援助法_扫描件.pdf")
+        nums = [n for n, _ in p.article_numbers]
+        assert nums[:1] == [1] and nums == list(range(1, len(nums) + 1)) and len(nums) >= 20
+        assert p.title == "中华人民共和国法律援助法"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -151,6 +195,13 @@ class TestXuzhouCounts:
 
 
 class TestSmallCases:
+    def test_spaces_next_to_chinese_are_dropped(self):
+        from ingest.structure import tidy_text
+
+        assert tidy_text("本法自 2002 年 11 月 1 日起施行。") == "本法自2002年11月1日起施行。"
+        assert tidy_text("通过  2019年11月29日") == "通过2019年11月29日"
+        assert tidy_text("符合 GB 2760 标准") == "符合GB 2760标准"
+
     def test_heading_normalisation(self):
         assert normalize_heading("第一章　总　　则") == "第一章 总则"
         assert normalize_heading("第三编  合同") == "第三编 合同"
@@ -170,7 +221,7 @@ class TestSmallCases:
                 "第二条 本决定自公布之日起施行。")
         p = parse_structure(text)
         assert [n for n, _ in p.article_numbers] == [1, 2]
-        assert "第十五条 新的内容。" in p.articles[0].text
+        assert "第十五条新的内容。" in p.articles[0].text
 
     def test_gap_is_kept_and_reported(self):
         p = parse_structure("某条例\n第一条 甲。\n第二条 乙。\n第四条 丁。\n第五条 戊。")
