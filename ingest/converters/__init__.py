@@ -46,6 +46,13 @@ class ConvertLimits:
     ocr_max_pages: int = 200
     per_file_seconds: float = 300
 
+    @classmethod
+    def from_settings(cls, settings) -> "ConvertLimits":
+        """Limits from corpus.settings.Settings (max_file_mb, max_unzipped_mb, max_pdf_pages, ocr_*)."""
+        return cls(max_file_bytes=settings.max_file_mb * 2**20, max_unzipped_bytes=settings.max_unzipped_mb * 2**20,
+                   max_pdf_pages=settings.max_pdf_pages, ocr_enabled=settings.ocr_enabled,
+                   ocr_max_pages=settings.ocr_max_pages)
+
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_OOXML = "EncryptionInfo".encode("utf-16-le")
@@ -116,7 +123,7 @@ def _convert(path: Path, limits: ConvertLimits, progress: bool) -> ConvertedText
     kind = found.kind
     # The extension promises PDF/DOCX but the bytes are something else: plain text is read as text,
     # anything else is a broken file of the claimed type.
-    if kind == _sniff.PDF and b"%PDF-" not in head[:1024] or kind == _sniff.DOCX and not head.startswith(b"PK"):
+    if (kind == _sniff.PDF and b"%PDF-" not in head[:1024]) or (kind == _sniff.DOCX and not head.startswith(b"PK")):
         data = path.read_bytes()
         if _looks_like_text(data):
             warnings.append(f"扩展名为 {ext}，但内容是纯文本，已按文本读取")

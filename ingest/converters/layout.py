@@ -9,7 +9,7 @@ to the punctuation rule (a full line ending with 。；：！？ ends its paragr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import median
 
 from .textutil import (ARTICLE_START_RE, CONTINUATION_START, HEADING_RE, ITEM_RE, TERMINAL_TAIL_RE, clean_line,
@@ -32,14 +32,6 @@ class _PageGeom:
     left: float
     right: float
     pitch: float | None
-
-
-@dataclass
-class _DocSignals:
-    uses_indent: bool = False
-    uses_gap: bool = False
-    body_size: float = 1.0
-    geom: dict = field(default_factory=dict)  # page -> _PageGeom
 
 
 # Page furniture: "─ 2 ─", "- 2 -", "第 2 页", "2/10", "第2页 共10页", "Page 2 of 10", a lone number.

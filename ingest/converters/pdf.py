@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from pathlib import Path
 
@@ -13,8 +12,6 @@ from corpus.errors import CorruptFile, EncryptedFile, FileTooLarge, IngestError
 
 from .layout import Line, drop_page_furniture, join_paragraphs
 from .textutil import printable_ratio, text_width
-
-log = logging.getLogger(__name__)
 
 # pypdf logs a warning for every oddity of real-world files; those belong in our warnings, not on stderr.
 logging.getLogger("pypdf").setLevel(logging.ERROR)

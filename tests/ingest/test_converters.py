@@ -494,6 +494,21 @@ class TestBadInput:
         f.write_bytes("第一条 内容。\n".encode() * 1000)
         self._raises(FileTooLarge, f, limits=ConvertLimits(max_file_bytes=1000))
 
+    def test_encrypted_office_document(self, tmp_path):
+        f = tmp_path / "locked.docx"  # password-protected OOXML is an OLE container with an EncryptionInfo stream
+        f.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500 + "EncryptionInfo".encode("utf-16-le")
+                      + b"\0" * 500)
+        self._raises(EncryptedFile, f)
+
+    def test_limits_from_settings(self, tmp_path):
+        from corpus.settings import Settings
+
+        limits = ConvertLimits.from_settings(Settings(max_file_mb=1, ocr_enabled=False))
+        assert limits.max_file_bytes == 2**20 and limits.ocr_enabled is False
+        f = tmp_path / "big.txt"
+        f.write_bytes(b"a" * (2**20 + 1))
+        self._raises(FileTooLarge, f, limits=limits)
+
     def test_missing_file(self, tmp_path):
         self._raises(IngestError, tmp_path / "nope.txt")
 
