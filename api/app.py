@@ -1,0 +1,119 @@
+"""The FastAPI app: search, grounded Q&A, regulations, admin upload/delete/audit, health, metrics, the web page.
+
+`create_app(settings, runtime=None)`: one Runtime per app, opened in the lifespan (Qdrant Edge allows one process
+per index) unless an existing one is given (tests); a given runtime is not closed by the app.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.audit import AuditLog
+from api.deps import get_runtime
+from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
+from api.routes import regulations, search
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def build_composer(settings, runtime):
+    from search.answer import AnswerComposer, make_generator
+
+    generator = None
+    if getattr(settings, "llm_base_url", None):
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        generator = make_generator(settings.llm_base_url, settings.llm_model, key)
+    return AnswerComposer(runtime.search, runtime.index, generator=generator)
+
+
+def attach_runtime(app: FastAPI, runtime) -> None:
+    app.state.runtime = runtime
+    app.state.composer = build_composer(app.state.settings, runtime)
+
+
+def create_app(settings, runtime=None) -> FastAPI:
+    owned = runtime is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if owned:
+            from api.runtime import Runtime
+
+            attach_runtime(app, Runtime.open(settings))
+        try:
+            yield
+        finally:
+            if owned and getattr(app.state, "runtime", None) is not None:
+                app.state.runtime.close()
+                app.state.runtime = None
+
+    app = FastAPI(title="lawsearch 法规知识检索", version="0.1.0", lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.runtime = None
+    app.state.composer = None
+    app.state.audit = AuditLog(Path(settings.data_dir) / "audit.log")
+    app.state.metrics = Metrics()
+    if runtime is not None:
+        attach_runtime(app, runtime)
+
+    errors.install(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["X-API-Key", "Content-Type"])
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+
+    app.include_router(search.router)
+    app.include_router(regulations.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz(request: Request):
+        rt = request.app.state.runtime
+        if rt is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            modes = rt.retrieval_modes()
+            counts = rt.index.counts()
+            regs = len({r["regulation_id"] for r in rt.index.regulations()})
+        except Exception:  # noqa: BLE001 - report, don't raise
+            log.exception("health check failed")
+            return JSONResponse({"status": "error", "message": "索引不可用"}, status_code=503)
+        active = [f"sparse: BM25 ({'+'.join(modes.get('sparse') or [])})", f"dense: {modes.get('dense')}"
+                  if not str(modes.get("dense", "")).startswith("dense:") else str(modes.get("dense"))]
+        return {"status": "ok", "backend": modes.get("backend"), "retrieval": active,
+                "description": modes.get("description"), "counts": dict(counts, regulations=regs),
+                "answer": "generated+verified" if rt and request.app.state.composer.generator is not None
+                else "extractive"}
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics(request: Request):
+        extra = {}
+        rt = request.app.state.runtime
+        if rt is not None:
+            try:
+                c = rt.index.counts()
+                extra = {"lawsearch_index_points": c.get("points", 0), "lawsearch_index_versions": c.get("versions", 0)}
+            except Exception:  # noqa: BLE001
+                pass
+        return PlainTextResponse(request.app.state.metrics.render(extra),
+                                 media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/", include_in_schema=False)
+    def index_page():
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
+                            headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+__all__ = ["create_app", "attach_runtime", "get_runtime", "Depends"]

@@ -1,0 +1,147 @@
+"""The one error mapping of the API: every error becomes {code, message, detail} with a Chinese message.
+
+`LawSearchError` (and subclasses) carry their own HTTP status (`exc.http_status`), stable code and message.
+Request validation errors, unknown routes and unexpected exceptions are mapped here too. Bodies never contain
+stack traces or file-system paths.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from corpus.errors import FileTooLarge, LawSearchError, UnsupportedFileType
+
+log = logging.getLogger(__name__)
+
+# Absolute POSIX or Windows paths of two or more components: replaced by their last component.
+_PATH = re.compile(r"(?:[A-Za-z]:\\|/)(?:[^\s/\\:*?\"<>|，。；（）()]+[/\\])+(?P<name>[^\s/\\:*?\"<>|，。；（）()]*)")
+
+
+class Unauthorized(LawSearchError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(LawSearchError):
+    code = "forbidden"
+    http_status = 403
+
+
+class BadRequest(LawSearchError):
+    code = "bad_request"
+    http_status = 400
+
+
+class TooManyFiles(FileTooLarge):
+    code = "too_many_files"
+    http_status = 413
+
+
+class UploadTooLarge(FileTooLarge):
+    code = "file_too_large"
+    http_status = 413
+
+
+class UploadTypeRejected(UnsupportedFileType):
+    code = "unsupported_type"
+    http_status = 415
+
+
+_STATUS_MESSAGES = {
+    400: ("bad_request", "请求格式不正确"),
+    401: ("unauthorized", "需要有效的 API 密钥"),
+    403: ("forbidden", "没有权限执行此操作"),
+    404: ("not_found", "未找到请求的资源"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("payload_too_large", "上传内容超过大小上限"),
+    415: ("unsupported_type", "不支持的文件类型"),
+    422: ("invalid_request", "请求参数不正确"),
+    429: ("too_many_requests", "请求过于频繁，请稍后再试"),
+}
+
+
+def scrub(text: str) -> str:
+    """Remove file-system paths (keep the file name) from text shown to clients."""
+    return _PATH.sub(lambda m: m.group("name"), str(text or ""))
+
+
+def error_body(code: str, message: str, detail: str = "") -> dict:
+    return {"code": code, "message": message, "detail": scrub(detail)}
+
+
+def error_response(exc: LawSearchError) -> JSONResponse:
+    status = int(getattr(exc, "http_status", 500) or 500)
+    body = error_body(exc.code, exc.message, exc.detail)
+    if getattr(exc, "candidates", None):
+        body["candidates"] = list(exc.candidates)
+    headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def domain_error(exc: BaseException) -> LawSearchError | None:
+    """The LawSearchError behind a wrapped exception (its __cause__/__context__ chain), if any."""
+    seen = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, LawSearchError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
+    return "；".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LawSearchError)
+    async def _lawsearch(request: Request, exc: LawSearchError):
+        if exc.http_status >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return JSONResponse(error_body("invalid_request", "请求参数不正确", _validation_detail(exc)),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code, message = _STATUS_MESSAGES.get(exc.status_code, ("error", "请求失败"))
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else ""
+        return JSONResponse(error_body(code, message, detail), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    async def _wrapped(request: Request, exc: Exception):
+        inner = domain_error(exc)
+        if inner is not None:
+            return error_response(inner)
+        log.error("%s %s failed: %s", request.method, request.url.path, exc, exc_info=exc)
+        return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)
+
+    try:  # errors raised inside Haystack pipeline components arrive wrapped
+        from haystack.core import errors as hs_errors
+
+        for name in ("PipelineError", "PipelineRuntimeError", "PipelineComponentsBlockedError"):
+            if hasattr(hs_errors, name):
+                app.add_exception_handler(getattr(hs_errors, name), _wrapped)
+    except ImportError:  # pragma: no cover - haystack is a dependency
+        pass
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        inner = domain_error(exc)
+        if inner is not None:  # e.g. raised inside a Haystack pipeline component and wrapped by it
+            return error_response(inner)
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("internal_error", "服务器内部错误，请稍后重试"), status_code=500)

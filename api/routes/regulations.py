@@ -1,0 +1,333 @@
+"""Regulations: list, one regulation with its versions, one article with its chapter and links; admin upload
+and delete."""
+from __future__ import annotations
+
+import re
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.audit import AuditLog
+from api.deps import Caller, get_audit, get_runtime, require_admin
+from api.errors import BadRequest, TooManyFiles, UploadTooLarge, scrub
+from api.uploads import MB, CheckedFile, check, safe_name, store
+from corpus.errors import InvalidFilter, LawSearchError, NotFound
+from corpus.index import FAR_FUTURE, date_int
+from corpus.numerals import NUMERAL_RE, article_label, cn_to_int
+from corpus.store import Condition, FilterSpec
+from corpus.titles import normalize_title
+
+router = APIRouter(prefix="/api", tags=["regulations"])
+
+VERSION_FIELDS = ("regulation_id", "version_id", "title", "short_title", "level", "region", "office", "status",
+                  "version_date", "effective_date", "publish_date", "adopted_date", "amended_date", "is_current",
+                  "superseded_by", "valid_from", "valid_to", "article_count", "history", "agencies",
+                  "source_format", "has_articles", "sha256", "ingested_at")
+ARTICLE_FIELDS = ("regulation_id", "version_id", "title", "short_title", "article_no", "article_suffix", "label",
+                  "headings", "text", "clauses", "level", "region", "version_date", "effective_date", "status",
+                  "is_current", "superseded_by", "agencies", "is_penalty", "kind", "citation")
+_ARTICLE_REF = re.compile(rf"^\s*第?\s*(?P<no>{NUMERAL_RE})\s*条?\s*(?P<suffix>之[一二三四五六七八九十]+)?\s*$")
+
+
+def public_version(rec: dict) -> dict:
+    out = {k: rec.get(k) for k in VERSION_FIELDS if k in rec}
+    if rec.get("warnings"):
+        out["warnings"] = [scrub(w) for w in rec["warnings"]]
+    return out
+
+
+def parse_article_ref(text: str) -> tuple[int, str]:
+    """'20', '20之一', '第二十条', '第二十条之一' → (20, '之一')."""
+    m = _ARTICLE_REF.match(text or "")
+    if not m:
+        raise InvalidFilter("条文编号格式不正确，例如 20 或 20之一", detail=text)
+    try:
+        return cn_to_int(m.group("no")), m.group("suffix") or ""
+    except ValueError:
+        raise InvalidFilter("条文编号格式不正确，例如 20 或 20之一", detail=text)
+
+
+def _versions(runtime, regulation_id: str) -> list[dict]:
+    recs = runtime.index.version_records(regulation_id)
+    if not recs:
+        raise NotFound("未找到该法规", detail=regulation_id)
+    recs.sort(key=lambda r: (r.get("version_date") or "", r.get("ingested_at") or 0.0))
+    return recs
+
+
+def choose_version(recs: list[dict], *, version_id: str | None, as_of: str | None) -> dict:
+    if version_id:
+        found = [r for r in recs if r["version_id"] == version_id]
+        if not found:
+            raise NotFound("未找到该版本", detail=version_id)
+        return found[0]
+    if as_of:
+        day = date_int(as_of)
+        if day is None or not re.match(r"^\d{4}-\d{2}-\d{2}$", as_of):
+            raise InvalidFilter("日期格式应为 YYYY-MM-DD", detail=as_of)
+        found = [r for r in recs if (r.get("valid_from") or 0) <= day < (r.get("valid_to") or FAR_FUTURE)]
+        if not found:
+            raise NotFound("该法规在指定日期没有有效版本", detail=as_of)
+        return found[-1]
+    current = [r for r in recs if r.get("is_current")]
+    return (current or recs)[-1]
+
+
+def _merge(parts: list) -> dict:
+    parts = sorted(parts, key=lambda h: h.payload.get("part", 0))
+    p = parts[0].payload
+    d = {k: p.get(k) for k in ARTICLE_FIELDS}
+    d["text"] = "\n".join(h.payload.get("text", "") for h in parts)
+    d["clauses"] = [c for h in parts for c in (h.payload.get("clauses") or [])]
+    enf = next((h.payload.get("enforcement") for h in parts if h.payload.get("enforcement")), None)
+    if enf:
+        d["enforcement"] = enf
+    d["id"] = parts[0].id
+    return d
+
+
+def _grouped(points: list) -> list[dict]:
+    """Version points (sorted by article and part) → one dict per article."""
+    out, cur, key = [], [], None
+    for h in points:
+        k = (h.payload.get("kind"), h.payload.get("article_no"), h.payload.get("article_suffix") or "")
+        if k != key and cur:
+            out.append(_merge(cur))
+            cur = []
+        key = k
+        cur.append(h)
+    if cur:
+        out.append(_merge(cur))
+    return out
+
+
+@router.get("/regulations")
+def list_regulations(q: str | None = Query(None, max_length=100), level: str | None = None,
+                     region: str | None = None, runtime=Depends(get_runtime)) -> dict:
+    rows = runtime.index.regulations()
+    by_reg: dict[str, list[dict]] = {}
+    for r in rows:
+        by_reg.setdefault(r["regulation_id"], []).append(r)
+    out = []
+    key = normalize_title(q) if q else ""
+    for rid, recs in by_reg.items():
+        recs.sort(key=lambda r: (r.get("version_date") or "", r.get("ingested_at") or 0.0))
+        cur = next((r for r in reversed(recs) if r.get("is_current")), recs[-1])
+        if key and key not in (cur.get("title_key") or normalize_title(cur.get("title") or "")):
+            continue
+        if level and cur.get("level") != level:
+            continue
+        if region and cur.get("region") != region:
+            continue
+        item = public_version(cur)
+        item["current_version_id"] = cur["version_id"]
+        item["versions"] = len(recs)
+        out.append(item)
+    out.sort(key=lambda r: (r.get("level") or "", r.get("title") or ""))
+    return {"total": len(out), "regulations": out}
+
+
+@router.get("/regulations/{regulation_id}")
+def get_regulation(regulation_id: str, version_id: str | None = None, as_of: str | None = None,
+                   runtime=Depends(get_runtime)) -> dict:
+    recs = _versions(runtime, regulation_id)
+    chosen = choose_version(recs, version_id=version_id, as_of=as_of)
+    arts = _grouped(runtime.index.version_articles(chosen["version_id"]))
+    toc = [{"label": a.get("label"), "article_no": a.get("article_no"), "article_suffix": a.get("article_suffix") or "",
+            "headings": a.get("headings") or [], "kind": a.get("kind"), "is_penalty": a.get("is_penalty"),
+            "preview": (a.get("text") or "")[:60]} for a in arts]
+    out = public_version(chosen)
+    out["preamble"] = chosen.get("preamble") or ""
+    out["versions"] = [public_version(r) for r in recs]
+    out["toc"] = toc
+    return out
+
+
+def _same_key(ref: dict, title_key: str, own_keys: set[str]) -> bool:
+    t = normalize_title(ref.get("title") or "")
+    return not t or t == title_key or t in own_keys
+
+
+def _link(runtime, ref_title: str, label: str, here: dict) -> dict:
+    """A link to an article by written title (empty = the same regulation) and label (第X条…)."""
+    m = re.match(rf"第(?P<no>{NUMERAL_RE})条(?P<suffix>之[一二三四五六七八九十]+)?", label or "")
+    no = cn_to_int(m.group("no")) if m else None
+    suffix = m.group("suffix") or "" if m else ""
+    title, rid = here.get("title"), here.get("regulation_id")
+    if ref_title and normalize_title(ref_title) != normalize_title(here.get("title") or ""):
+        title, rid = ref_title, None
+        try:
+            found = {r["regulation_id"]: r for r in runtime.index.resolve_title(ref_title)}
+        except Exception:  # noqa: BLE001 - a link without a target is still shown
+            found = {}
+        if len(found) == 1:
+            rec = next(iter(found.values()))
+            title, rid = rec.get("title"), rec["regulation_id"]
+    return {"title": title, "regulation_id": rid, "article_no": no, "article_suffix": suffix,
+            "label": label, "citation": f"《{title}》{label}"}
+
+
+def article_links(runtime, art: dict, siblings: list[dict]) -> dict:
+    """Penalty/duty links and references out of and into the article, from the enforcement payload."""
+    enf = art.get("enforcement") or {}
+    label = art.get("label") or article_label(art["article_no"], art.get("article_suffix") or "")
+    links: dict[str, list[dict]] = {"penalized_by": [], "penalizes": [], "cites": [], "cited_by": []}
+    for key, src in (("penalized_by", "penalized_by"), ("penalizes", "penalizes")):
+        for lab in enf.get(src) or []:
+            links[key].append(_link(runtime, "", lab, art))
+    seen = set()
+    for ref in enf.get("references_out") or []:
+        lab = ref.get("label") or ref.get("article") or ""
+        k = (normalize_title(ref.get("title") or ""), lab)
+        if lab and k not in seen:
+            seen.add(k)
+            links["cites"].append(_link(runtime, ref.get("title") or "", lab, art))
+    title_key = normalize_title(art.get("title") or "")
+    for other in siblings:
+        if other.get("label") == label:
+            continue
+        for ref in (other.get("enforcement") or {}).get("references_out") or []:
+            if (ref.get("article") or "") == label and _same_key(ref, title_key, set()):
+                links["cited_by"].append(_link(runtime, "", other.get("label") or "", art))
+                break
+    return links
+
+
+@router.get("/regulations/{regulation_id}/articles/{article}")
+def get_article(regulation_id: str, article: str, version_id: str | None = None, as_of: str | None = None,
+                runtime=Depends(get_runtime)) -> dict:
+    no, suffix = parse_article_ref(article)
+    recs = _versions(runtime, regulation_id)
+    chosen = choose_version(recs, version_id=version_id, as_of=as_of)
+    parts = list(runtime.index.articles.scroll(FilterSpec(must=[
+        Condition(field="version_id", eq=chosen["version_id"]), Condition(field="article_no", eq=no),
+        Condition(field="article_suffix", eq=suffix)])))
+    parts = [p for p in parts if p.payload.get("kind", "article") == "article"] or parts
+    if not parts:
+        raise NotFound(f"《{chosen.get('title')}》没有{article_label(no, suffix)}", detail=f"{regulation_id} {article}")
+    art = _merge(parts)
+    siblings = _grouped(runtime.index.version_articles(chosen["version_id"]))
+    headings = art.get("headings") or []
+    chapter = [{"label": s.get("label"), "article_no": s.get("article_no"), "article_suffix": s.get("article_suffix") or "",
+                "text": s.get("text"), "is_penalty": s.get("is_penalty"), "current": s.get("label") == art.get("label")}
+               for s in siblings if (s.get("headings") or []) == headings and s.get("kind", "article") == "article"]
+    labels = [s.get("label") for s in siblings if s.get("kind", "article") == "article"]
+    pos = labels.index(art.get("label")) if art.get("label") in labels else -1
+    nav = {"prev": labels[pos - 1] if pos > 0 else None,
+           "next": labels[pos + 1] if 0 <= pos < len(labels) - 1 else None}
+    # The same article in the other versions (by number), for the version switcher.
+    other_versions = [{"version_id": r["version_id"], "version_date": r.get("version_date"),
+                       "is_current": r.get("is_current"), "status": r.get("status")} for r in recs]
+    return {"article": art, "version": public_version(chosen), "versions": other_versions,
+            "chapter": {"headings": headings, "articles": chapter}, "nav": nav,
+            "links": article_links(runtime, art, siblings)}
+
+
+# ---- admin ---------------------------------------------------------------------------------------------------
+def _form_limits_error(exc: Exception, settings) -> LawSearchError:
+    text = str(getattr(exc, "detail", "") or exc)
+    if "Too many files" in text:
+        return TooManyFiles(f"一次最多上传 {settings.max_upload_files} 个文件")
+    if "exceeded maximum size" in text.lower() or "too large" in text.lower():
+        return UploadTooLarge(f"文件超过大小上限（每个文件不超过 {settings.max_upload_mb} MB）")
+    return BadRequest("上传内容格式不正确，请使用 multipart/form-data 上传文件")
+
+
+@router.post("/regulations", status_code=200)
+async def upload(request: Request, caller: Caller = Depends(require_admin), audit: AuditLog = Depends(get_audit),
+                 runtime=Depends(get_runtime)) -> dict:
+    settings = request.app.state.settings
+    action = "upload"
+    try:
+        length = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        length = 0
+    budget = (settings.max_upload_files * settings.max_upload_mb + 1) * MB
+    try:
+        if length > budget:
+            raise UploadTooLarge(f"上传内容超过上限（每个文件不超过 {settings.max_upload_mb} MB，"
+                                 f"最多 {settings.max_upload_files} 个文件）")
+        try:
+            form = await request.form(max_files=settings.max_upload_files + 1, max_fields=50)
+        except StarletteHTTPException as exc:
+            raise _form_limits_error(exc, settings)
+        except Exception as exc:  # noqa: BLE001 - multipart parser errors
+            raise _form_limits_error(exc, settings)
+        uploads = [v for k, v in form.multi_items() if hasattr(v, "filename") and hasattr(v, "file")]
+        if not uploads:
+            raise BadRequest("没有收到文件（表单字段 files）")
+        if len(uploads) > settings.max_upload_files:
+            raise TooManyFiles(f"一次最多上传 {settings.max_upload_files} 个文件", detail=str(len(uploads)))
+        checked: list[CheckedFile] = []
+        for i, up in enumerate(uploads):
+            name = safe_name(up.filename or "", i)
+            shown = (up.filename or "").replace("\\", "/").split("/")[-1] or name
+            checked.append(check(up.file, shown, max_mb=settings.max_upload_mb))
+    except LawSearchError as exc:
+        audit.record(who=caller.key_id, role=caller.role, action=action, result=f"rejected: {exc.code}",
+                     detail={"message": exc.message, "detail": scrub(exc.detail)}, client=caller.client)
+        raise
+
+    upload_id, paths = store(checked, runtime.data_dir / "uploads")
+    results = []
+    for f, path in zip(checked, paths):
+        results.append(await run_in_threadpool(_ingest_one, runtime, f, path))
+    for up in uploads:
+        await up.close()
+    ok = sum(1 for r in results if r["ok"])
+    outcome = "ok" if ok == len(results) else ("partial" if ok else "failed")
+    audit.record(who=caller.key_id, role=caller.role, action=action, target=upload_id, result=outcome,
+                 detail={"files": [{"name": r["filename"], "ok": r["ok"], "regulations": r["regulations"],
+                                    "errors": [e["code"] for e in r["errors"]]} for r in results]},
+                 client=caller.client)
+    return {"upload_id": upload_id, "result": outcome, "files": results}
+
+
+def _ingest_one(runtime, f: CheckedFile, path) -> dict:
+    import hashlib
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    base = {"filename": f.client_name, "stored_as": path.name, "type": f.kind, "size": f.size}
+    try:
+        summary = runtime.ingest([path], progress=False, train=False)
+    except LawSearchError as exc:
+        return dict(base, ok=False, regulations=[], articles=0, points=0, unchanged=False,
+                    errors=[{"code": exc.code, "message": exc.message, "detail": scrub(exc.detail)}])
+    errors = [{"code": e.get("code", "error"), "message": e.get("message", ""), "detail": scrub(e.get("detail", ""))}
+              for e in summary.failed]
+    regs = []
+    try:
+        rec = runtime.index.version_by_sha(sha)
+    except Exception:  # noqa: BLE001
+        rec = None
+    if rec:
+        regs.append({"regulation_id": rec["regulation_id"], "version_id": rec["version_id"], "title": rec.get("title"),
+                     "is_current": rec.get("is_current"), "article_count": rec.get("article_count")})
+    return dict(base, ok=not errors and bool(summary.regulations or summary.unchanged), regulations=regs,
+                articles=summary.articles, points=summary.points, unchanged=bool(summary.unchanged),
+                errors=errors)
+
+
+@router.delete("/regulations/{regulation_id}")
+def delete_regulation(regulation_id: str, request: Request, version_id: str | None = None,
+                      caller: Caller = Depends(require_admin), audit: AuditLog = Depends(get_audit),
+                      runtime=Depends(get_runtime)) -> dict:
+    target = version_id or regulation_id
+    try:
+        with runtime.write_lock:
+            n = runtime.index.delete(regulation_id, version_id=version_id)
+        runtime.engine.refresh()
+    except LawSearchError as exc:
+        audit.record(who=caller.key_id, role=caller.role, action="delete", target=target,
+                     result=f"failed: {exc.code}", client=caller.client)
+        raise
+    audit.record(who=caller.key_id, role=caller.role, action="delete", target=target, result="ok",
+                 detail={"versions_deleted": n}, client=caller.client)
+    return {"regulation_id": regulation_id, "version_id": version_id, "versions_deleted": n}
+
+
+@router.get("/audit")
+def read_audit(limit: int = Query(200, ge=1, le=5000), caller: Caller = Depends(require_admin),
+               audit: AuditLog = Depends(get_audit)) -> dict:
+    return {"entries": audit.read(limit)}
+

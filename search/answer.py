@@ -1,0 +1,533 @@
+"""Grounded answers: which retrieved articles apply and what they say, quoted verbatim and cited.
+
+The composer works only from what retrieval returned (plus, for a question about a violation, the penalty article
+linked to a retrieved duty article). Offline it is purely extractive: every statement is an exact substring of an
+indexed article, followed by its citation 《title》第X条第Y款. When nothing retrieved is relevant enough (term
+overlap below a threshold) it says so instead of guessing.
+
+An optional chat generator (e.g. Haystack's OpenAIChatGenerator) may rephrase the quotes; its output is split into
+sentences and only those whose every citation names a quoted article (and whose quoted text, if any, is a verbatim
+substring of that article) are kept. Sentences that cannot be verified are dropped; if none survive, the extractive
+answer stands.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from corpus.model import Citation
+from corpus.numerals import NUMERAL_RE, article_label, cn_to_int
+from corpus.store import Condition, FilterSpec
+from corpus.titles import normalize_title
+from search.citations import find_citations
+
+log = logging.getLogger(__name__)
+
+NOTHING_FOUND = "没有找到能够回答该问题的条文"
+
+# Question words and generic legal words that say nothing about which article applies.
+STOPWORDS = frozenset("""
+怎么办 怎么样 怎么 怎样 如何 什么 哪些 哪个 哪里 是否 可以 可不 能否 能不能 能够 应该 应当 需要 需不需要 必须
+规定 法律 法规 条例 条文 有关 相关 关于 请问 问题 情况 如果 假如 的话 是不是 还是 还有 一个 一些 这个 那个
+这种 那种 自己 我们 他们 她们 你们 我的 他的 没有 不是 就是 已经 因为 所以 但是 或者 以及 时候 之后 以后
+之前 以前 现在 目前 要求 责任 承担 处理 办法 知道 告诉 咨询 合法 违法 违反 行为 怎么回事 多少 几年 多久
+有没有 会不会 要不要 不能 不会 不要 可能 一般 属于 算不算 算是 依法 按照 根据 依照 我国 中华人民共和国 人民
+""".split())
+# A question about conduct that breaks a duty: then the penalty article is looked for too.
+_VIOLATION = re.compile(r"违反|违法|违规|没有|没给|不给|不发|未|不按|拒绝|拒不|擅自|处罚|罚款|罚|法律责任|怎么办|"
+                        r"投诉|举报|追究|不履行|不提供|不缴|不交|私自")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_SENTENCE_END = "。；！？"
+_ITEM_NO = re.compile(rf"^\s*[（(](?P<n>{NUMERAL_RE})[）)]")
+_QUOTED = re.compile(r"“([^”]{4,})”")
+_CITED = re.compile(
+    rf"《(?P<title>[^》]{{2,80}})》\s*第(?P<no>{NUMERAL_RE})条(?P<suffix>之[一二三四五六七八九十]+)?"
+    rf"(?:第(?P<clause>{NUMERAL_RE})款)?(?:第?[（(](?P<item>{NUMERAL_RE})[）)]项)?")
+PENALTY_HEADINGS = ("法律责任", "罚则", "处罚")
+_GENERAL_PENALTY = re.compile(r"违反本(?:法|条例|规定|办法|细则)(?:的)?规定的?(?:行为)?[^。]{0,40}"
+                              r"(?:适用其规定|从其规定|依照其规定|依照[^。]{0,30}处罚|依法[^。]{0,10}处罚)")
+
+MIN_COVERAGE = 0.45  # share of the question's content characters found in the article
+MIN_TERMS = 2  # distinct content words found in the article (one long word of ≥ 4 characters also counts)
+MAX_ARTICLES = 3
+
+
+# ---- terms -------------------------------------------------------------------------------------------------
+def content_terms(question: str) -> list[str]:
+    """The content words of a question (jieba precise mode), without question words and generic legal words."""
+    import jieba
+
+    text = re.sub(r"[《》]", " ", question)
+    out: list[str] = []
+    for w in jieba.lcut(text):
+        w = w.strip()
+        if len(w) < 2 or not _CJK.search(w) or w in STOPWORDS or w in out:
+            continue
+        out.append(w)
+    return out
+
+
+def term_match(term: str, text: str) -> float:
+    """1.0 when the word occurs; for a longer word, the share of its character bigrams that occur (≥ half)."""
+    if term in text:
+        return 1.0
+    if len(term) >= 3:
+        grams = [term[i:i + 2] for i in range(len(term) - 1)]
+        share = sum(g in text for g in grams) / len(grams)
+        return share if share >= 0.5 else 0.0
+    return 0.0
+
+
+def overlap(terms: list[str], text: str) -> tuple[float, int]:
+    """(coverage, words found whole) of `terms` in `text`; coverage is weighted by word length and counts
+    partly found longer words in part."""
+    if not terms:
+        return 0.0, 0
+    total = sum(len(t) for t in terms)
+    got, n = 0.0, 0
+    for t in terms:
+        m = term_match(t, text)
+        got += m * len(t)
+        n += m == 1.0
+    return got / total, n
+
+
+def is_violation_question(question: str) -> bool:
+    return bool(_VIOLATION.search(question))
+
+
+# ---- statements --------------------------------------------------------------------------------------------
+@dataclass
+class Statement:
+    text: str
+    citation: str
+    regulation_id: str
+    article_no: int
+    article_suffix: str
+    clause_no: int | None
+    quote: str
+    item_no: int | None = None
+    title: str = ""
+    version_id: str = ""
+    role: str = "applies"  # "applies" or "penalty"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Unit:
+    """A quotable piece of an article: a 款, one 项, or a sentence of a long 款."""
+
+    text: str
+    clause_no: int | None
+    item_no: int | None = None
+
+
+@dataclass
+class FullArticle:
+    """An article with all its parts joined (the unit quotes are checked against)."""
+
+    hit: dict
+    text: str
+    clauses: list[dict]
+    enforcement: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return (self.hit.get("version_id") or "", int(self.hit.get("article_no") or 0),
+                self.hit.get("article_suffix") or "")
+
+
+def _sentences(text: str) -> list[str]:
+    out, cur = [], ""
+    for ch in text:
+        cur += ch
+        if ch in _SENTENCE_END:
+            out.append(cur)
+            cur = ""
+    if cur.strip():
+        out.append(cur)
+    return [s for s in out if s.strip()]
+
+
+def article_units(art: FullArticle, *, long_clause: int = 160) -> list[Unit]:
+    """Quotable units of an article, each an exact substring of its text."""
+    units: list[Unit] = []
+    clauses = art.clauses or [{"text": line, "items": []} for line in art.text.split("\n") if line.strip()]
+    numbered = len(clauses) > 1
+    for k, cl in enumerate(clauses, start=1):
+        ctext = (cl.get("text") or "").strip()
+        cno = k if numbered else None
+        if ctext:
+            pieces = _sentences(ctext) if len(ctext) > long_clause else [ctext]
+            units += [Unit(p.strip(), cno) for p in pieces if p.strip()]
+        for j, item in enumerate(cl.get("items") or [], start=1):
+            m = _ITEM_NO.match(item)
+            try:
+                ino = cn_to_int(m.group("n")) if m else j
+            except ValueError:
+                ino = j
+            units.append(Unit(item.strip(), k if numbered else None, ino))
+    return [u for u in units if u.text and u.text in art.text]
+
+
+def citation_label(title: str, article_no: int, suffix: str, clause_no: int | None, item_no: int | None) -> str:
+    c = Citation(title=title, article_no=article_no, article_suffix=suffix or "", clause_no=clause_no,
+                 item_no=item_no)
+    return f"《{title}》{c.label}"
+
+
+def make_statement(art: FullArticle, unit: Unit, role: str) -> Statement:
+    h = art.hit
+    title = h.get("title") or ""
+    cite = citation_label(title, int(h.get("article_no") or 0), h.get("article_suffix") or "", unit.clause_no,
+                          unit.item_no)
+    return Statement(text=f"“{unit.text}”（{cite}）", citation=cite, regulation_id=h.get("regulation_id") or "",
+                     article_no=int(h.get("article_no") or 0), article_suffix=h.get("article_suffix") or "",
+                     clause_no=unit.clause_no, quote=unit.text, item_no=unit.item_no, title=title,
+                     version_id=h.get("version_id") or "", role=role)
+
+
+def best_units(art: FullArticle, terms: list[str], *, prefer: str | None = None, limit: int = 2) -> list[Unit]:
+    """The units that carry the question's words (or `prefer`, e.g. the duty article's label), best first."""
+    units = article_units(art)
+    if not units:
+        return []
+    scored = []
+    for i, u in enumerate(units):
+        cov, _ = overlap(terms, u.text)
+        if prefer and prefer in u.text:
+            cov += 1.0
+        scored.append((cov, -i, u))
+    scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+    best = scored[0][0]
+    if best <= 0:
+        return [units[0]]  # nothing stands out: the article's first 款 says what it is about
+    picked = [u for cov, _, u in scored[:limit] if cov >= 0.5 * best and cov > 0]
+    order = {id(u): i for i, u in enumerate(units)}
+    return sorted(picked, key=lambda u: order[id(u)])
+
+
+# ---- loading articles --------------------------------------------------------------------------------------
+class ArticleLoader:
+    """Reads whole articles (all parts) and sibling articles of one version from the index, cached per answer."""
+
+    def __init__(self, index: Any | None):
+        self.index = index
+        self._versions: dict[str, list] = {}
+
+    def full(self, hit: dict) -> FullArticle:
+        parts = None
+        if self.index is not None and hit.get("version_id"):
+            try:
+                parts = list(self.index.articles.scroll(FilterSpec(must=[
+                    Condition(field="version_id", eq=hit["version_id"]),
+                    Condition(field="article_no", eq=int(hit.get("article_no") or 0)),
+                    Condition(field="article_suffix", eq=hit.get("article_suffix") or "")])))
+            except Exception:  # noqa: BLE001 - fall back to the hit as retrieved
+                log.exception("could not load the article parts of %s", hit.get("citation"))
+                parts = None
+        if parts:
+            parts.sort(key=lambda p: p.payload.get("part", 0))
+            payload = dict(parts[0].payload)
+            text = "\n".join(p.payload.get("text", "") for p in parts)
+            clauses = [c for p in parts for c in (p.payload.get("clauses") or [])]
+            merged = dict(hit)
+            for k in ("title", "regulation_id", "version_id", "label", "headings", "is_penalty", "citation"):
+                merged.setdefault(k, payload.get(k))
+            merged["text"], merged["clauses"] = text, clauses
+            enf = next((p.payload.get("enforcement") for p in parts if p.payload.get("enforcement")), None)
+            return FullArticle(merged, text, clauses, enf or hit.get("enforcement") or {})
+        return FullArticle(dict(hit), hit.get("text") or "", hit.get("clauses") or [], hit.get("enforcement") or {})
+
+    def version(self, version_id: str) -> list:
+        if version_id not in self._versions:
+            try:
+                self._versions[version_id] = self.index.version_articles(version_id) if self.index else []
+            except Exception:  # noqa: BLE001
+                log.exception("could not read the articles of %s", version_id)
+                self._versions[version_id] = []
+        return self._versions[version_id]
+
+    def by_label(self, version_id: str, label: str) -> dict | None:
+        """The payload (parts joined) of article `label` (第X条, 第X条之一) in one version."""
+        parts = [h for h in self.version(version_id) if h.payload.get("label") == label]
+        if not parts:
+            return None
+        parts.sort(key=lambda h: h.payload.get("part", 0))
+        d = dict(parts[0].payload)
+        d["text"] = "\n".join(p.payload.get("text", "") for p in parts)
+        d["clauses"] = [c for p in parts for c in (p.payload.get("clauses") or [])]
+        d["score"] = 0.0
+        d["id"] = parts[0].id
+        d.setdefault("snippet", "")
+        return d
+
+
+def _label_key(label: str) -> str:
+    """第十一条第一款 → 第十一条 (the article part of a written reference)."""
+    m = re.match(rf"第{NUMERAL_RE}条(?:之[一二三四五六七八九十]+)?", label or "")
+    return m.group(0) if m else ""
+
+
+def _is_penalty(hit: dict) -> bool:
+    return bool(hit.get("is_penalty")) or any(any(w in h for w in PENALTY_HEADINGS) for h in hit.get("headings") or [])
+
+
+def find_penalty(duty: FullArticle, loader: ArticleLoader, retrieved: list[dict]) -> tuple[dict | None, str]:
+    """The penalty article for a duty article: linked in the enforcement payload, else the one in the same
+    version whose text names the duty article (违反本条例第X条), else a retrieved penalty article naming it."""
+    label = duty.hit.get("label") or article_label(int(duty.hit.get("article_no") or 0),
+                                                   duty.hit.get("article_suffix") or "")
+    vid = duty.hit.get("version_id") or ""
+    for linked in (duty.enforcement or {}).get("penalized_by") or []:
+        got = loader.by_label(vid, _label_key(linked) or linked)
+        if got:
+            return got, "linked"
+    pattern = re.compile(re.escape(label) + r"(?!之)")
+    for h in loader.version(vid):
+        p = h.payload
+        if p.get("label") != label and _is_penalty(p) and pattern.search(p.get("text", "")):
+            return loader.by_label(vid, p.get("label")), "referenced"
+    for h in retrieved:
+        if h.get("version_id") == vid and _is_penalty(h) and pattern.search(h.get("text") or ""):
+            return h, "retrieved"
+    # No article names it: the chapter's general provision (违反本条例规定的行为，…适用其规定/依法处罚).
+    for h in loader.version(vid):
+        p = h.payload
+        if _is_penalty(p) and _GENERAL_PENALTY.search(p.get("text", "")):
+            return loader.by_label(vid, p.get("label")), "general"
+    return None, ""
+
+
+# ---- the composer ------------------------------------------------------------------------------------------
+@dataclass
+class Answer:
+    question: str
+    answer_text: str
+    statements: list[Statement]
+    articles: list[dict]
+    mode: str
+    grounded: bool
+    dropped: list[str] = field(default_factory=list)  # generated sentences that failed verification
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "answer_text": self.answer_text,
+                "statements": [s.to_dict() for s in self.statements], "articles": self.articles,
+                "mode": self.mode, "grounded": self.grounded, "dropped": self.dropped}
+
+
+SearchFn = Callable[..., dict]
+
+
+class AnswerComposer:
+    """question → retrieved articles → verbatim quotes with citations (→ optional verified rephrasing)."""
+
+    def __init__(self, search: SearchFn, index: Any | None = None, *, generator: Any | None = None,
+                 top_k: int = 10, min_coverage: float = MIN_COVERAGE, min_terms: int = MIN_TERMS,
+                 max_articles: int = MAX_ARTICLES):
+        self.search = search
+        self.index = index
+        self.generator = generator
+        self.top_k = top_k
+        self.min_coverage = min_coverage
+        self.min_terms = min_terms
+        self.max_articles = max_articles
+
+    # relevance
+    def relevant(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]]) -> bool:
+        key = (normalize_title(hit.get("title") or ""), int(hit.get("article_no") or 0), hit.get("article_suffix") or "")
+        if key in cited:
+            return True
+        text = " ".join([hit.get("title") or "", " ".join(hit.get("headings") or []), hit.get("text") or ""])
+        cov, n = overlap(terms, text)
+        long_hit = any(len(t) >= 4 and t in (hit.get("text") or "") for t in terms)
+        return cov >= self.min_coverage and (n >= self.min_terms or long_hit)
+
+    def _cited_keys(self, question: str, hits: list[dict]) -> set[tuple[str, int, str]]:
+        """Articles the question names itself (安全生产条例第二十条): relevant whatever their wording."""
+        out = set()
+        for m in find_citations(question):
+            c = m.citation
+            for h in hits:
+                names = {normalize_title(h.get("title") or ""), normalize_title(h.get("short_title") or "")}
+                if (int(h.get("article_no") or 0) == c.article_no and (h.get("article_suffix") or "") == c.article_suffix
+                        and any(normalize_title(t) in names or any(n.endswith(normalize_title(t)) for n in names if n)
+                                for t in m.title_candidates)):
+                    out.add((normalize_title(h.get("title") or ""), c.article_no, c.article_suffix))
+        return out
+
+    def answer(self, question: str, filters: dict | None = None) -> Answer:
+        question = (question or "").strip()
+        result = self.search(question, top_k=self.top_k, filters=filters or {})
+        hits = result.get("hits") or []
+        mode = result.get("mode") or ""
+        terms = content_terms(question)
+        cited = self._cited_keys(question, hits)
+        chosen = [h for h in hits if self.relevant(h, terms, cited)][: self.max_articles]
+        if not chosen:
+            return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False)
+
+        loader = ArticleLoader(self.index)
+        statements: list[Statement] = []
+        articles: list[dict] = []
+        seen: set[tuple] = set()
+        duties: list[FullArticle] = []
+        for h in chosen:
+            art = loader.full(h)
+            if art.key in seen:
+                continue
+            seen.add(art.key)
+            articles.append(art.hit)
+            whole = (normalize_title(h.get("title") or ""), int(h.get("article_no") or 0),
+                     h.get("article_suffix") or "") in cited
+            units = article_units(art) if whole else best_units(art, terms)
+            statements += [make_statement(art, u, "applies") for u in units]
+            if not _is_penalty(art.hit):
+                duties.append(art)
+
+        if is_violation_question(question):
+            found = [(duty, *find_penalty(duty, loader, hits)) for duty in duties]
+            specific = {d.hit.get("version_id") for d, pen, how in found if pen and how != "general"}
+            for duty, pen, _how in found:
+                if not pen or (_how == "general" and duty.hit.get("version_id") in specific):
+                    continue
+                part = loader.full(pen)
+                if part.key in seen:
+                    continue
+                seen.add(part.key)
+                articles.append(part.hit)
+                label = duty.hit.get("label") or ""
+                units = best_units(part, terms, prefer=label if _how != "general" else "违反本", limit=1)
+                statements += [make_statement(part, u, "penalty") for u in units]
+
+        statements = [s for s in statements if self._verbatim(s, articles)]
+        if not statements:
+            return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False)
+        text = compose_text(statements)
+        answer = Answer(question, text, statements, articles, "extractive", True)
+        if self.generator is not None:
+            self._rephrase(answer)
+        return answer
+
+    @staticmethod
+    def _verbatim(s: Statement, articles: list[dict]) -> bool:
+        return any(a.get("version_id") == s.version_id and a.get("article_no") == s.article_no
+                   and (a.get("article_suffix") or "") == s.article_suffix and s.quote in (a.get("text") or "")
+                   for a in articles)
+
+    # optional rephrasing
+    def _rephrase(self, answer: Answer) -> None:
+        try:
+            from haystack.dataclasses import ChatMessage
+
+            prompt = build_prompt(answer.question, answer.statements)
+            out = self.generator.run(messages=[ChatMessage.from_system(SYSTEM_PROMPT), ChatMessage.from_user(prompt)])
+            replies = out.get("replies") or []
+            generated = replies[0].text if replies else ""
+        except Exception:  # noqa: BLE001 - the extractive answer stands when the generator fails
+            log.exception("answer generator failed; keeping the extractive answer")
+            return
+        kept, dropped = verify_generated(generated or "", answer.statements, answer.articles)
+        answer.dropped = dropped
+        if kept:
+            answer.answer_text = "\n".join(kept)
+            answer.mode = "generated+verified"
+
+
+def compose_text(statements: list[Statement]) -> str:
+    lines = []
+    applies = [s for s in statements if s.role == "applies"]
+    penalties = [s for s in statements if s.role == "penalty"]
+    if applies:
+        lines.append("相关条文规定：")
+        lines += [f"{i}. {s.text}" for i, s in enumerate(applies, start=1)]
+    if penalties:
+        lines.append("违反上述规定的法律责任：")
+        lines += [f"{i}. {s.text}" for i, s in enumerate(penalties, start=1)]
+    return "\n".join(lines)
+
+
+SYSTEM_PROMPT = ("你是法律检索助手。只能根据用户给出的条文摘录回答，不得补充摘录之外的内容。"
+                 "每句话末尾必须用《法规名称》第X条第Y款的格式注明出处，出处只能是摘录中出现的条文；"
+                 "引用原文时用中文引号“”并逐字照抄。")
+
+
+def build_prompt(question: str, statements: list[Statement]) -> str:
+    quotes = "\n".join(f"[{i}] {s.citation}：“{s.quote}”" for i, s in enumerate(statements, start=1))
+    return f"问题：{question}\n\n条文摘录：\n{quotes}\n\n请用简明的中文回答问题。"
+
+
+def _split_sentences(text: str) -> list[str]:
+    out, cur, depth = [], "", 0
+    for ch in text:
+        cur += ch
+        if ch == "“":
+            depth += 1
+        elif ch == "”":
+            depth = max(0, depth - 1)
+        elif depth == 0 and (ch in "。！？\n"):
+            if cur.strip():
+                out.append(cur)
+            cur = ""
+    if cur.strip():
+        out.append(cur)
+    return out
+
+
+def verify_generated(text: str, statements: list[Statement], articles: list[dict]) -> tuple[list[str], list[str]]:
+    """Keep the sentences whose every citation names a quoted article (and an existing 款 of it) and whose
+    quoted text, if any, is verbatim in that article. Returns (kept, dropped)."""
+    by_article: dict[tuple[str, int, str], dict] = {}
+    quoted_keys = {(normalize_title(s.title), s.article_no, s.article_suffix) for s in statements}
+    for a in articles:
+        key = (normalize_title(a.get("title") or ""), int(a.get("article_no") or 0), a.get("article_suffix") or "")
+        if key in quoted_keys:
+            by_article[key] = a
+    kept, dropped = [], []
+    for sent in _split_sentences(text):
+        s = sent.strip()
+        if not s:
+            continue
+        cites = list(_CITED.finditer(s))
+        ok = bool(cites)
+        targets = []
+        for m in cites:
+            try:
+                key = (normalize_title(m.group("title")), cn_to_int(m.group("no")), m.group("suffix") or "")
+                clause = cn_to_int(m.group("clause")) if m.group("clause") else None
+            except ValueError:
+                ok = False
+                break
+            art = by_article.get(key)
+            if art is None:
+                ok = False
+                break
+            n_clauses = len(art.get("clauses") or []) or 1
+            if clause is not None and not 1 <= clause <= n_clauses:
+                ok = False
+                break
+            targets.append(art)
+        if ok:
+            for q in _QUOTED.findall(s):
+                if not any(q in (t.get("text") or "") for t in targets):
+                    ok = False
+                    break
+        (kept if ok else dropped).append(s)
+    return kept, dropped
+
+
+def make_generator(base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0):
+    """Haystack's OpenAIChatGenerator against an OpenAI-compatible server (LAWSEARCH_LLM_BASE_URL)."""
+    from haystack.components.generators.chat import OpenAIChatGenerator
+    from haystack.utils import Secret
+
+    return OpenAIChatGenerator(api_key=Secret.from_token(api_key or "none"), model=model, api_base_url=base_url,
+                               timeout=timeout, max_retries=1, generation_kwargs={"temperature": 0})
+
+
+__all__ = ["AnswerComposer", "Answer", "Statement", "NOTHING_FOUND", "content_terms", "overlap",
+           "verify_generated", "make_generator", "article_units", "is_violation_question"]

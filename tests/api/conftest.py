@@ -1,0 +1,55 @@
+"""One real index per test session, built from ../shared/corpus/xuzhou on the embedded Qdrant Edge
+(`Runtime.ingest(..., train=False)`: BM25 only, fast), and an app + TestClient over it."""
+from __future__ import annotations
+
+import pytest
+
+ADMIN_KEY = "test-admin-key-0123456789"
+READER_KEY = "test-reader-key-9876543210"
+
+
+@pytest.fixture(scope="session")
+def api_settings(tmp_path_factory):
+    from corpus.settings import Settings
+
+    data = tmp_path_factory.mktemp("api-data")
+    return Settings(data_dir=data, api_keys={ADMIN_KEY: "admin", READER_KEY: "reader"},
+                    cors_origins=["http://allowed.example"], max_upload_mb=1, max_upload_files=3,
+                    llm_base_url=None, qdrant_url=None, embedding_model=None)
+
+
+@pytest.fixture(scope="session")
+def runtime(api_settings, corpus_dir):
+    from api.runtime import Runtime
+
+    rt = Runtime.open(api_settings)
+    summary = rt.ingest([corpus_dir / "xuzhou"], progress=False, train=False)
+    assert summary.regulations >= 10, summary.to_dict()
+    assert not summary.failed, summary.failed
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="session")
+def app(api_settings, runtime):
+    from api.app import create_app
+
+    return create_app(api_settings, runtime=runtime)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture()
+def admin():
+    return {"X-API-Key": ADMIN_KEY}
+
+
+@pytest.fixture()
+def reader():
+    return {"X-API-Key": READER_KEY}
