@@ -62,7 +62,7 @@ def cmd_ingest(args, settings) -> int:
         _out(d)
     else:
         print(f"文件 {d['files']} 个：新增或更新法规 {d['regulations']} 部，条文 {d['articles']} 条"
-              f"（索引点 {d['points']} 个），未变化 {d['unchanged']} 个，失败 {len(d['failed'])} 个；"
+              f"（索引点 {d['points']} 个），同一版本的其他来源文件 {d['alternates']} 个，未变化 {d['unchanged']} 个，失败 {len(d['failed'])} 个；"
               f"用时 {d['seconds']:.1f} 秒。")
         print(f"检索方式：{rt.retrieval_description}")
         if d["recovered"]:
@@ -78,7 +78,7 @@ def cmd_regulations(args, settings) -> int:
     finally:
         rt.close()
     cols = ("regulation_id", "version_id", "title", "level", "region", "version_date", "effective_date", "status",
-            "is_current", "superseded_by", "article_count", "source_path")
+            "is_current", "superseded_by", "article_count", "source_path", "alternates")
     if args.json:
         _out([{k: r.get(k) for k in cols} for r in rows])
         return 0

@@ -29,7 +29,8 @@ KEYWORD_FIELDS = ["regulation_id", "version_id", "title_key", "aliases", "level"
                   "kind", "sha256", "article_suffix", "doc_type"]
 INTEGER_FIELDS = ["article_no", "valid_from", "valid_to", "part"]
 BOOL_FIELDS = ["is_current", "is_penalty"]
-VERSION_KEYWORD_FIELDS = ["regulation_id", "version_id", "sha256", "state", "title_key", "source_path"]
+VERSION_KEYWORD_FIELDS = ["regulation_id", "version_id", "sha256", "source_shas", "state", "title_key",
+                          "source_path"]
 
 
 def point_id(version_id: str, article_no: int, suffix: str, part: int, kind: str = "article") -> str:
@@ -59,7 +60,7 @@ class WriteResult:
     points: int
     replaced: int = 0
     is_current: bool = True
-    unchanged: bool = False
+    alternate_of: str = ""  # set when the file is another, less complete source of an indexed version
     warnings: list[str] = field(default_factory=list)
 
 
@@ -91,7 +92,12 @@ class ArticleIndex:
         self.versions_store.close()
 
     # ---- versions registry --------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.versions_store.layout() is not None and self.articles.layout() is not None
+
     def version_records(self, regulation_id: str | None = None, *, state: str | None = "complete") -> list[dict]:
+        if not self.exists():
+            return []
         must = []
         if regulation_id:
             must.append(_eq("regulation_id", regulation_id))
@@ -100,10 +106,16 @@ class ArticleIndex:
         return [h.payload for h in self.versions_store.scroll(FilterSpec(must=must))]
 
     def version_by_sha(self, sha256: str) -> dict | None:
-        hits = list(self.versions_store.scroll(FilterSpec(must=[_eq("sha256", sha256), _eq("state", "complete")])))
+        """The complete version that this file (by content hash) already produced, as its source or alternate."""
+        if not self.exists():
+            return None
+        hits = list(self.versions_store.scroll(FilterSpec(must=[_eq("source_shas", sha256),
+                                                                _eq("state", "complete")])))
         return hits[0].payload if hits else None
 
     def version_record(self, version_id: str) -> dict | None:
+        if not self.exists():
+            return None
         got = self.versions_store.retrieve([version_point_id(version_id)])
         return got[0].payload if got else None
 
@@ -140,6 +152,21 @@ class ArticleIndex:
         """
         vid, rid = record["version_id"], record["regulation_id"]
         old = self.version_record(vid)
+        record = dict(record, source_shas=[record["sha256"]], alternates=[])
+        if old and old.get("state") == "complete" and old.get("source_path") != record.get("source_path"):
+            # The same version from another file (the .pdf of an indexed .docx, a partial scan): keep the more
+            # complete text as the source and remember the other file, so re-ingesting it is a no-op.
+            alt = {"source_path": record.get("source_path"), "sha256": record["sha256"],
+                   "article_count": record.get("article_count", 0)}
+            if record.get("article_count", 0) <= old.get("article_count", 0):
+                self._put_version(dict(old, source_shas=sorted(set(old.get("source_shas", [])) | {record["sha256"]}),
+                                       alternates=old.get("alternates", []) + [alt]))
+                return WriteResult(version_id=vid, regulation_id=rid, points=0,
+                                   is_current=bool(old.get("is_current")), alternate_of=old.get("source_path", ""))
+            prev = {"source_path": old.get("source_path"), "sha256": old.get("sha256"),
+                    "article_count": old.get("article_count", 0)}
+            record["alternates"] = [a for a in old.get("alternates", []) if a["sha256"] != record["sha256"]] + [prev]
+            record["source_shas"] = sorted({record["sha256"], *old.get("source_shas", [])})
         others = [r for r in self.version_records(rid) if r["version_id"] != vid]
         will_be_current = self._is_latest(record, others)
         pending = dict(record, state="pending", ingested_at=time.time(), is_current=False)
@@ -269,6 +296,8 @@ class ArticleIndex:
         return hits
 
     def counts(self) -> dict[str, int]:
+        if not self.exists():
+            return {"points": 0, "versions": 0}
         return {"points": self.articles.count(), "versions": self.versions_store.count(
             FilterSpec(must=[_eq("state", "complete")]))}
 

@@ -84,6 +84,7 @@ class IngestSummary:
     articles: int = 0
     points: int = 0
     unchanged: int = 0
+    alternates: int = 0  # files that are another, less complete source of an already indexed version
     replaced_points: int = 0
     recovered: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
@@ -141,6 +142,9 @@ class Ingestor:
                 res = self.writer.write(reg)
             except LawSearchError as exc:
                 summary.failed.append(failure(reg.source_path, exc))
+                continue
+            if res.alternate_of:
+                summary.alternates += 1
                 continue
             summary.regulations += 1
             summary.articles += len({(a.article_no, a.article_suffix) for a in reg.articles})

@@ -10,7 +10,7 @@ from corpus.errors import AmbiguousTitle, InvalidFilter, NotFound
 from corpus.index import FAR_FUTURE, ArticleIndex, date_int
 from corpus.store import Condition, FilterSpec, Hit
 from corpus.titles import normalize_title
-from search.citations import CitationMatch, find_citations, is_pure_citation
+from search.citations import CitationMatch
 
 FILTER_KEYS = ("region", "level", "status", "agency", "regulation", "as_of", "all_versions")
 HIT_FIELDS = ("regulation_id", "version_id", "title", "short_title", "article_no", "article_suffix", "label",
@@ -116,6 +116,7 @@ class SearchEngine:
         self.retriever = retriever
         self.mode_description = mode_description
         self.titles = TitleBook(index)
+        self._pipeline = None
 
     def refresh(self) -> None:
         self.titles.refresh()
@@ -157,20 +158,18 @@ class SearchEngine:
         if not 1 <= int(top_k) <= 200:
             raise InvalidFilter("top_k 应在 1 到 200 之间", detail=str(top_k))
         filters = dict(filters or {})
-        flt = build_filter(filters, self.titles)
-        matches = find_citations(query)
-        cited, candidates = [], []
-        for m in matches:
-            hits, cands = self.resolve_citation(m, filters)
-            cited += hits
-            candidates += cands
-        if cited and is_pure_citation(query, matches):
-            return {"query": query, "mode": "citation", "candidates": candidates, "hits": cited[:top_k]}
-        terms = _terms(query)
-        found = self.retriever.retrieve(query, flt, top_k=top_k + len(cited))
-        hits = cited + [hit_dict(h, terms=terms) for h in found]
-        return {"query": query, "mode": ("citation+" if cited else "") + self.mode_description,
-                "candidates": candidates, "hits": collapse(hits, all_versions=bool(filters.get("all_versions")))[:top_k]}
+        out = self.pipeline.run({"citations": {"query": query, "filters": filters},
+                                 "retriever": {"query": query, "filters": filters, "top_k": top_k},
+                                 "merger": {"top_k": top_k, "filters": filters}})
+        return dict(out["merger"]["result"], query=query)
+
+    @property
+    def pipeline(self):
+        if self._pipeline is None:
+            from search.pipeline import build_query_pipeline
+
+            self._pipeline = build_query_pipeline(self)
+        return self._pipeline
 
 
 def collapse(hits: list[dict], *, all_versions: bool = False) -> list[dict]:
