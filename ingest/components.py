@@ -97,7 +97,7 @@ class LawFileConverter:
             except LawSearchError as exc:
                 if not exc.path:
                     exc.path = str(path)
-                log.warning("%s", exc)
+                log.info("%s", exc)
                 failures.append(failure(path, exc))
         return {"regulations": regulations, "failures": failures}
 
