@@ -95,8 +95,10 @@ class ServerStore(ArticleStore):
         collection: str = "articles",
         client: QdrantClient | None = None,
         timeout: int = 60,
+        live_idf: bool = True,
     ):
         self.url = url
+        self._sparse_params = _LIVE_IDF if live_idf else None
         self.collection = collection
         self.meta_collection = f"{collection}_meta"
         if client is not None:
@@ -281,7 +283,7 @@ class ServerStore(ArticleStore):
             return models.SparseVector(indices=value[0], values=value[1]) if kind == "sparse" else value
 
         def params(kind: str):
-            return _LIVE_IDF if kind == "sparse" else None
+            return self._sparse_params if kind == "sparse" else None
 
         if len(vectors) == 1:
             kind, name, value = vectors[0]
