@@ -47,8 +47,9 @@ HISTORY_LINE_RE = re.compile(
     r"|^(?:[（(]\s*)?(?:根据\s*)?(?:\S{0,30})(?:公布之日|发布之日)\S{0,4}施行")
 _TITLE_END_RE = re.compile(
     r"(?:法|条例|规定|办法|决定|解释|细则|规则|决议|修正案|通知|意见|批复|答复|规范|标准|章程|方案|纲要|公约|协定|准则|"
-    r"规程|目录|批复|函|令|宪法)(?:[（(][^）)]{1,20}[）)])*$")
+    r"规程|目录|批复|函|令|宪法|安排|纪要|守则|通告|须知|指引|指南|协议|议定书|清单|名录)(?:[（(][^）)]{1,20}[）)])*$")
 _DOC_NO_RE = re.compile(r"^\S{1,12}[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\S{0,4}\d+\s*号$")
+_ANNEX_RE = re.compile(r"^附\s*(?:件|表|录)\s*[一二三四五六七八九十\d]*\s*(?:[：:].{0,40})?$|^附\s*[：:]\s*.{0,40}$")
 _ENUM_RE = re.compile(rf"^([{_CN_SMALL}百]+)、")
 
 
@@ -262,26 +263,56 @@ def _is_history_line(text: str) -> bool:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _find_title(lines: list[_Line], title_hint: str) -> tuple[str, int, list[str]]:
-    """(title, index of the first line after the title, warnings)."""
+_HEADER_RE = re.compile(r"(?:公告|主席令|命令)$|^[（(]?第\s*\S{1,8}\s*号[）)]?$|〔\s*\d{4}\s*〕|^\S{0,20}令$")
+
+
+def _title_like(text: str) -> bool:
+    t = _WS.sub("", text)
+    return (len(t) <= 80 and not re.search(r"[。；，：]", t) and bool(_TITLE_END_RE.search(t))
+            and not ARTICLE_RE.match(t) and not HEADING_RE.match(t) and not _is_history_line(t)
+            and not _HEADER_RE.search(t) and not _ENUM_RE.match(t) and not ITEM_RE.match(t))
+
+
+def _starts_body(lines: list[_Line], i: int) -> bool:
+    """lines[i] opens what follows a title: history, 目录, a heading or an article."""
+    if i >= len(lines):
+        return False
+    t = lines[i].text
+    return (lines[i].info_end or _is_history_line(t) or _WS.sub("", t) == "目录" or bool(HEADING_RE.match(t))
+            or bool(ARTICLE_RE.match(t)))
+
+
+def _find_title(lines: list[_Line], title_hint: str) -> tuple[str, int, list[str], list[str]]:
+    """(title, index of the first line after the title, warnings, lines before the title)."""
     warnings: list[str] = []
     hint_key = normalize_title(title_hint) if title_hint else ""
     if not lines:
-        return title_hint, 0, warnings
+        return title_hint, 0, warnings, []
     # A line within the first few that equals the hint (files may start with a header or a document number).
     if hint_key:
-        for i, ln in enumerate(lines[:8]):
+        for i, ln in enumerate(lines[:12]):
             if normalize_title(ln.text) == hint_key:
-                return _clean(ln.text), i + 1, warnings
+                return _clean(ln.text), i + 1, warnings, [x.text for x in lines[:i] if not x.info_end]
             if i + 1 < len(lines) and normalize_title(ln.text + lines[i + 1].text) == hint_key:
-                return _clean(ln.text + lines[i + 1].text), i + 2, warnings
+                return _clean(ln.text + lines[i + 1].text), i + 2, warnings, [x.text for x in lines[:i]
+                                                                              if not x.info_end]
     first = lines[0]
     if first.info_end:
-        return title_hint, 0, warnings
+        return title_hint, 0, warnings, []
     t = first.text
+    wrapped = len(lines) > 1 and not lines[1].info_end and _title_like(t + lines[1].text) and not _title_like(t) \
+        and not _HEADER_RE.search(t) and len(lines[1].text) <= 30
+    if not _title_like(t) and not wrapped:
+        # An announcement or order before the title (…公告 / 主席令 第七十号 / 现予公布…): the title is the
+        # first title-like line that history, 目录, a heading or an article follows.
+        for i in range(1, min(15, len(lines))):
+            if lines[i].info_end:
+                break
+            if _title_like(lines[i].text) and _starts_body(lines, i + 1):
+                return _finish_title(lines[i].text, title_hint), i + 1, warnings, [x.text for x in lines[:i]]
     if ARTICLE_RE.match(t) or HEADING_RE.match(t) or _is_history_line(t) or len(t) > 80 or "。" in t:
         warnings.append("未识别到标题行")
-        return title_hint, 0, warnings
+        return title_hint, 0, warnings, []
     nxt = 1
     # A title wrapped over two lines (PDF): the first part does not end like a title, the second does.
     if (len(lines) > 1 and not _TITLE_END_RE.search(_WS.sub("", t)) and not lines[1].info_end
@@ -290,8 +321,12 @@ def _find_title(lines: list[_Line], title_hint: str) -> tuple[str, int, list[str
             and not _is_history_line(lines[1].text) and not re.search(r"[。；，]", lines[1].text)):
         t = t + lines[1].text
         nxt = 2
+    return _finish_title(t, title_hint), nxt, warnings, []
+
+
+def _finish_title(t: str, title_hint: str) -> str:
     title = _WS.sub("", t) if re.fullmatch(r"[\u4e00-\u9fff\s（）()《》〈〉、·]+", t) else t
-    return (title_hint or title), nxt, warnings
+    return title_hint or title
 
 
 def _title_repeat(line: _Line, title: str) -> bool:
@@ -375,7 +410,7 @@ def parse_structure(text: str, *, title_hint: str = "") -> ParsedStructure:
     """Parse one regulation text into title, preamble and articles (or paragraphs when it has no 第X条)."""
     lines, _dropped = _preprocess(text)
     lines = _split_merged_articles(lines)
-    title, pos, warnings = _find_title(lines, title_hint)
+    title, pos, warnings, prefix = _find_title(lines, title_hint)
     result = ParsedStructure(title=title, warnings=warnings)
 
     info_end = next((i for i in range(pos, len(lines)) if lines[i].info_end), None)
@@ -400,6 +435,7 @@ def parse_structure(text: str, *, title_hint: str = "") -> ParsedStructure:
 
     if first_art is None:
         _parse_paragraphs(lines, scan_from, info_end, title, book_stack, result)
+        _prepend(result, prefix)
         return result
 
     # Where the body starts: before the first article, after the history and the table of contents.
@@ -410,7 +446,14 @@ def parse_structure(text: str, *, title_hint: str = "") -> ParsedStructure:
     result.preamble = "\n".join(tidy_text(t) for t in pre_lines)
 
     _parse_articles(lines, body_start, accepted, title, book_stack, result)
+    _prepend(result, prefix)
     return result
+
+
+def _prepend(result: ParsedStructure, prefix: list[str]) -> None:
+    """Lines before the title (an announcement, a document number) go in front of the preamble."""
+    if prefix:
+        result.preamble = "\n".join(filter(None, [*map(tidy_text, prefix), result.preamble]))
 
 
 def _body_start(lines: list[_Line], start: int, first_art: int, result: ParsedStructure) -> int:
@@ -515,7 +558,10 @@ def _parse_articles(lines: list[_Line], start: int, accepted: set[int], title: s
                 close()
                 appendix.append(name)
             continue
-        # Plain text.
+        # Plain text. 附件/附表 after the last article starts the appendix.
+        if not heading_after_last and i > last_accepted and _ANNEX_RE.match(ln.text):
+            heading_after_last = True
+            close()
         if heading_after_last:
             appendix.append(ln.text)
         elif current is not None:

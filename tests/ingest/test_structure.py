@@ -236,6 +236,21 @@ class TestSmallCases:
         assert p.article_numbers == [(1, ""), (2, "")]
         assert p.articles[1].text == "本解释自2024年1月1日起施行。"
 
+    def test_announcement_before_the_title(self):
+        text = ("中华人民共和国主席令\n第八十八号\n《中华人民共和国安全生产法》已由第十三届全国人民代表大会常务委员会"
+                "第二十九次会议于2021年6月10日通过，现予公布，自2021年9月1日起施行。\n中华人民共和国安全生产法\n"
+                "（2002年6月29日第九届全国人民代表大会常务委员会第二十八次会议通过）\n第一章 总则\n"
+                "第一条 为了加强安全生产工作，制定本法。\n第二条 本法自2002年11月1日起施行。")
+        p = parse_structure(text)
+        assert p.title == "中华人民共和国安全生产法"
+        assert p.preamble.startswith("中华人民共和国主席令\n第八十八号\n") and "（2002年6月29日" in p.preamble
+        assert p.article_numbers == [(1, ""), (2, "")] and p.articles[0].headings == ["第一章 总则"]
+
+    def test_annex_after_the_last_article_is_not_article_text(self):
+        p = parse_structure("某条例\n第一条 甲。\n第二条 本条例自公布之日起施行。\n附件：\n某某清单\n一、前言\n（一）说明。")
+        assert p.articles[-1].text == "本条例自公布之日起施行。"
+        assert p.appendix.startswith("附件：\n某某清单")
+
     def test_chapter_label_and_name_on_separate_lines(self):
         p = parse_structure("某条例\n第一章\n总则\n第一条 甲。\n第二章\n附则\n第二条 乙。")
         assert [a.headings for a in p.articles] == [["第一章 总则"], ["第二章 附则"]]
