@@ -1,0 +1,445 @@
+/* 法规知识检索 — the web page. Plain JS, no dependencies. Hash routes:
+   #/search?q=…  #/ask?q=…  #/regs  #/reg/<id>  #/article/<id>/<no>?version_id=…  #/admin */
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const KEY_STORE = "lawsearch.apiKey";
+
+// ---- small DOM helpers (text only; never innerHTML with server text) --------------------------------------
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+/* The search snippet is HTML-escaped text with <mark> around matched words: rebuild it from text nodes and
+   <mark> elements only, so nothing else from the server can become markup. */
+function markedSnippet(html) {
+  const doc = new DOMParser().parseFromString(`<div>${html || ""}</div>`, "text/html");
+  const out = el("p", { class: "snippet" });
+  const walk = (node, into) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) into.append(document.createTextNode(child.textContent));
+      else if (child.nodeName === "MARK") into.append(el("mark", {}, child.textContent));
+      else walk(child, into);
+    }
+  };
+  walk(doc.body.firstChild, out);
+  return out;
+}
+
+function toast(msg, bad) {
+  const t = $("#toast");
+  t.textContent = msg;
+  t.className = "toast" + (bad ? " bad" : "");
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 2500);
+}
+
+async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+    } else {
+      const ta = el("textarea", { class: "offscreen", readonly: true });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      document.execCommand("copy");
+      ta.remove();
+    }
+    toast(`已复制：${text}`);
+  } catch (e) {
+    toast("复制失败，请手动选择文字复制", true);
+  }
+}
+
+function copyButton(citation) {
+  return el("button", { type: "button", class: "copy", title: "复制引用", "data-citation": citation,
+    onclick: () => copyText(citation) }, "复制引用");
+}
+
+// ---- API ------------------------------------------------------------------------------------------------
+async function api(path, opts = {}) {
+  const headers = Object.assign({}, opts.headers || {});
+  if (opts.admin) {
+    const key = sessionStorage.getItem(KEY_STORE);
+    if (key) headers["X-API-Key"] = key;
+  }
+  let resp;
+  try {
+    resp = await fetch(path, { method: opts.method || "GET", headers, body: opts.body });
+  } catch (e) {
+    throw new Error("无法连接服务器，请检查网络");
+  }
+  const type = resp.headers.get("content-type") || "";
+  const data = type.includes("json") ? await resp.json() : await resp.text();
+  if (!resp.ok) {
+    const msg = (data && data.message) || `请求失败（${resp.status}）`;
+    const err = new Error(data && data.detail ? `${msg}：${data.detail}` : msg);
+    err.status = resp.status;
+    err.body = data;
+    throw err;
+  }
+  return data;
+}
+
+function articleHref(regId, no, suffix, versionId) {
+  const n = `${no}${suffix || ""}`;
+  return `#/article/${encodeURIComponent(regId)}/${encodeURIComponent(n)}` +
+    (versionId ? `?version_id=${encodeURIComponent(versionId)}` : "");
+}
+
+function meta(h) {
+  const parts = [h.level, h.region, h.version_date && `版本 ${h.version_date}`, h.status,
+    h.is_current === false ? "历史版本" : null];
+  return el("p", { class: "meta" }, parts.filter(Boolean).join(" · "));
+}
+
+function showError(container, err) {
+  container.replaceChildren(el("p", { class: "error" }, err.message || String(err)));
+}
+
+// ---- 检索 -----------------------------------------------------------------------------------------------
+function searchParams() {
+  const p = new URLSearchParams();
+  p.set("q", $("#q").value.trim());
+  const pairs = [["region", "#f-region"], ["level", "#f-level"], ["agency", "#f-agency"], ["as_of", "#f-asof"]];
+  for (const [k, sel] of pairs) { const v = $(sel).value.trim(); if (v) p.set(k, v); }
+  if ($("#f-all").checked) p.set("all_versions", "true");
+  return p;
+}
+
+function renderHit(h) {
+  const cite = h.citation || `《${h.title}》${h.label}`;
+  return el("li", { class: "hit" },
+    el("div", { class: "hit-head" },
+      el("a", { class: "cite", href: articleHref(h.regulation_id, h.article_no, h.article_suffix, h.version_id) }, cite),
+      copyButton(cite)),
+    (h.headings || []).length ? el("p", { class: "headings" }, h.headings.join(" › ")) : null,
+    markedSnippet(h.snippet),
+    meta(h),
+    h.is_penalty ? el("span", { class: "tag" }, "法律责任") : null);
+}
+
+async function runSearch(params) {
+  const info = $("#search-info"), list = $("#results");
+  $("#q").value = params.get("q") || "";
+  for (const [k, sel] of [["region", "#f-region"], ["level", "#f-level"], ["agency", "#f-agency"], ["as_of", "#f-asof"]]) {
+    $(sel).value = params.get(k) || "";
+  }
+  $("#f-all").checked = params.get("all_versions") === "true";
+  if (!params.get("q")) { info.textContent = ""; list.replaceChildren(); return; }
+  info.textContent = "检索中…";
+  list.replaceChildren();
+  try {
+    const data = await api(`/api/search?${params.toString()}&top_k=20`);
+    const n = data.hits.length;
+    info.textContent = n ? `找到 ${n} 条相关条文` + (data.mode === "citation" ? "（按条文引用直接定位）" : "")
+      : "没有找到相关条文";
+    if (data.candidates && data.candidates.length) {
+      info.textContent += `；该名称对应多部法规：${data.candidates.join("、")}`;
+    }
+    list.replaceChildren(...data.hits.map(renderHit));
+  } catch (e) {
+    info.textContent = "";
+    showError(list, e);
+  }
+}
+
+// ---- 提问 -----------------------------------------------------------------------------------------------
+function renderAnswer(data) {
+  const box = $("#answer");
+  box.hidden = false;
+  if (!data.grounded) {
+    box.replaceChildren(el("p", { class: "nothing" }, data.answer_text || "没有找到能够回答该问题的条文。"));
+    return;
+  }
+  const applies = data.statements.filter((s) => s.role !== "penalty");
+  const penalties = data.statements.filter((s) => s.role === "penalty");
+  const stmt = (s) => el("li", { class: "statement" },
+    el("blockquote", {}, s.quote),
+    el("div", { class: "hit-head" },
+      el("a", { class: "cite", href: articleHref(s.regulation_id, s.article_no, s.article_suffix, s.version_id) }, s.citation),
+      copyButton(s.citation)));
+  const parts = [el("h2", {}, "相关条文规定")];
+  parts.push(el("ol", { class: "statements" }, applies.map(stmt)));
+  if (penalties.length) {
+    parts.push(el("h2", {}, "违反上述规定的法律责任"));
+    parts.push(el("ol", { class: "statements" }, penalties.map(stmt)));
+  }
+  if (data.mode && data.mode !== "extractive") {
+    parts.unshift(el("p", { class: "generated" }, data.answer_text));
+  }
+  parts.push(el("p", { class: "note" }, "以上内容摘自法规原文，仅供参考，不构成法律意见。"));
+  box.replaceChildren(...parts);
+}
+
+async function runAsk(question) {
+  const box = $("#answer");
+  $("#question").value = question || "";
+  if (!question) { box.hidden = true; return; }
+  box.hidden = false;
+  box.replaceChildren(el("p", { class: "info" }, "正在查找相关条文…"));
+  try {
+    const data = await api("/api/ask", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ question }) });
+    renderAnswer(data);
+  } catch (e) {
+    showError(box, e);
+  }
+}
+
+// ---- 条文 -----------------------------------------------------------------------------------------------
+function linkList(title, links) {
+  if (!links || !links.length) return null;
+  return el("div", { class: "links" }, el("h3", {}, title),
+    el("ul", {}, links.map((l) => el("li", {},
+      l.regulation_id && l.article_no
+        ? el("a", { href: articleHref(l.regulation_id, l.article_no, l.article_suffix) }, l.citation)
+        : el("span", {}, l.citation)))));
+}
+
+function articleBody(a) {
+  const clauses = a.clauses && a.clauses.length ? a.clauses : (a.text || "").split("\n").map((t) => ({ text: t, items: [] }));
+  return el("div", { class: "article-text" }, clauses.map((c) =>
+    el("div", { class: "clause" }, el("p", {}, c.text), (c.items || []).map((i) => el("p", { class: "item" }, i)))));
+}
+
+async function showArticle(regId, ref, params) {
+  const box = $("#article");
+  box.replaceChildren(el("p", { class: "info" }, "载入中…"));
+  try {
+    const q = new URLSearchParams();
+    if (params.get("version_id")) q.set("version_id", params.get("version_id"));
+    if (params.get("as_of")) q.set("as_of", params.get("as_of"));
+    const data = await api(`/api/regulations/${encodeURIComponent(regId)}/articles/${encodeURIComponent(ref)}?${q}`);
+    const a = data.article, v = data.version;
+    const cite = a.citation || `《${a.title}》${a.label}`;
+    const versionSel = el("select", { id: "version-select", "aria-label": "版本" },
+      data.versions.map((x) => el("option", { value: x.version_id, selected: x.version_id === v.version_id },
+        `${x.version_date || "未注明日期"}${x.is_current ? "（现行）" : "（历史）"}`)));
+    versionSel.addEventListener("change", () => {
+      location.hash = articleHref(regId, a.article_no, a.article_suffix, versionSel.value);
+    });
+    const nav = el("div", { class: "nav" },
+      data.nav.prev ? el("a", { href: articleHref(regId, navNo(data.nav.prev), "", v.version_id) }, `‹ ${data.nav.prev}`) : el("span"),
+      el("a", { href: `#/reg/${encodeURIComponent(regId)}` }, "全文目录"),
+      data.nav.next ? el("a", { href: articleHref(regId, navNo(data.nav.next), "", v.version_id) }, `${data.nav.next} ›`) : el("span"));
+    const chapter = el("div", { class: "chapter" },
+      el("h3", {}, (data.chapter.headings || []).join(" › ") || "同章条文"),
+      el("ol", {}, data.chapter.articles.map((c) => el("li", { class: c.current ? "current" : "" },
+        el("a", { href: articleHref(regId, c.article_no, c.article_suffix, v.version_id) }, c.label),
+        " ", el("span", { class: "preview" }, (c.text || "").slice(0, 40) + ((c.text || "").length > 40 ? "…" : ""))))));
+    box.replaceChildren(
+      el("p", { class: "crumbs" }, el("a", { href: `#/reg/${encodeURIComponent(regId)}` }, `《${a.title}》`),
+        (a.headings || []).length ? ` › ${a.headings.join(" › ")}` : ""),
+      el("div", { class: "hit-head" }, el("h2", { class: "cite" }, cite), copyButton(cite)),
+      el("div", { class: "row" }, el("label", {}, "版本 ", versionSel)),
+      v.is_current ? null : el("p", { class: "warn" }, "这是历史版本，已被新版本取代。"),
+      articleBody(a),
+      meta(Object.assign({}, v, { is_current: v.is_current })),
+      linkList("违反本条的法律责任", data.links.penalized_by),
+      linkList("本条处罚的违法行为（义务条款）", data.links.penalizes),
+      linkList("本条引用", data.links.cites),
+      linkList("本条被引用", data.links.cited_by),
+      nav, chapter);
+  } catch (e) {
+    showError(box, e);
+  }
+}
+
+function navNo(label) {
+  // 第二十一条之一 → 21之一 is resolved by the server; it accepts the label itself.
+  return label;
+}
+
+// ---- 法规 -----------------------------------------------------------------------------------------------
+let regsCache = null;
+async function loadRegs() {
+  if (!regsCache) regsCache = (await api("/api/regulations")).regulations;
+  return regsCache;
+}
+
+async function showRegs() {
+  const list = $("#reg-list");
+  try {
+    const regs = await loadRegs();
+    const f = $("#reg-filter").value.trim();
+    list.replaceChildren(...regs.filter((r) => !f || r.title.includes(f)).map((r) => el("li", {},
+      el("a", { href: `#/reg/${encodeURIComponent(r.regulation_id)}` }, r.title),
+      el("p", { class: "meta" }, [r.level, r.region, r.version_date && `版本 ${r.version_date}`, r.status,
+        `${r.article_count || 0} 条`, r.versions > 1 ? `${r.versions} 个版本` : null].filter(Boolean).join(" · ")))));
+  } catch (e) {
+    showError(list, e);
+  }
+}
+
+async function showReg(regId, params) {
+  const box = $("#reg-detail");
+  box.replaceChildren(el("p", { class: "info" }, "载入中…"));
+  try {
+    const q = params.get("version_id") ? `?version_id=${encodeURIComponent(params.get("version_id"))}` : "";
+    const d = await api(`/api/regulations/${encodeURIComponent(regId)}${q}`);
+    const groups = [];
+    let last = null;
+    for (const t of d.toc) {
+      const key = (t.headings || []).join(" › ");
+      if (!last || last.key !== key) { last = { key, items: [] }; groups.push(last); }
+      last.items.push(t);
+    }
+    box.replaceChildren(
+      el("h2", {}, d.title),
+      el("p", { class: "meta" }, [d.level, d.region, d.office, d.status].filter(Boolean).join(" · ")),
+      el("p", { class: "meta" }, `法规 ID：${d.regulation_id}`),
+      el("h3", {}, "版本"),
+      el("ul", { class: "versions" }, d.versions.map((v) => el("li", {},
+        el("a", { href: `#/reg/${encodeURIComponent(regId)}?version_id=${encodeURIComponent(v.version_id)}` },
+          `${v.version_date || "未注明日期"}${v.is_current ? "（现行）" : "（历史）"}`),
+        v.effective_date ? ` 施行 ${v.effective_date}` : "",
+        (v.history || []).length ? el("span", { class: "preview" }, " " + v.history.map((h) => `${h.date} ${h.event}`).join("；")) : ""))),
+      el("h3", {}, `目录（${d.version_date || ""}版）`),
+      ...groups.map((g) => el("div", { class: "toc-group" },
+        g.key ? el("h4", {}, g.key) : null,
+        el("ol", { class: "toc" }, g.items.map((t) => el("li", {},
+          el("a", { href: articleHref(regId, t.article_no, t.article_suffix, d.version_id) }, t.label || "段落"),
+          " ", el("span", { class: "preview" }, t.preview)))))));
+  } catch (e) {
+    showError(box, e);
+  }
+}
+
+// ---- 管理 -----------------------------------------------------------------------------------------------
+function keyState() {
+  const has = !!sessionStorage.getItem(KEY_STORE);
+  $("#key-state").textContent = has ? "已保存密钥（关闭标签页后失效）" : "尚未输入密钥";
+}
+
+async function upload(ev) {
+  ev.preventDefault();
+  const out = $("#upload-result");
+  const files = $("#upload-files").files;
+  if (!sessionStorage.getItem(KEY_STORE)) { showError(out, new Error("请先输入管理员密钥")); return; }
+  if (!files.length) { showError(out, new Error("请选择文件")); return; }
+  const form = new FormData();
+  for (const f of files) form.append("files", f, f.name);
+  out.replaceChildren(el("p", { class: "info" }, `正在上传并导入 ${files.length} 个文件…`));
+  try {
+    const data = await api("/api/regulations", { method: "POST", body: form, admin: true });
+    regsCache = null;
+    out.replaceChildren(el("p", { class: data.result === "ok" ? "ok" : "warn" },
+      data.result === "ok" ? "导入完成" : data.result === "partial" ? "部分文件导入失败" : "导入失败"),
+      el("ul", { class: "upload-results" }, data.files.map((f) => el("li", { class: f.ok ? "ok" : "error" },
+        `${f.filename}：`,
+        f.ok ? (f.unchanged ? "内容未变化，已跳过" : `已导入 ${f.articles} 条`) : "失败",
+        (f.regulations || []).map((r) => el("span", {}, " ",
+          el("a", { href: `#/reg/${encodeURIComponent(r.regulation_id)}` }, `《${r.title}》`))),
+        (f.errors || []).map((e) => el("span", { class: "error" }, ` ${e.message}${e.detail ? `（${e.detail}）` : ""}`))))));
+  } catch (e) {
+    showError(out, e);
+  }
+}
+
+async function deleteReg(ev) {
+  ev.preventDefault();
+  const id = $("#delete-id").value.trim(), ver = $("#delete-version").value.trim();
+  if (!confirm(`确定删除 ${ver || id}？此操作不可撤销。`)) return;
+  try {
+    const q = ver ? `?version_id=${encodeURIComponent(ver)}` : "";
+    const d = await api(`/api/regulations/${encodeURIComponent(id)}${q}`, { method: "DELETE", admin: true });
+    regsCache = null;
+    toast(`已删除 ${d.versions_deleted} 个版本`);
+  } catch (e) {
+    toast(e.message, true);
+  }
+}
+
+async function loadAudit() {
+  const list = $("#audit-list");
+  try {
+    const d = await api("/api/audit?limit=50", { admin: true });
+    list.replaceChildren(...d.entries.map((e) => el("li", {},
+      `${e.time} ${e.who}（${e.role || "无角色"}）${e.action} ${e.target || ""} → ${e.result}`)));
+  } catch (e) {
+    showError(list, e);
+  }
+}
+
+// ---- routing --------------------------------------------------------------------------------------------
+function show(view, tab) {
+  for (const s of document.querySelectorAll(".view")) s.hidden = s.id !== `view-${view}`;
+  for (const a of document.querySelectorAll(".tabs a")) a.classList.toggle("active", a.dataset.tab === tab);
+}
+
+function route() {
+  const hash = location.hash.replace(/^#/, "") || "/search";
+  const [path, query] = hash.split("?");
+  const params = new URLSearchParams(query || "");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  switch (parts[0]) {
+    case "ask": show("ask", "ask"); runAsk(params.get("q") || ""); break;
+    case "regs": show("regs", "regs"); showRegs(); break;
+    case "reg": show("reg", "regs"); showReg(parts[1], params); break;
+    case "article": show("article", "regs"); showArticle(parts[1], parts[2], params); break;
+    case "admin": show("admin", "admin"); keyState(); break;
+    default: show("search", "search"); runSearch(params);
+  }
+  window.scrollTo(0, 0);
+}
+
+async function fillFilters() {
+  try {
+    const regs = await loadRegs();
+    const uniq = (xs) => [...new Set(xs.filter(Boolean))].sort();
+    for (const [sel, field] of [["#f-region", "region"], ["#f-level", "level"]]) {
+      const current = $(sel).value;
+      for (const v of uniq(regs.map((r) => r[field]))) $(sel).append(el("option", { value: v }, v));
+      $(sel).value = current;
+    }
+  } catch (e) { /* the filters stay at 全部 */ }
+  try {
+    const h = await api("/healthz");
+    $("#health").textContent = `收录 ${h.counts.regulations} 部法规 · ${(h.retrieval || []).join("；")}`;
+  } catch (e) { /* optional */ }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#search-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    location.hash = `#/search?${searchParams().toString()}`;
+  });
+  for (const sel of ["#f-region", "#f-level", "#f-asof", "#f-all"]) {
+    $(sel).addEventListener("change", () => { if ($("#q").value.trim()) location.hash = `#/search?${searchParams()}`; });
+  }
+  $("#ask-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const q = $("#question").value.trim();
+    const target = `#/ask?q=${encodeURIComponent(q)}`;
+    if (location.hash === target) runAsk(q); else location.hash = target;
+  });
+  $("#reg-filter").addEventListener("input", showRegs);
+  $("#key-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const k = $("#api-key").value.trim();
+    if (k) sessionStorage.setItem(KEY_STORE, k);
+    $("#api-key").value = "";
+    keyState();
+  });
+  $("#key-clear").addEventListener("click", () => { sessionStorage.removeItem(KEY_STORE); keyState(); });
+  $("#upload-form").addEventListener("submit", upload);
+  $("#delete-form").addEventListener("submit", deleteReg);
+  $("#audit-load").addEventListener("click", loadAudit);
+  window.addEventListener("hashchange", route);
+  fillFilters();
+  route();
+});

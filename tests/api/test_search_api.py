@@ -1,0 +1,163 @@
+"""Search, regulations, articles, errors, health, metrics and headers — through HTTP over the real xuzhou index."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+XZ_SAFETY = "徐州市安全生产条例"
+
+
+def _reg_id(client, title: str) -> str:
+    regs = client.get("/api/regulations").json()["regulations"]
+    return next(r["regulation_id"] for r in regs if r["title"] == title)
+
+
+def test_search_finds_labour_protection_articles(client):
+    r = client.get("/api/search", params={"q": "劳动防护用品", "top_k": 5})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["hits"], body
+    top = body["hits"][0]
+    assert "劳动防护用品" in top["text"]
+    assert "<mark>" in top["snippet"]
+    assert top["citation"].startswith("《") and "》第" in top["citation"]
+    # the snippet is HTML-escaped except for the marks
+    assert re.sub(r"</?mark>", "", top["snippet"]).find("<") == -1
+
+
+def test_citation_query_returns_that_article(client):
+    body = client.get("/api/search", params={"q": "徐州市安全生产条例第二十条"}).json()
+    assert body["mode"].startswith("citation")
+    hit = body["hits"][0]
+    assert hit["title"] == XZ_SAFETY and hit["article_no"] == 20 and hit["article_suffix"] == ""
+    assert "隐患排查治理" in hit["text"]
+
+
+def test_search_filters_region_and_as_of(client):
+    body = client.get("/api/search", params={"q": "安全生产", "region": "徐州市", "top_k": 20}).json()
+    assert body["hits"] and all(h["region"] == "徐州市" for h in body["hits"])
+    assert body["filters"] == {"region": "徐州市"}
+    # As of 2020 the 2019 text of the Xuzhou regulation was in force, not the 2024 amendment.
+    old = client.get("/api/search", params={"q": "安全生产", "regulation": XZ_SAFETY, "as_of": "2020-06-01"}).json()
+    assert old["hits"] and {h["version_date"][:4] for h in old["hits"]} == {"2019"}
+
+
+@pytest.mark.parametrize("params,status,code", [
+    ({"q": "安全", "as_of": "2020/01/01"}, 400, "invalid_filter"),
+    ({"q": "安全", "regulation": "不存在的条例"}, 400, "invalid_filter"),
+    ({"q": "安全", "top_k": 0}, 422, "invalid_request"),
+    ({}, 422, "invalid_request"),
+])
+def test_search_errors_are_chinese_json(client, params, status, code):
+    r = client.get("/api/search", params=params)
+    assert r.status_code == status
+    body = r.json()
+    assert body["code"] == code
+    assert re.search(r"[\u4e00-\u9fff]", body["message"])
+    assert set(body) >= {"code", "message", "detail"}
+    assert "Traceback" not in r.text and "/tmp/" not in r.text and "/work/" not in r.text
+
+
+def test_regulations_list_and_detail(client):
+    body = client.get("/api/regulations").json()
+    titles = {r["title"] for r in body["regulations"]}
+    assert XZ_SAFETY in titles and "江苏省安全生产条例" in titles
+    assert body["total"] == len(body["regulations"])
+    assert all("source_path" not in r for r in body["regulations"])
+    xz = next(r for r in body["regulations"] if r["title"] == XZ_SAFETY)
+    assert xz["versions"] == 2
+    detail = client.get(f"/api/regulations/{xz['regulation_id']}").json()
+    assert [v["version_date"][:4] for v in detail["versions"]] == ["2019", "2024"]
+    assert detail["is_current"] and detail["version_date"].startswith("2024")
+    assert any(t["label"] == "第二十条" for t in detail["toc"])
+    assert "/work/" not in str(detail) and "source_path" not in detail
+
+
+def test_article_view_with_chapter_and_versions(client):
+    rid = _reg_id(client, XZ_SAFETY)
+    body = client.get(f"/api/regulations/{rid}/articles/20").json()
+    art = body["article"]
+    assert art["label"] == "第二十条" and art["title"] == XZ_SAFETY
+    assert body["chapter"]["headings"] == art["headings"]
+    labels = [a["label"] for a in body["chapter"]["articles"]]
+    assert "第二十条" in labels and len(labels) > 3
+    assert all(a["label"] != "第一条" for a in body["chapter"]["articles"])  # 第一条 is in 总则
+    assert body["nav"] == {"prev": "第十九条", "next": "第二十一条"}
+    assert len(body["versions"]) == 2
+    # Chinese numerals and the 2019 version by date
+    same = client.get(f"/api/regulations/{rid}/articles/第二十条").json()
+    assert same["article"]["text"] == art["text"]
+    old = client.get(f"/api/regulations/{rid}/articles/20", params={"as_of": "2020-01-01"}).json()
+    assert old["version"]["version_date"].startswith("2019")
+    assert old["article"]["version_id"] != art["version_id"]
+
+
+def test_penalty_article_links_when_enforcement_payload_present(client):
+    rid = _reg_id(client, XZ_SAFETY)
+    body = client.get(f"/api/regulations/{rid}/articles/46").json()
+    assert "第十八条" in body["article"]["text"]
+    links = body["links"]
+    assert set(links) == {"penalized_by", "penalizes", "cites", "cited_by"}
+    if body["article"].get("enforcement"):
+        assert any(link["label"].startswith("第十八条") for link in links["penalizes"] + links["cites"])
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/api/regulations/reg-doesnotexist", 404),
+    ("/api/regulations/reg-doesnotexist/articles/3", 404),
+    ("/api/nothing-here", 404),
+])
+def test_not_found_bodies(client, path, status):
+    r = client.get(path)
+    assert r.status_code == status
+    assert r.json()["code"] == "not_found" and re.search(r"[\u4e00-\u9fff]", r.json()["message"])
+
+
+def test_article_ref_errors(client):
+    rid = _reg_id(client, XZ_SAFETY)
+    r = client.get(f"/api/regulations/{rid}/articles/abc")
+    assert r.status_code == 400 and r.json()["code"] == "invalid_filter"
+    r = client.get(f"/api/regulations/{rid}/articles/999")
+    assert r.status_code == 404 and "第九百九十九条" in r.json()["message"]
+
+
+def test_healthz_reports_backend_and_modes(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok"
+    assert body["backend"]
+    assert any(m.startswith("sparse: BM25") for m in body["retrieval"])
+    assert any(m.startswith("dense:") for m in body["retrieval"])
+    assert body["counts"]["regulations"] >= 10 and body["counts"]["points"] > 500
+
+
+def test_metrics_prometheus_text(client):
+    client.get("/api/search", params={"q": "养犬"})
+    text = client.get("/metrics").text
+    assert "# TYPE lawsearch_http_requests_total counter" in text
+    assert re.search(r'lawsearch_http_requests_total\{method="GET",route="/api/search",status="200"\} \d+', text)
+    assert re.search(r'lawsearch_http_request_duration_seconds_bucket\{method="GET",route="/api/search",le="\+Inf"\} \d+',
+                     text)
+    assert "lawsearch_http_request_duration_seconds_count" in text
+
+
+def test_page_and_security_headers(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "法规" in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"]
+    assert "http://" not in r.text.replace("http://www.w3.org", "")  # no CDN
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert client.get(asset).status_code == 200
+
+
+def test_cors_only_for_configured_origins(client):
+    ok = client.options("/api/search", headers={"Origin": "http://allowed.example", "Access-Control-Request-Method": "GET"})
+    assert ok.headers.get("access-control-allow-origin") == "http://allowed.example"
+    bad = client.get("/api/search", params={"q": "养犬"}, headers={"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in bad.headers
