@@ -121,6 +121,9 @@ class Runtime:
             ingestor = Ingestor(self.index, writer, ocr_enabled=self.ocr_enabled, limits=self.limits,
                                 progress=progress, before_write=before_write)
             summary = ingestor.run(paths)
+            if summary.points >= 5000:
+                # Edge has no background optimizer: build the dense HNSW index after a bulk load.
+                self.index.articles.optimize()
             if self._engine is not None:
                 self._engine.refresh()
             return summary

@@ -46,7 +46,7 @@ def cmd_parse(args, settings) -> int:
 
 
 def _runtime(settings):
-    from corpus.runtime import Runtime
+    from api.runtime import Runtime
 
     return Runtime.open(settings)
 
