@@ -358,6 +358,10 @@ def build_regulation(converted: Any, *, source_path: str, sha256: str) -> Regula
         extra["appendix"] = parsed.appendix
     if parsed.headings:
         extra["headings"] = parsed.headings
+    if parsed.volume:
+        # One file of a code split by 编 (民法典/合同编.md): same title and version date as its sibling files,
+        # so (title, version_date) alone does not identify what this file holds.
+        extra["volume"] = parsed.volume
     for k in ("pages", "ocr_pages"):
         v = _attr(converted, k)
         if v:

@@ -127,6 +127,7 @@ class ParsedStructure:
     headings: list[str] = field(default_factory=list)  # every 编/章/节 heading of the body, in order
     toc: list[str] = field(default_factory=list)  # the 目录 entries, when the text has one
     appendix: str = ""  # text after the last article under its own heading (附件…), not part of any article
+    volume: str = ""  # the 编 this file holds when a code comes in one file per 编 (民法典/合同编.md → 合同编)
 
     @property
     def article_numbers(self) -> list[tuple[int, str]]:
@@ -429,6 +430,8 @@ def parse_structure(text: str, *, title_hint: str = "") -> ParsedStructure:
             continue
         break
 
+    if book_stack:
+        result.volume = book_stack[0][1]
     accepted, warn = _accept_candidates(lines, scan_from)
     result.warnings.extend(warn)
     first_art = min(accepted) if accepted else None

@@ -108,6 +108,7 @@ class TestXuzhouCounts:
         assert p.article_numbers[0] == (463, "") and p.article_numbers[-1] == (988, "")
         assert consecutive(p)
         assert p.articles[0].headings == ["合同编", "第一分编 通则", "第一章 一般规定"]
+        assert p.volume == "合同编"
         assert p.preamble.startswith("2020年5月28日")
 
 
