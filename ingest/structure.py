@@ -485,6 +485,14 @@ def _body_start(lines: list[_Line], start: int, first_art: int, result: ParsedSt
             continue
         break
     if toc_at is not None and i <= toc_at:
+        # A 目录 whose entries the body does not repeat with their labels (the body's 第一章 lost its label):
+        # the TOC is the run of labelled headings after 目录; the body starts after it.
+        j = toc_at + 1
+        while j < first_art and HEADING_RE.match(lines[j].text):
+            j += 1
+        if j > toc_at + 1 and j < first_art:
+            result.toc = [normalize_heading(lines[k].text) for k in range(toc_at + 1, j)]
+            return j
         i = toc_at + 1
     return i
 

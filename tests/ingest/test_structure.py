@@ -252,6 +252,12 @@ class TestSmallCases:
         assert p.articles[-1].text == "本条例自公布之日起施行。"
         assert p.appendix.startswith("附件：\n某某清单")
 
+    def test_toc_when_the_body_headings_lost_their_labels(self):
+        p = parse_structure("某条例\n目录\n第一章 总则\n第二章 附则\n总则\n第一条 甲。\n附则\n第二条 乙。")
+        assert p.toc == ["第一章 总则", "第二章 附则"]
+        assert p.headings == ["总则", "附则"]
+        assert [a.headings for a in p.articles] == [["总则"], ["附则"]]
+
     def test_chapter_label_and_name_on_separate_lines(self):
         p = parse_structure("某条例\n第一章\n总则\n第一条 甲。\n第二章\n附则\n第二条 乙。")
         assert [a.headings for a in p.articles] == [["第一章 总则"], ["第二章 附则"]]
