@@ -332,7 +332,9 @@ def build_regulation(converted: Any, *, source_path: str, sha256: str) -> Regula
     effective = _meta_date(meta.get("effective_date"))
     if not effective:
         pre_eff = last("施行") if "施行" in events else ""
-        body_eff = effective_date_from_articles(parsed.articles, publish)
+        # 自公布之日起施行: the publication date; a national law is published (主席令) on the day it is adopted.
+        on_publish = publish or (adopted if office.startswith("全国人民代表大会") and not amended else "")
+        body_eff = effective_date_from_articles(parsed.articles, on_publish)
         # An amended text keeps its original 本法自…起施行 sentence: a later amendment's own 施行 wins.
         effective = max(pre_eff, body_eff) if pre_eff and body_eff else (pre_eff or body_eff)
     version = _meta_date(meta.get("publish")) or last("通过", "批准", "修正", "修订", "公布", "发布")

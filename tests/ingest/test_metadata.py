@@ -108,6 +108,7 @@ class TestRealFiles:
         r = regulation(corpus_dir / "lawref" / "刑法" / "刑法修正案（七）.md")
         assert not r.has_articles and r.articles[0].kind == "paragraph"
         assert (r.level, r.region, r.adopted_date) == ("法律", "全国", "2009-02-28")
+        assert r.effective_date == "2009-02-28"  # 本修正案自公布之日起施行
 
 
 class TestText:
