@@ -34,7 +34,23 @@ STOPWORDS = frozenset("""
 这种 那种 自己 我们 他们 她们 你们 我的 他的 没有 不是 就是 已经 因为 所以 但是 或者 以及 时候 之后 以后
 之前 以前 现在 目前 要求 责任 承担 处理 办法 知道 告诉 咨询 合法 违法 违反 行为 怎么回事 多少 几年 多久
 有没有 会不会 要不要 不能 不会 不要 可能 一般 属于 算不算 算是 依法 按照 根据 依照 我国 中华人民共和国 人民
+进行 包括 内容 履行 义务 权利 申请 程序 关系 认定 实施 作出 确定 造成 提交 他人 有效 超过 期间 区分 受到 什么样
+哪种 多长时间 时间 方面 方式 怎么 处罚 罚款 被罚 会被 一定 还要 还是 别人 有人 谁来 如何处理 具体 情形 条件
+材料 大致 启动 主体 对方 本人 个人 单位 其他 相应 有效性 合同 规定是 签订 订立 是什么 为什么 干什么
+多少钱 多少 怎么处罚 要求 什么样 有用 管不管 该怎么 应该怎么
 """.split())
+# Everyday words → the words statutes use for them (used only to judge relevance and pick quotes).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "狗": ("犬",), "养狗": ("养犬", "犬只"), "遛狗": ("携犬", "犬只出户", "犬"), "狗绳": ("犬链",), "拴绳": ("犬链", "牵领"),
+    "牵绳": ("犬链", "牵领"), "狗狗": ("犬只",), "宠物狗": ("犬只",), "工厂": ("生产经营单位", "企业"),
+    "公司": ("用人单位", "生产经营单位", "企业"), "老板": ("用人单位", "生产经营单位", "主要负责人"),
+    "工人": ("从业人员", "劳动者", "职工"), "员工": ("从业人员", "劳动者", "职工"), "打工": ("劳动者",),
+    "乱扔": ("乱扔", "随意丢弃", "抛撒", "丢弃"), "扔": ("丢弃", "投放"), "小区": ("住宅区", "居住区", "物业"),
+    "社保": ("社会保险",), "律师": ("法律援助", "律师"), "没钱": ("经济困难",), "请不起": ("经济困难",),
+    "工伤": ("工伤",), "口罩": ("口罩",), "烟花": ("烟花爆竹",), "鞭炮": ("烟花爆竹",), "放鞭炮": ("燃放烟花爆竹",),
+}
+# Single characters jieba leaves alone that carry no content.
+_SINGLE_STOP = set("的了吗呢吧啊呀么给发在对和与是有不没要能把让就都也还我你他她它谁啥会被罚钱里上下中时后前多少几该想")
 # A question about conduct that breaks a duty: then the penalty article is looked for too.
 _VIOLATION = re.compile(r"违反|违法|违规|没有|没给|不给|不发|未|不按|拒绝|拒不|擅自|处罚|罚款|罚|法律责任|怎么办|"
                         r"投诉|举报|追究|不履行|不提供|不缴|不交|私自")
@@ -49,7 +65,7 @@ PENALTY_HEADINGS = ("法律责任", "罚则", "处罚")
 _GENERAL_PENALTY = re.compile(r"违反本(?:法|条例|规定|办法|细则)(?:的)?规定的?(?:行为)?[^。]{0,40}"
                               r"(?:适用其规定|从其规定|依照其规定|依照[^。]{0,30}处罚|依法[^。]{0,10}处罚)")
 
-MIN_COVERAGE = 0.45  # share of the question's content characters found in the article
+MIN_COVERAGE = 0.5  # share of the question's content characters found in the article
 MIN_TERMS = 2  # distinct content words found in the article (one long word of ≥ 4 characters also counts)
 MAX_ARTICLES = 3
 
@@ -60,18 +76,29 @@ def content_terms(question: str) -> list[str]:
     import jieba
 
     text = re.sub(r"[《》]", " ", question)
-    out: list[str] = []
-    for w in jieba.lcut(text):
+    words: list[str] = []
+    run = ""
+    for w in jieba.lcut(text) + [""]:
         w = w.strip()
-        if len(w) < 2 or not _CJK.search(w) or w in STOPWORDS or w in out:
+        if len(w) == 1 and _CJK.match(w) and w not in _SINGLE_STOP:
+            run += w  # 乱 扔 → 乱扔; a lone content character (狗) is kept when it has a statutory synonym
+            continue
+        if len(run) >= 2 or run in SYNONYMS:
+            words.append(run)
+        run = ""
+        words.append(w)
+    out: list[str] = []
+    for w in words:
+        if not w or (len(w) < 2 and w not in SYNONYMS) or not _CJK.search(w) or w in STOPWORDS or w in out:
             continue
         out.append(w)
     return out
 
 
 def term_match(term: str, text: str) -> float:
-    """1.0 when the word occurs; for a longer word, the share of its character bigrams that occur (≥ half)."""
-    if term in text:
+    """1.0 when the word (or its statutory synonym) occurs; for a longer word, the share of its character
+    bigrams that occur (≥ half)."""
+    if term in text or any(syn in text for syn in SYNONYMS.get(term, ())):
         return 1.0
     if len(term) >= 3:
         grams = [term[i:i + 2] for i in range(len(term) - 1)]
@@ -206,7 +233,7 @@ def best_units(art: FullArticle, terms: list[str], *, prefer: str | None = None,
     best = scored[0][0]
     if best <= 0:
         return [units[0]]  # nothing stands out: the article's first 款 says what it is about
-    picked = [u for cov, _, u in scored[:limit] if cov >= 0.5 * best and cov > 0]
+    picked = [u for cov, _, u in scored[:limit] if cov >= 0.75 * best and cov > 0]
     order = {id(u): i for i, u in enumerate(units)}
     return sorted(picked, key=lambda u: order[id(u)])
 
@@ -339,13 +366,27 @@ class AnswerComposer:
 
     # relevance
     def relevant(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]]) -> bool:
+        """A cited article, or one with a single 款/项 (read with the article's title and headings, and an item
+        with its clause's lead-in) that carries enough of the question's content words."""
         key = (normalize_title(hit.get("title") or ""), int(hit.get("article_no") or 0), hit.get("article_suffix") or "")
         if key in cited:
             return True
-        text = " ".join([hit.get("title") or "", " ".join(hit.get("headings") or []), hit.get("text") or ""])
-        cov, n = overlap(terms, text)
-        long_hit = any(len(t) >= 4 and t in (hit.get("text") or "") for t in terms)
-        return cov >= self.min_coverage and (n >= self.min_terms or long_hit)
+        if not terms:
+            return False
+        frame = " ".join([hit.get("title") or "", " ".join(hit.get("headings") or [])])
+        clauses = hit.get("clauses") or [{"text": t, "items": []} for t in (hit.get("text") or "").split("\n")]
+        contexts = []
+        for cl in clauses:
+            lead = cl.get("text") or ""
+            contexts.append(lead)
+            contexts += [lead + " " + item for item in cl.get("items") or []]
+        for ctx in contexts or [hit.get("text") or ""]:
+            cov, n = overlap(terms, frame + " " + ctx)
+            long_hit = any(len(t) >= 4 and t in ctx for t in terms)
+            enough = n >= min(self.min_terms, len(terms)) or (long_hit and len(terms) <= 2)
+            if cov >= self.min_coverage and enough:
+                return True
+        return False
 
     def _cited_keys(self, question: str, hits: list[dict]) -> set[tuple[str, int, str]]:
         """Articles the question names itself (安全生产条例第二十条): relevant whatever their wording."""
