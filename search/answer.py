@@ -412,6 +412,7 @@ class AnswerComposer:
         if not chosen:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False)
 
+        violation = is_violation_question(question)
         loader = ArticleLoader(self.index)
         statements: list[Statement] = []
         articles: list[dict] = []
@@ -426,11 +427,12 @@ class AnswerComposer:
             whole = (normalize_title(h.get("title") or ""), int(h.get("article_no") or 0),
                      h.get("article_suffix") or "") in cited
             units = article_units(art) if whole else best_units(art, terms)
-            statements += [make_statement(art, u, "applies") for u in units]
-            if not _is_penalty(art.hit):
+            penalty = _is_penalty(art.hit)
+            statements += [make_statement(art, u, "penalty" if penalty and violation else "applies") for u in units]
+            if not penalty:
                 duties.append(art)
 
-        if is_violation_question(question):
+        if violation:
             found = [(duty, *find_penalty(duty, loader, hits)) for duty in duties]
             specific = {d.hit.get("version_id") for d, pen, how in found if pen and how != "general"}
             for duty, pen, _how in found:
@@ -446,6 +448,7 @@ class AnswerComposer:
                 statements += [make_statement(part, u, "penalty") for u in units]
 
         statements = [s for s in statements if self._verbatim(s, articles)]
+        statements.sort(key=lambda s: s.role == "penalty")  # what applies first, then the responsibility
         if not statements:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False)
         text = compose_text(statements)

@@ -1,0 +1,142 @@
+"""The grounded answer composer on real article texts (parsed from ../shared/corpus/xuzhou), with a canned search
+function instead of the index, and a Fake chat generator for the rephrasing check."""
+from __future__ import annotations
+
+import pytest
+
+from search.answer import (NOTHING_FOUND, AnswerComposer, article_units, content_terms, is_violation_question,
+                           verify_generated)
+
+
+@pytest.fixture(scope="module")
+def safety_hits(corpus_dir):
+    """Search-hit dicts for every article of 徐州市安全生产条例 (2024), as the engine returns them."""
+    from ingest.pipeline import parse_files
+
+    regs, failures = parse_files([corpus_dir / "xuzhou" / "徐州市安全生产条例_2024修正.md"], ocr_enabled=False)
+    assert not failures and len(regs) == 1
+    reg = regs[0]
+    hits = {}
+    for a in reg.articles:
+        hits[a.label] = {
+            "regulation_id": reg.regulation_id, "version_id": reg.version_id, "title": reg.title,
+            "short_title": reg.short_title, "article_no": a.article_no, "article_suffix": a.article_suffix,
+            "label": a.label, "headings": a.headings, "text": a.text,
+            "clauses": [{"text": c.text, "items": c.items} for c in a.clauses],
+            "is_penalty": any("法律责任" in h for h in a.headings), "citation": a.citation, "score": 1.0,
+            "snippet": "", "level": reg.level, "region": reg.region, "is_current": True}
+    return hits
+
+
+def canned(hits):
+    def search(query, *, top_k=10, filters=None):
+        return {"query": query, "mode": "test", "candidates": [], "hits": list(hits)[:top_k]}
+    return search
+
+
+class FakeChatGenerator:
+    """Stands in for OpenAIChatGenerator: returns a fixed reply and records the prompt it was given."""
+
+    def __init__(self, reply: str | None = None, fail: bool = False):
+        self.reply = reply
+        self.fail = fail
+        self.prompts: list[str] = []
+
+    def run(self, messages):
+        from haystack.dataclasses import ChatMessage
+
+        self.prompts.append("\n".join(m.text or "" for m in messages))
+        if self.fail:
+            raise ConnectionError("LLM server unreachable")
+        return {"replies": [ChatMessage.from_assistant(self.reply)]}
+
+
+def test_content_terms_drop_question_words():
+    assert content_terms("工厂没有给工人发劳动防护用品怎么办") == ["工厂", "工人", "劳动", "防护用品"]
+    assert content_terms("乱扔垃圾会被罚多少钱") == ["乱扔", "垃圾"]
+    assert is_violation_question("工厂没有给工人发劳动防护用品怎么办")
+    assert not is_violation_question("安全生产委员会由谁组成")
+
+
+def test_units_are_verbatim_and_numbered(safety_hits):
+    from search.answer import FullArticle
+
+    art = safety_hits["第二十一条"]
+    units = article_units(FullArticle(art, art["text"], art["clauses"]))
+    assert all(u.text in art["text"] for u in units)
+    items = [u for u in units if u.item_no]
+    assert [u.item_no for u in items] == [1, 2, 3, 4, 5]
+    assert all(u.clause_no is None for u in units)  # a single 款: cited as 第二十一条第（三）项
+
+
+def test_answer_quotes_duty_and_explicitly_linked_penalty(safety_hits):
+    hits = [safety_hits["第十八条"], safety_hits["第四十六条"], safety_hits["第三十条"]]
+    a = AnswerComposer(canned(hits)).answer("单位没有对从业人员进行安全生产教育和培训怎么办")
+    assert a.grounded
+    cites = [s.citation for s in a.statements]
+    assert cites[0] == "《徐州市安全生产条例》第十八条"
+    penalty = [s for s in a.statements if s.role == "penalty"]
+    assert [s.citation for s in penalty] == ["《徐州市安全生产条例》第四十六条"]
+    assert "第十八条" in penalty[0].quote
+    for s in a.statements:
+        art = next(h for h in hits if h["article_no"] == s.article_no)
+        assert s.quote in art["text"]
+        assert f"“{s.quote}”（{s.citation}）" in a.answer_text
+
+
+def test_irrelevant_hits_give_nothing_found(safety_hits):
+    hits = [safety_hits["第二十条"], safety_hits["第三十一条"]]
+    a = AnswerComposer(canned(hits)).answer("离婚后孩子的抚养权归谁？")
+    assert not a.grounded and a.statements == [] and a.answer_text.startswith(NOTHING_FOUND)
+
+
+def test_cited_article_is_quoted_clause_by_clause(safety_hits):
+    a = AnswerComposer(canned([safety_hits["第二十条"]])).answer("徐州市安全生产条例第二十条")
+    assert [s.citation for s in a.statements] == ["《徐州市安全生产条例》第二十条第一款",
+                                                  "《徐州市安全生产条例》第二十条第二款"]
+    assert [s.clause_no for s in a.statements] == [1, 2]
+
+
+def test_fake_generator_output_is_verified_sentence_by_sentence(safety_hits):
+    hits = [safety_hits["第十八条"], safety_hits["第四十六条"]]
+    duty = safety_hits["第十八条"]["text"]
+    quote = duty[duty.index("未经安全生产教育和培训合格的"):].rstrip("。")
+    reply = (f"生产经营单位必须先培训再安排上岗，“{quote}”（《徐州市安全生产条例》第十八条）。"
+             "不培训的，可以处一万元以上十万元以下罚款（《徐州市安全生产条例》第四十六条）。"
+             "情节严重的还可能被判刑（《徐州市安全生产条例》第九十九条）。"
+             "建议立即向劳动监察大队投诉。"
+             "根据规定，“单位必须给每名员工发放一千元培训补贴”（《徐州市安全生产条例》第十八条）。"
+             "另见《中华人民共和国劳动法》第六十八条。")
+    fake = FakeChatGenerator(reply)
+    a = AnswerComposer(canned(hits), generator=fake).answer("单位没有对从业人员进行安全生产教育和培训怎么办")
+    assert fake.prompts and "第十八条" in fake.prompts[0] and "第四十六条" in fake.prompts[0]
+    assert a.mode == "generated+verified" and a.grounded
+    kept = a.answer_text.split("\n")
+    assert len(kept) == 2
+    assert kept[0].startswith("生产经营单位必须先培训再安排上岗") and "第四十六条" in kept[1]
+    assert len(a.dropped) == 4
+    assert any("第九十九条" in d for d in a.dropped)  # an article that was not quoted
+    assert any("劳动监察大队" in d for d in a.dropped)  # no citation at all
+    assert any("一千元培训补贴" in d for d in a.dropped)  # a fabricated quote under a real citation
+    assert any("劳动法" in d for d in a.dropped)  # a law that was never retrieved
+    # the statements stay the extractive, verbatim ones
+    assert all(s.quote in next(h["text"] for h in hits if h["article_no"] == s.article_no) for s in a.statements)
+
+
+def test_unverifiable_or_failing_generator_keeps_the_extractive_answer(safety_hits):
+    hits = [safety_hits["第十八条"]]
+    q = "单位没有对从业人员进行安全生产教育和培训怎么办"
+    extractive = AnswerComposer(canned(hits)).answer(q)
+    bad = AnswerComposer(canned(hits), generator=FakeChatGenerator("你应该去找律师。这种事很常见。")).answer(q)
+    assert bad.mode == "extractive" and bad.answer_text == extractive.answer_text and len(bad.dropped) == 2
+    down = AnswerComposer(canned(hits), generator=FakeChatGenerator(fail=True)).answer(q)
+    assert down.mode == "extractive" and down.answer_text == extractive.answer_text
+
+
+def test_verify_rejects_a_clause_the_article_does_not_have(safety_hits):
+    a = AnswerComposer(canned([safety_hits["第二十条"]])).answer("徐州市安全生产条例第二十条")
+    kept, dropped = verify_generated(
+        "应当如实记录（《徐州市安全生产条例》第二十条第二款）。另有规定（《徐州市安全生产条例》第二十条第五款）。",
+        a.statements, a.articles)
+    assert len(kept) == 1 and "第二款" in kept[0]
+    assert len(dropped) == 1 and "第五款" in dropped[0]
