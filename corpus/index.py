@@ -194,29 +194,33 @@ class ArticleIndex:
                            is_current=bool(current.get("is_current")))
 
     @staticmethod
-    def _sort_key(rec: dict) -> tuple:
-        return (rec.get("version_date") or "", rec.get("ingested_at") or 0.0)
+    def _edition(rec: dict) -> str:
+        """Records with the same version date are one edition (volumes of one code, or one text's parts)."""
+        return rec.get("version_date") or ""
 
     def _is_latest(self, record: dict, others: list[dict]) -> bool:
-        return all(self._sort_key(record) >= self._sort_key(o) for o in others)
+        return all(self._edition(record) >= self._edition(o) for o in others)
 
     def _recompute_currentness(self, regulation_id: str) -> None:
-        """Latest version by version date is current; older ones superseded, linked to their successor.
-
-        The new current version is switched on before older ones are switched off.
-        """
-        recs = sorted(self.version_records(regulation_id), key=self._sort_key)
+        """The latest edition by version date is current (all its volumes); older editions are superseded and
+        linked to their successor. The new current edition is switched on before older ones are switched off."""
+        recs = self.version_records(regulation_id)
         if not recs:
             return
+        editions = sorted({self._edition(r) for r in recs})
+        first_of = {e: min(r["version_id"] for r in recs if self._edition(r) == e) for e in editions}
+        valid_from_of = {}
+        for e in editions:
+            members = [r for r in recs if self._edition(r) == e]
+            valid_from_of[e] = min((date_int(r.get("effective_date")) or date_int(r.get("version_date")) or 0)
+                                   for r in members)
         plans = []
-        for i, rec in enumerate(recs):
-            nxt = recs[i + 1] if i + 1 < len(recs) else None
-            valid_from = date_int(rec.get("effective_date")) or date_int(rec.get("version_date")) or 0
-            valid_to = FAR_FUTURE
-            if nxt:
-                valid_to = (date_int(nxt.get("effective_date")) or date_int(nxt.get("version_date")) or FAR_FUTURE)
-            plans.append((rec, {"is_current": nxt is None, "superseded_by": nxt["version_id"] if nxt else "",
-                                "valid_from": valid_from, "valid_to": valid_to}))
+        for rec in recs:
+            i = editions.index(self._edition(rec))
+            nxt = editions[i + 1] if i + 1 < len(editions) else None
+            plans.append((rec, {"is_current": nxt is None, "superseded_by": first_of[nxt] if nxt is not None else "",
+                                "valid_from": valid_from_of[editions[i]],
+                                "valid_to": (valid_from_of[nxt] or FAR_FUTURE) if nxt is not None else FAR_FUTURE}))
         # Current first, so that at no moment a regulation has no current article.
         plans.sort(key=lambda rp: not rp[1]["is_current"])
         for rec, flags in plans:
@@ -280,12 +284,14 @@ class ArticleIndex:
             chosen = [v for v in versions if v.get("is_current")]
         if not chosen:
             raise NotFound(f"《{title}》在指定日期没有有效版本", detail=as_of or version_id or "")
-        rec = chosen[0]
+        # An edition may span several volumes (民法典): look the article up in all of them.
         hits = list(self.articles.scroll(FilterSpec(must=[
-            _eq("version_id", rec["version_id"]), _eq("article_no", int(article_no)),
-            _eq("article_suffix", suffix or "")])))
+            Condition(field="version_id", any_of=sorted(v["version_id"] for v in chosen)),
+            _eq("article_no", int(article_no)), _eq("article_suffix", suffix or "")])))
         if not hits:
+            rec = chosen[0]
             raise NotFound(f"《{rec['title']}》没有第{article_no}条", detail=f"{rec['title']} {article_no}{suffix}")
+        rec = next(v for v in chosen if v["version_id"] == hits[0].payload["version_id"])
         hits.sort(key=lambda h: h.payload.get("part", 0))
         return rec, hits
 

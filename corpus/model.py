@@ -97,7 +97,9 @@ class Regulation:
     def version_id(self) -> str:
         """Stable id of this version: the regulation plus its version date (or the file hash when undated)."""
         tag = self.version_date or self.sha256[:12]
-        return f"{self.regulation_id}@{tag}"
+        # A code published in several files (民法典 总则/物权编/…) has one version per volume, current together.
+        volume = self.extra.get("volume")
+        return f"{self.regulation_id}@{tag}" + (f"/{volume}" if volume else "")
 
     def to_dict(self, with_articles: bool = True) -> dict[str, Any]:
         d = asdict(self)

@@ -100,3 +100,19 @@ class TestVersions:
         assert idx.recover() == [half.version_id]
         assert current_texts(idx, "徐州市文明行为促进条例") == {1: "一", 2: "二"}
         assert idx.articles.count() == 2
+
+    def test_volumes_of_one_code_are_current_together(self, index):
+        idx, writer = index
+        vol1 = make_reg("中华人民共和国民法典", "2020-05-28", ["总则一", "总则二"])
+        vol1.extra["volume"] = "总则"
+        vol2 = make_reg("中华人民共和国民法典", "2020-05-28", ["物权"])
+        vol2.extra["volume"] = "物权编"
+        for a in vol2.articles:
+            a.article_no += 204
+        writer.write(vol1)
+        writer.write(vol2)
+        assert vol1.version_id != vol2.version_id
+        assert all(r["is_current"] for r in idx.regulations()) and len(idx.regulations()) == 2
+        rec, hits = idx.article("民法典", 205)
+        assert rec["version_id"] == vol2.version_id and hits[0].payload["text"] == "物权"
+        assert idx.article("民法典", 2)[1][0].payload["text"] == "总则二"
