@@ -5,6 +5,7 @@ from typing import Any
 
 from haystack import component
 
+from corpus.encoders import document_text
 from corpus.index import ArticleIndex, WriteResult, point_id
 from corpus.model import Article, Regulation
 from corpus.store import PointRecord
@@ -42,11 +43,6 @@ def article_payload(reg: Regulation, art: Article, record: dict[str, Any]) -> di
     return payload
 
 
-def document_text(reg: Regulation, art: Article) -> str:
-    """What the encoders see of an article: the regulation's short title, its heading path and its text."""
-    return " ".join([reg.short_title, *art.headings, art.text])
-
-
 @component
 class ArticleIndexWriter:
     """Encodes articles with the configured sparse encoders and dense embedder and writes one version at a time."""
@@ -64,7 +60,7 @@ class ArticleIndexWriter:
 
     def write(self, reg: Regulation) -> WriteResult:
         record = regulation_record(reg)
-        texts = [document_text(reg, a) for a in reg.articles]
+        texts = [document_text(a, reg.title) for a in reg.articles]
         sparse = {enc.name: enc.encode_documents(texts) for enc in self.sparse_encoders}
         dense = self.embedder.encode_documents(texts) if self.embedder is not None and texts else None
         points = []
