@@ -56,19 +56,42 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[str, bool, bool]]]:
     return pattern, info
 
 
-def find_agency_mentions(text: str) -> list[AgencyMention]:
+_ABBREV = re.compile(r"[（(]以下(?:简|统)称[“「]?(?P<short>[^）)”」，,]{2,16})[”」]?[）)]")
+
+
+def local_aliases(text: str) -> dict[str, str]:
+    """Abbreviations a text defines for an agency: 市容和环境卫生行政管理部门（以下简称市容环卫部门）."""
+    out: dict[str, str] = {}
+    for m in _ABBREV.finditer(text or ""):
+        before = _mentions(text[max(0, m.start() - 40):m.start()], {})
+        if before and before[-1].span[1] == min(40, m.start()):
+            out[m.group("short")] = before[-1].name
+    return out
+
+
+def _mentions(text: str, extra: dict[str, str]) -> list[AgencyMention]:
     pattern, info = _matcher()
     out = []
     for m in pattern.finditer(text or ""):
         name, older, group = info[m.lastgroup or ""]
         out.append(AgencyMention(name=name, written=m.group(0), span=m.span(), older=older, group=group))
+    for short, name in extra.items():
+        for m in re.finditer(re.escape(short), text or ""):
+            if not any(a.span[0] < m.end() and m.start() < a.span[1] for a in out):
+                out.append(AgencyMention(name=name, written=short, span=m.span()))
+    out.sort(key=lambda a: a.span)
     return out
 
 
-def find_agencies(text: str, include_groups: bool = True) -> list[str]:
+def find_agency_mentions(text: str, extra_aliases: dict[str, str] | None = None) -> list[AgencyMention]:
+    """Every agency name in `text`; `extra_aliases` (abbreviation → canonical) adds a text's own short names."""
+    return _mentions(text, extra_aliases or {})
+
+
+def find_agencies(text: str, include_groups: bool = True, extra_aliases: dict[str, str] | None = None) -> list[str]:
     """Canonical names of the agencies named in `text`, in order of first mention, each once."""
     seen: list[str] = []
-    for mention in find_agency_mentions(text):
+    for mention in find_agency_mentions(text, extra_aliases):
         if mention.group and not include_groups:
             continue
         if mention.name not in seen:

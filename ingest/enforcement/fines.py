@@ -15,8 +15,8 @@ from corpus.numerals import CN_NUMERAL_CHARS, cn_to_int
 FINE = "罚款"
 # kind → pattern. Order matters only for reading; overlapping matches of different kinds are all kept.
 _KIND_PATTERNS: list[tuple[str, str]] = [
-    ("责令限期改正", r"责令[^，；。：\n]{0,14}?限期(?:改正|整改|消除|补正)|(?<![责令])限期改正"),
-    ("责令改正", r"责令(?:其)?(?:立即)?改正|责令(?:其)?(?:立即)?整改"),
+    ("责令限期改正", r"(?<![被出])责令[^，；。：\n]{0,14}?限期(?:改正|整改|消除|补正)|(?<![责令])限期改正"),
+    ("责令改正", r"(?<![被出])责令(?:其)?(?:立即)?改正|(?<![被出])责令(?:其)?(?:立即)?整改"),
     ("责令停止违法行为", r"责令(?:其)?停止违法(?:行为|活动)"),
     ("警告", r"警告(?!标志|牌|标识|标签|装置|信号)"),
     ("通报批评", r"通报批评"),
@@ -31,6 +31,9 @@ _KIND_PATTERNS: list[tuple[str, str]] = [
     ("行政拘留", r"(?<!刑事)拘留(?!所)"),
     ("处分", r"给予[^，；。：\n]{0,20}?处分|依法给予处分"),
     ("追究刑事责任", r"追究[^，；。：\n]{0,8}?刑事责任"),
+    # A penalty stated by reference: 依照前款规定处罚, 依照有关法律、行政法规的规定予以处罚.
+    ("按日连续处罚", r"按日连续处罚"),
+    ("依照规定处罚", r"(?:依照|按照|依据)[^，；。：\n]{0,40}?规定(?:予以)?(?:处罚|处理)"),
 ]
 SANCTION_KINDS = tuple(k for k, _ in _KIND_PATTERNS) + (FINE,)
 _KIND_RES = [(k, re.compile(p)) for k, p in _KIND_PATTERNS]
@@ -57,8 +60,8 @@ _SEG_BOUNDARY = re.compile(r"[，,；;。：:\n]")
 _ITEM_LINE = re.compile(r"^\s*[（(][一二三四五六七八九十百]+[）)]")
 _PARTY = re.compile(r"对(?:其|该|有关)?(?P<p>[^，；。：\n]{1,48}?)(?:可以)?(?:依法)?(?:单处或者并处|处以|并处|单处|处|给予|予以|责令|没收|吊销)")
 # Verb-like starts that end the subject of a conduct sentence.
-_SUBJECT_END = re.compile(r"，|有下列|有前款|违反|未|不|拒绝|拒不|将|在|擅自|出具|要求|使用|与|对|以|伪造|隐瞒|发生|存在|"
-                          r"租借|非法|故意|利用|采取|允许|超过|从事|进行|经营|销售|生产|阻碍|冒用")
+_SUBJECT_END = re.compile(r"，|有下列|有前款|违反|未|不|拒绝|拒不|将|擅自|出具|要求|伪造|隐瞒|发生|存在|租借|非法|故意|利用|"
+                          r"阻碍|冒用|对(?!外)")
 
 
 @dataclass
@@ -214,7 +217,9 @@ def _line_sanctions(line: str, offset: int, default_party: str | None) -> list[S
         for m in rx.finditer(line):
             found.append((kind, m.start(), m.end()))
     for m in re.finditer(FINE + r"(?!数额)", line):
-        found.append((FINE, m.start(), m.end()))
+        seg_start = max((b.end() for b in _SEG_BOUNDARY.finditer(line, 0, m.start())), default=0)
+        if "处" in line[seg_start:m.start()]:  # 受到罚款处罚 is no sanction; 处…罚款 / 并处罚款 are
+            found.append((FINE, m.start(), m.end()))
     if not found:
         return []
     # 责令限期改正 contains 责令…改正: drop a 责令改正 inside a 责令限期改正 match.

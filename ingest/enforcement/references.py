@@ -259,7 +259,17 @@ def _parse_chain(text: str, chain: list[tuple[str, re.Match[str]]], cur_article:
             continue
         if kind == "clause":
             n = _num(m.group("clausen"))
-            if n is None or art is None:
+            if n is None:
+                continue
+            if art is None and title is None:
+                # 违反第二款规定: a 款 of the current article.
+                title, scope = "", "relative"
+                art, suf, cl, it, pending = (cur_article or 0), cur_suffix, n, None, True
+                have_ref_in_chain = True
+                pending_range = None
+                after_sep = False
+                continue
+            if art is None:
                 continue
             if pending_range and cl is not None and n > cl:
                 lo = cl
@@ -278,7 +288,17 @@ def _parse_chain(text: str, chain: list[tuple[str, re.Match[str]]], cur_article:
             continue
         if kind == "item":
             n = _num(m.group("itemn1") or m.group("itemn2") or m.group("itemn3"))
-            if n is None or art is None:
+            if n is None:
+                continue
+            if art is None and title is None:
+                # 违反第一项规定: an item of the current clause.
+                title, scope = "", "relative"
+                art, suf, cl, it, pending = (cur_article or 0), cur_suffix, cur_clause, n, True
+                have_ref_in_chain = True
+                pending_range = None
+                after_sep = False
+                continue
+            if art is None:
                 continue
             if pending_range and it is not None and n > it:
                 lo = it
