@@ -1,0 +1,137 @@
+"""The web page in a real browser: Debian's chromium driven by Playwright, against uvicorn on a free port.
+
+Asks a question and sees a cited answer (screenshot /tmp/answer.png), opens the cited article, searches and copies
+a citation, and uploads a file as admin."""
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.api.conftest import ADMIN_KEY
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app):
+    import uvicorn
+
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started:
+        if time.time() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("chromium is not installed (scripts/setup installs it when run as root)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                              has_touch=True, locale="zh-CN", base_url=server)
+    pg = ctx.new_page()
+    problems: list[str] = []
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.problems = problems
+    yield pg
+    ctx.close()
+
+
+def test_ask_shows_a_cited_answer_and_opens_the_article(page):
+    page.goto("/#/ask")
+    page.fill("#question", "工厂没有给工人发劳动防护用品怎么办")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector(".statement")
+    statements = page.locator(".statement")
+    assert statements.count() >= 2
+    first = statements.first
+    assert "劳动防护用品" in first.locator("blockquote").inner_text()
+    cite = first.locator("a.cite").inner_text()
+    assert cite.startswith("《") and "安全生产条例》第" in cite
+    assert "违反上述规定的法律责任" in page.inner_text("#answer")
+    page.screenshot(path="/tmp/answer.png", full_page=True)
+
+    first.locator("a.cite").click()
+    page.wait_for_selector("#article .article-text")
+    assert cite.split("第")[1].split("款")[0] in page.inner_text("#article h2")  # 第X条 of the citation
+    assert "劳动防护用品" in page.inner_text("#article .article-text")
+    assert page.locator("#article .chapter li").count() > 3
+    assert page.locator("#version-select option").count() >= 1
+    assert not [p for p in page.problems if "Content Security Policy" in p or "Uncaught" in p], page.problems
+
+
+def test_search_highlights_and_copies_a_citation(page):
+    page.goto("/#/search")
+    page.fill("#q", "劳动防护用品")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector(".hit")
+    assert page.locator(".hit mark").count() > 0
+    marks = page.locator(".hit mark").all_inner_texts()
+    assert marks and all(m in "劳动防护用品" for m in marks), marks
+    # the region filter offers the indexed regions
+    page.wait_for_selector("#f-region option[value='徐州市']", state="attached")
+    assert "江苏省" in page.locator("#f-region option").all_text_contents()
+    page.locator(".hit button.copy").first.click()
+    page.wait_for_selector("#toast:not([hidden])")
+    assert page.inner_text("#toast").startswith("已复制：《")
+    # a citation query jumps straight to the article
+    page.fill("#q", "徐州市安全生产条例第二十条")
+    page.click("#search-form button[type=submit]")
+    page.locator("#search-info", has_text="条文引用").wait_for()  # (CSP forbids eval-based waits)
+    assert page.locator(".hit a.cite").first.inner_text() == "《徐州市安全生产条例》第二十条"
+    assert not page.problems, page.problems
+
+
+def test_admin_uploads_a_file(page, client, tmp_path):
+    src = tmp_path / "测试县文明养鸟规定.md"
+    src.write_text("# 测试县文明养鸟规定\n\n第一条　为了规范养鸟行为，制定本规定。\n\n"
+                   "第二条　养鸟人不得在居民楼阳台大量饲养鸽子影响邻居。\n", encoding="utf-8")
+    page.goto("/#/admin")
+    page.fill("#api-key", ADMIN_KEY)
+    page.click("#key-form button[type=submit]")
+    assert "已保存" in page.inner_text("#key-state")
+    assert page.evaluate("sessionStorage.getItem('lawsearch.apiKey')") == ADMIN_KEY
+    page.set_input_files("#upload-files", str(src))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector(".upload-results li")
+    result = page.inner_text("#upload-result")
+    assert "导入完成" in result and "已导入 2 条" in result and "《测试县文明养鸟规定》" in result
+    page.click("#audit-load")
+    page.wait_for_selector("#audit-list li")
+    assert "upload" in page.inner_text("#audit-list")
+    # clean up through the API so the shared index is as before
+    regs = client.get("/api/regulations").json()["regulations"]
+    rid = next(r["regulation_id"] for r in regs if r["title"] == "测试县文明养鸟规定")
+    assert client.delete(f"/api/regulations/{rid}", headers={"X-API-Key": ADMIN_KEY}).status_code == 200
+    assert not page.problems, page.problems
