@@ -33,7 +33,7 @@ _KIND_PATTERNS: list[tuple[str, str]] = [
     ("追究刑事责任", r"追究[^，；。：\n]{0,8}?刑事责任"),
     # A penalty stated by reference: 依照前款规定处罚, 依照有关法律、行政法规的规定予以处罚.
     ("按日连续处罚", r"按日连续处罚"),
-    ("依照规定处罚", r"(?:依照|按照|依据)[^，；。：\n]{0,40}?规定(?:予以)?(?:处罚|处理)"),
+    ("依照规定处罚", r"(?:依照|按照|依据)[^，；。：\n]{0,40}?规定(?:予以)?(?:处罚|处理)|依法(?:予以)?处罚"),
 ]
 SANCTION_KINDS = tuple(k for k, _ in _KIND_PATTERNS) + (FINE,)
 _KIND_RES = [(k, re.compile(p)) for k, p in _KIND_PATTERNS]
@@ -48,14 +48,17 @@ _AMOUNT_RANGE = re.compile(
     rf"|(?P<one>{_NUM})(?P<oneu>{_UNIT})(?P<q>以下|以内|以上)?"
 )
 # 一倍以上五倍以下 / 等值以上三倍以下 / 二倍至五倍 / 三倍以下 / 百分之二十以上百分之五十以下 / 百分之四十
-_MULT = rf"(?:(?P<{{g}}>{_NUM})倍|(?P<{{g}}eq>等值)|百分之(?P<{{g}}pct>{_NUM}))"
+_ARABIC = r"[0-9０-９]+(?:\.[0-9]+)?"
+_MULT = (rf"(?:(?P<{{g}}>{_NUM})倍|(?P<{{g}}eq>等值)|百分之(?P<{{g}}pct>{_NUM})|(?P<{{g}}pcta>{_ARABIC})[%％]"
+         rf"|千分之(?P<{{g}}pm>{_NUM})|(?P<{{g}}pma>{_ARABIC})‰)")
 _MULT_RANGE = re.compile(
     _MULT.format(g="a") + rf"(?:以上|{_RANGE_SEP})" + _MULT.format(g="b") + r"(?:以下)?"
     + "|" + _MULT.format(g="c") + r"(?P<cq>以下|以内|以上)?"
 )
 _BASES = [("illegal_gains", r"违法所得"), ("goods_value", r"货值金额|货值"), ("annual_income", r"年收入"),
           ("fine_amount", r"罚款数额|处罚数额"), ("illegal_turnover", r"违法经营额|经营额"),
-          ("contract_price", r"合同价款|工程款|合同价"), ("fee", r"费用|收费|服务费")]
+          ("contract_price", r"合同价款|工程款|合同价|项目金额|分包金额|采购金额|投资额"),
+          ("fee", r"费用|收费|服务费|设计费|勘察费|酬金|预付款"), ("amount_involved", r"金额")]
 _SEG_BOUNDARY = re.compile(r"[，,；;。：:\n]")
 _ITEM_LINE = re.compile(r"^\s*[（(][一二三四五六七八九十百]+[）)]")
 _PARTY = re.compile(r"对(?:其|该|有关)?(?P<p>[^，；。：\n]{1,48}?)(?:可以)?(?:依法)?(?:单处或者并处|处以|并处|单处|处|给予|予以|责令|没收|吊销)")
@@ -126,8 +129,9 @@ def _mult_value(m: re.Match[str], g: str) -> float | None:
         return parse_number(m.group(g))
     if m.group(g + "eq"):
         return 1.0
-    if m.group(g + "pct"):
-        return parse_number(m.group(g + "pct")) / 100
+    for suffix, scale in (("pct", 100), ("pcta", 100), ("pm", 1000), ("pma", 1000)):
+        if m.group(g + suffix):
+            return parse_number(m.group(g + suffix)) / scale
     return None
 
 

@@ -183,7 +183,7 @@ def conduct_units(clauses: list[tuple[str, list[str]]]) -> list[tuple[int, int |
         m = re.search(r"的[，,：:；]", text)
         if not m:
             continue
-        head = text[:m.start() + 1]
+        head = re.sub(r"^(?:对)?违反[^，。；]{0,60}?规定(?:的行为)?，", "", text[:m.start() + 1])
         if re.search(r"有前[款条]|依照前款", head):
             continue  # restates the previous clause's conduct
         if _LIST_CONDUCT.search(head) and items:
@@ -333,3 +333,51 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
             continue
         out.append(DutyLink(article=key, via="implicit", confidence=min(1.0, score), clause_no=ci, item_no=ii))
     return out
+
+
+def outreach(info: EnforcementInfo) -> dict[str, list[dict[str, Any]]]:
+    """普法 material: per enforcing agency, what it punishes and how — one item per penalty article with sanctions.
+
+    Item: {"penalty": 第X条, "duties": [第Y条…], "conduct": [...], "sanctions": [kinds], "fine_min", "fine_max",
+    "parties": [...], "summary": a one-line Chinese statement for leaflets and Q&A}.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for ae in info.penalty_articles():
+        if not ae.sanctions:
+            continue
+        lo, hi = ae.fine_range
+        duties = _unique(link.article for link in ae.penalizes)
+        item = {
+            "penalty": ae.key,
+            "duties": duties,
+            "conduct": list(ae.conduct),
+            "sanctions": _unique(s.kind for s in ae.sanctions),
+            "fine_min": lo,
+            "fine_max": hi,
+            "parties": _unique(s.party_group for s in ae.sanctions if s.party_group),
+            "summary": _summary(info.title, ae, duties, lo, hi),
+        }
+        for agency in ae.enforcing_agencies or ["（未写明）"]:
+            out.setdefault(agency, []).append(item)
+    return out
+
+
+def _yuan(v: float) -> str:
+    if v >= 10_000 and v % 10_000 == 0:
+        return f"{int(v // 10_000)}万元"
+    return f"{int(v)}元" if v == int(v) else f"{v}元"
+
+
+def _summary(title: str, ae: ArticleEnforcement, duties: list[str], lo: float | None, hi: float | None) -> str:
+    basis = f"违反《{title}》{'、'.join(duties)}" if duties else f"《{title}》{ae.key}规定"
+    conduct = ae.conduct[0] if ae.conduct else ""
+    kinds = "、".join(k for k in _unique(s.kind for s in ae.sanctions) if k != "罚款")
+    fine = ""
+    if hi is not None:
+        fine = f"罚款{_yuan(lo)}至{_yuan(hi)}" if lo else f"罚款最高{_yuan(hi)}"
+    elif any(s.kind == "罚款" for s in ae.sanctions):
+        fine = "罚款"
+    parts = [p for p in (kinds, fine) if p]
+    who = "、".join(ae.enforcing_agencies) + "部门" if ae.enforcing_agencies else "有关部门"
+    head = f"{basis}（{conduct}）" if conduct and duties else basis
+    return f"{head}：由{who}依法处理，可能承担{'；'.join(parts)}（见{ae.key}）。"
