@@ -55,12 +55,17 @@ def _versions(runtime, regulation_id: str) -> list[dict]:
     return recs
 
 
-def choose_version(recs: list[dict], *, version_id: str | None, as_of: str | None) -> dict:
+def choose_edition(recs: list[dict], *, version_id: str | None, as_of: str | None) -> list[dict]:
+    """The version records of one edition (same version date: one text, or the volumes of one code such as
+    民法典): the one holding `version_id`, the one in force on `as_of`, or the current one."""
+    def edition_of(rec: dict) -> list[dict]:
+        return [r for r in recs if (r.get("version_date") or "") == (rec.get("version_date") or "")]
+
     if version_id:
         found = [r for r in recs if r["version_id"] == version_id]
         if not found:
             raise NotFound("未找到该版本", detail=version_id)
-        return found[0]
+        return edition_of(found[0])
     if as_of:
         day = date_int(as_of)
         if day is None or not re.match(r"^\d{4}-\d{2}-\d{2}$", as_of):
@@ -68,9 +73,17 @@ def choose_version(recs: list[dict], *, version_id: str | None, as_of: str | Non
         found = [r for r in recs if (r.get("valid_from") or 0) <= day < (r.get("valid_to") or FAR_FUTURE)]
         if not found:
             raise NotFound("该法规在指定日期没有有效版本", detail=as_of)
-        return found[-1]
+        return edition_of(found[-1])
     current = [r for r in recs if r.get("is_current")]
-    return (current or recs)[-1]
+    return edition_of((current or recs)[-1])
+
+
+def edition_points(runtime, edition: list[dict]) -> list:
+    """All article points of an edition, in article order (volumes interleave by article number)."""
+    points = [h for rec in edition for h in runtime.index.version_articles(rec["version_id"])]
+    points.sort(key=lambda h: (h.payload.get("kind", "article") != "article", h.payload.get("article_no", 0),
+                               h.payload.get("article_suffix", ""), h.payload.get("part", 0)))
+    return points
 
 
 def _merge(parts: list) -> dict:
@@ -121,7 +134,11 @@ def list_regulations(q: str | None = Query(None, max_length=100), level: str | N
             continue
         item = public_version(cur)
         item["current_version_id"] = cur["version_id"]
-        item["versions"] = len(recs)
+        edition = [r for r in recs if (r.get("version_date") or "") == (cur.get("version_date") or "")]
+        item["versions"] = len({r.get("version_date") or "" for r in recs})
+        if len(edition) > 1:  # a code in several volumes: count the whole edition
+            item["volumes"] = len(edition)
+            item["article_count"] = sum(r.get("article_count") or 0 for r in edition)
         out.append(item)
     out.sort(key=lambda r: (r.get("level") or "", r.get("title") or ""))
     return {"total": len(out), "regulations": out}
@@ -131,14 +148,16 @@ def list_regulations(q: str | None = Query(None, max_length=100), level: str | N
 def get_regulation(regulation_id: str, version_id: str | None = None, as_of: str | None = None,
                    runtime=Depends(get_runtime)) -> dict:
     recs = _versions(runtime, regulation_id)
-    chosen = choose_version(recs, version_id=version_id, as_of=as_of)
-    arts = _grouped(runtime.index.version_articles(chosen["version_id"]))
+    edition = choose_edition(recs, version_id=version_id, as_of=as_of)
+    chosen = next((r for r in edition if r["version_id"] == version_id), edition[0])
+    arts = _grouped(edition_points(runtime, edition))
     toc = [{"label": a.get("label"), "article_no": a.get("article_no"), "article_suffix": a.get("article_suffix") or "",
             "headings": a.get("headings") or [], "kind": a.get("kind"), "is_penalty": a.get("is_penalty"),
             "preview": (a.get("text") or "")[:60]} for a in arts]
     out = public_version(chosen)
     out["preamble"] = chosen.get("preamble") or ""
     out["versions"] = [public_version(r) for r in recs]
+    out["edition"] = [r["version_id"] for r in edition]
     out["toc"] = toc
     return out
 
@@ -198,15 +217,19 @@ def get_article(regulation_id: str, article: str, version_id: str | None = None,
                 runtime=Depends(get_runtime)) -> dict:
     no, suffix = parse_article_ref(article)
     recs = _versions(runtime, regulation_id)
-    chosen = choose_version(recs, version_id=version_id, as_of=as_of)
+    edition = choose_edition(recs, version_id=version_id, as_of=as_of)
     parts = list(runtime.index.articles.scroll(FilterSpec(must=[
-        Condition(field="version_id", eq=chosen["version_id"]), Condition(field="article_no", eq=no),
-        Condition(field="article_suffix", eq=suffix)])))
+        Condition(field="version_id", any_of=sorted(r["version_id"] for r in edition)),
+        Condition(field="article_no", eq=no), Condition(field="article_suffix", eq=suffix)])))
     parts = [p for p in parts if p.payload.get("kind", "article") == "article"] or parts
     if not parts:
-        raise NotFound(f"《{chosen.get('title')}》没有{article_label(no, suffix)}", detail=f"{regulation_id} {article}")
+        raise NotFound(f"《{edition[0].get('title')}》没有{article_label(no, suffix)}",
+                       detail=f"{regulation_id} {article}")
+    vid = parts[0].payload.get("version_id")
+    parts = [p for p in parts if p.payload.get("version_id") == vid]
+    chosen = next(r for r in edition if r["version_id"] == vid)
     art = _merge(parts)
-    siblings = _grouped(runtime.index.version_articles(chosen["version_id"]))
+    siblings = _grouped(edition_points(runtime, edition))
     headings = art.get("headings") or []
     chapter = [{"label": s.get("label"), "article_no": s.get("article_no"), "article_suffix": s.get("article_suffix") or "",
                 "text": s.get("text"), "is_penalty": s.get("is_penalty"), "current": s.get("label") == art.get("label")}
@@ -216,8 +239,14 @@ def get_article(regulation_id: str, article: str, version_id: str | None = None,
     nav = {"prev": labels[pos - 1] if pos > 0 else None,
            "next": labels[pos + 1] if 0 <= pos < len(labels) - 1 else None}
     # The same article in the other versions (by number), for the version switcher.
-    other_versions = [{"version_id": r["version_id"], "version_date": r.get("version_date"),
-                       "is_current": r.get("is_current"), "status": r.get("status")} for r in recs]
+    other_versions, dates = [], set()
+    for r in recs:  # one entry per edition (the volumes of a code share a version date)
+        if (r.get("version_date") or "") in dates:
+            continue
+        dates.add(r.get("version_date") or "")
+        other_versions.append({"version_id": vid if r in edition else r["version_id"],
+                               "version_date": r.get("version_date"), "is_current": r.get("is_current"),
+                               "status": r.get("status")})
     return {"article": art, "version": public_version(chosen), "versions": other_versions,
             "chapter": {"headings": headings, "articles": chapter}, "nav": nav,
             "links": article_links(runtime, art, siblings)}

@@ -161,3 +161,40 @@ def test_cors_only_for_configured_origins(client):
     assert ok.headers.get("access-control-allow-origin") == "http://allowed.example"
     bad = client.get("/api/search", params={"q": "养犬"}, headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in bad.headers
+
+
+def test_volumes_of_one_code_form_one_edition(client, runtime, admin):
+    """A code written as one file per 编 (民法典): the regulation view and article lookup span its volumes."""
+    import hashlib
+
+    from corpus.model import Article, Clause, Regulation
+    from ingest.writer import ArticleIndexWriter
+
+    regs = []
+    for volume, numbers in (("总则编", (1, 2)), ("物权编", (3, 4))):
+        arts = [Article(regulation_title="测试法典", article_no=n, headings=[f"第{'一' if n < 3 else '二'}编 {volume}"],
+                        text=f"测试法典第{n}条的内容。", clauses=[Clause(text=f"测试法典第{n}条的内容。")]) for n in numbers]
+        reg = Regulation(title="测试法典", articles=arts, version_date="2021-01-01", effective_date="2021-01-01",
+                         level="地方性法规", region="测试市", status="有效",
+                         sha256=hashlib.sha256(volume.encode()).hexdigest(), extra={"volume": volume})
+        regs.append(reg)
+    writer = ArticleIndexWriter(index=runtime.index, sparse_encoders=runtime.sparse_encoders, embedder=None)
+    with runtime.write_lock:
+        for reg in regs:
+            writer.write(reg)
+    rid = regs[0].regulation_id
+    try:
+        assert regs[0].version_id != regs[1].version_id
+        listed = next(r for r in client.get("/api/regulations").json()["regulations"] if r["regulation_id"] == rid)
+        assert listed["versions"] == 1 and listed["volumes"] == 2 and listed["article_count"] == 4
+        detail = client.get(f"/api/regulations/{rid}").json()
+        assert [t["article_no"] for t in detail["toc"]] == [1, 2, 3, 4]
+        assert sorted(detail["edition"]) == sorted(r.version_id for r in regs)
+        # asking with the first volume's id still finds an article of the second volume
+        art = client.get(f"/api/regulations/{rid}/articles/3", params={"version_id": regs[0].version_id}).json()
+        assert art["article"]["version_id"] == regs[1].version_id
+        assert art["nav"] == {"prev": "第二条", "next": "第四条"}
+        assert len(art["versions"]) == 1
+    finally:
+        r = client.delete(f"/api/regulations/{rid}", headers=admin)
+        assert r.status_code == 200 and r.json()["versions_deleted"] == 2
