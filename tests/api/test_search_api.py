@@ -198,3 +198,48 @@ def test_volumes_of_one_code_form_one_edition(client, runtime, admin):
     finally:
         r = client.delete(f"/api/regulations/{rid}", headers=admin)
         assert r.status_code == 200 and r.json()["versions_deleted"] == 2
+
+
+@pytest.fixture()
+def annotated_copy(client, runtime, corpus_dir, admin):
+    """The 2024 Xuzhou safety regulation under another title, with the enforcement payload (penalty links)
+    that ingest.enforcement computes, written straight into the session index; removed afterwards."""
+    from ingest.enforcement.links import analyse_regulation
+    from ingest.pipeline import parse_files
+    from ingest.writer import ArticleIndexWriter
+
+    regs, failures = parse_files([corpus_dir / "xuzhou" / "徐州市安全生产条例_2024修正.md"], ocr_enabled=False)
+    reg = regs[0]
+    reg.title = reg.short_title = "测试市安全生产条例"
+    reg.region = "测试市"
+    for a in reg.articles:
+        a.regulation_title = reg.title
+    info = analyse_regulation(reg.articles, reg.title)
+    for a in reg.articles:
+        a.extra["enforcement"] = info.payload_for(a)
+    writer = ArticleIndexWriter(index=runtime.index, sparse_encoders=runtime.sparse_encoders, embedder=None)
+    with runtime.write_lock:
+        writer.write(reg)
+    runtime.engine.refresh()
+    yield reg
+    assert client.delete(f"/api/regulations/{reg.regulation_id}", headers=admin).status_code == 200
+
+
+def test_article_links_from_the_enforcement_payload(client, annotated_copy):
+    rid = annotated_copy.regulation_id
+    duty = client.get(f"/api/regulations/{rid}/articles/18").json()
+    assert [(l["label"], l["regulation_id"]) for l in duty["links"]["penalized_by"]] == [("第四十六条", rid)]
+    assert any(l["label"] == "第四十六条" for l in duty["links"]["cited_by"])
+    penalty = client.get(f"/api/regulations/{rid}/articles/46").json()
+    assert [l["label"] for l in penalty["links"]["penalizes"]] == ["第十八条"]
+    assert any(l["label"] == "第十八条" and l["citation"] == "《测试市安全生产条例》第十八条"
+               for l in penalty["links"]["cites"])
+
+
+def test_ask_uses_the_linked_penalty_article(client, annotated_copy):
+    a = client.post("/api/ask", json={"question": "对从业人员没有进行安全生产教育和培训怎么办",
+                                      "filters": {"region": "测试市"}}).json()
+    assert a["grounded"]
+    assert any(s["citation"] == "《测试市安全生产条例》第十八条" for s in a["statements"] if s["role"] == "applies")
+    pen = [s for s in a["statements"] if s["role"] == "penalty"]
+    assert pen and pen[0]["citation"] == "《测试市安全生产条例》第四十六条" and "罚款" in pen[0]["quote"]
