@@ -1,0 +1,29 @@
+"""create_app(settings) opens and closes its own Runtime in the lifespan; an LLM URL adds a generator."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_app_opens_its_own_runtime_on_an_empty_data_dir(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from corpus.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="qwen2.5-7b-instruct"))
+    assert app.state.runtime is None
+    with TestClient(app) as c:
+        assert app.state.runtime is not None
+        health = c.get("/healthz").json()
+        assert health["status"] == "ok" and health["counts"]["points"] == 0
+        assert health["answer"] == "generated+verified"
+        from haystack.components.generators.chat import OpenAIChatGenerator
+
+        assert isinstance(app.state.composer.generator, OpenAIChatGenerator)
+        r = c.get("/api/search", params={"q": "安全生产"})
+        assert r.status_code == 404 and r.json()["code"] == "index_missing"
+        assert "索引尚未建立" in r.json()["message"] and str(tmp_path) not in r.text
+        assert c.get("/api/regulations").json() == {"total": 0, "regulations": []}
+    assert app.state.runtime is None  # closed with the app
