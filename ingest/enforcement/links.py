@@ -22,7 +22,7 @@ from ingest.enforcement.agencies import find_agencies, local_aliases
 from ingest.enforcement.fines import Sanction, conduct_subject, extract_sanctions, fine_range
 from ingest.enforcement.references import Reference, find_references
 
-PENALTY_HEADINGS = ("法律责任", "罚则", "奖励与处罚", "奖惩", "处罚")
+PENALTY_HEADINGS = ("法律责任", "罚则", "奖励与处罚", "奖惩", "惩戒与处罚")
 # 违反…的，由…处…罚款 outside a 法律责任 chapter.
 _PENALTY_TEXT = re.compile(r"(?:违反|未|不|擅自|拒绝|拒不)[^。]{0,160}?的，[^。]{0,120}?(?:处|给予|予以)[^。]{0,80}?"
                            r"(?:罚款|警告|拘留|通报批评|处分)|(?:违反|未|不|擅自)[^。]{0,160}?的，[^。]{0,60}?"
@@ -53,7 +53,7 @@ def _party_head(subject: str | None) -> str | None:
 @dataclass
 class DutyLink:
     article: str  # 第X条 of the same regulation
-    via: str  # "explicit" (违反本法第X条) or "implicit" (wording overlap)
+    via: str  # "explicit" (违反本法第X条), "implicit" (wording overlap), "same_article" (…应当…。违反…的，处…)
     confidence: float = 1.0
     clause_no: int | None = None
     item_no: int | None = None  # the 项 of the penalty article whose conduct was matched (implicit), if any
@@ -275,8 +275,13 @@ def analyse_regulation(articles: list[Article], title: str, *,
         ae = ArticleEnforcement(key=m.key, article_no=m.article_no, suffix=m.suffix,
                                 agencies=find_agencies(text, extra_aliases=extra), is_penalty=is_penalty_article(text, m.headings))
         refs: list[Reference] = []
+        in_conduct: set[int] = set()  # indexes into refs of references written inside a conduct (…的，)
         for ci, (clause, items) in enumerate(m.clauses, start=1):
-            refs.extend(find_references("\n".join([clause, *items]), m.article_no, ci, m.suffix))
+            head = re.search(r"的[，,：:]", clause)
+            for r in find_references("\n".join([clause, *items]), m.article_no, ci, m.suffix):
+                if head and r.span[1] <= head.start():
+                    in_conduct.add(len(refs))
+                refs.append(r)
         for r in refs:
             target_title = r.title or title
             same = not r.title or normalize_title(r.title) == own
@@ -291,8 +296,11 @@ def analyse_regulation(articles: list[Article], title: str, *,
             ae.subject = conduct_subject(units[0][2]) if units else None
             ae.sanctions = extract_sanctions(text, default_party=ae.subject)
             ae.enforcing_agencies = _imposers(text, extra) or list(info.main_agencies)
-            for r in refs:
-                if r.relation != "violates" or r.article_key not in keys:
+            for i, r in enumerate(refs):
+                # 违反本法第X条 anywhere; 有本法第X条规定情形的 (a mention inside the conduct) as well.
+                if r.article_key not in keys or not (r.relation == "violates"
+                                                     or r.relation == "mention" and i in in_conduct
+                                                     and r.scope != "relative"):
                     continue
                 if r.scope in ("self", "bare") and r.article_key != m.key or r.scope == "relative" and r.clause_no:
                     ae.penalizes.append(DutyLink(article=r.article_key, via="explicit", clause_no=r.clause_no,
