@@ -13,12 +13,13 @@ answer stands.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from corpus.model import Citation
-from corpus.numerals import NUMERAL_RE, article_label, cn_to_int
+from corpus.numerals import NUMERAL_RE, article_label, cn_to_int, int_to_cn
 from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
 from search.citations import find_citations
@@ -49,6 +50,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "社保": ("社会保险",), "律师": ("法律援助", "律师"), "没钱": ("经济困难",), "请不起": ("经济困难",),
     "工伤": ("工伤",), "口罩": ("口罩",), "烟花": ("烟花爆竹",), "鞭炮": ("烟花爆竹",), "放鞭炮": ("燃放烟花爆竹",),
 }
+# Who-words: they say whose duty it is, not which duty; at least one other word must match too.
+ACTORS = frozenset({"工厂", "公司", "老板", "工人", "员工", "单位", "企业", "用人单位", "劳动者", "职工", "居民", "市民"})
 # Single characters jieba leaves alone that carry no content.
 _SINGLE_STOP = set("的了吗呢吧啊呀么给发在对和与是有不没要能把让就都也还我你他她它谁啥会被罚钱里上下中时后前多少几该想")
 # A question about conduct that breaks a duty: then the penalty article is looked for too.
@@ -62,12 +65,15 @@ _CITED = re.compile(
     rf"《(?P<title>[^》]{{2,80}})》\s*第(?P<no>{NUMERAL_RE})条(?P<suffix>之[一二三四五六七八九十]+)?"
     rf"(?:第(?P<clause>{NUMERAL_RE})款)?(?:第?[（(](?P<item>{NUMERAL_RE})[）)]项)?")
 PENALTY_HEADINGS = ("法律责任", "罚则", "处罚")
+_PENALTY_TEXT = re.compile(r"^(?:[（(][一二三四五六七八九十]+[）)])?\s*(?:违反|未|不|擅自|拒绝|拒不)[^。]{0,200}?的，[^。]{0,120}?"
+                           r"(?:处|给予|予以|责令)[^。]{0,120}?(?:罚款|警告|没收|吊销|拘留|处分)", re.M)
 _GENERAL_PENALTY = re.compile(r"违反本(?:法|条例|规定|办法|细则)(?:的)?规定的?(?:行为)?[^。]{0,40}"
                               r"(?:适用其规定|从其规定|依照其规定|依照[^。]{0,30}处罚|依法[^。]{0,10}处罚)")
 
 MIN_COVERAGE = 0.5  # share of the question's content characters found in the article
-MIN_TERMS = 2  # distinct content words found in the article (one long word of ≥ 4 characters also counts)
+MIN_TERMS = 2  # distinct content words found whole in one 款/项 (all of them when the question has fewer)
 MAX_ARTICLES = 3
+RELATIVE = 0.75  # an article is quoted when it scores at least this share of the best one
 
 
 # ---- terms -------------------------------------------------------------------------------------------------
@@ -107,18 +113,55 @@ def term_match(term: str, text: str) -> float:
     return 0.0
 
 
-def overlap(terms: list[str], text: str) -> tuple[float, int]:
-    """(coverage, words found whole) of `terms` in `text`; coverage is weighted by word length and counts
-    partly found longer words in part."""
+def overlap(terms: list[str], text: str, weights: dict[str, float] | None = None) -> tuple[float, int]:
+    """(coverage, words found whole) of `terms` in `text`; coverage is weighted by word length (or `weights`)
+    and counts partly found longer words in part."""
     if not terms:
         return 0.0, 0
-    total = sum(len(t) for t in terms)
+    w = weights or {t: float(len(t)) for t in terms}
+    total = sum(w.get(t, len(t)) for t in terms) or 1.0
     got, n = 0.0, 0
     for t in terms:
         m = term_match(t, text)
-        got += m * len(t)
+        got += m * w.get(t, len(t))
         n += m == 1.0
     return got / total, n
+
+
+def term_weights(terms: list[str], texts: list[str]) -> dict[str, float]:
+    """Word length × inverse frequency among the retrieved 款/项: a word every candidate shares (公共场所) counts
+    less than the one that singles out the answer (吸烟)."""
+    n = len(texts)
+    out = {}
+    for t in terms:
+        df = sum(1 for x in texts if term_match(t, x) == 1.0)
+        out[t] = len(t) * math.log(1.0 + (n + 1) / (df + 1))
+    return out
+
+
+def hit_contexts(hit: dict) -> list[str]:
+    """Each 款 of a hit, and each 项 read with its 款's lead-in."""
+    clauses = hit.get("clauses") or [{"text": t, "items": []} for t in (hit.get("text") or "").split("\n")]
+    out = []
+    for cl in clauses:
+        lead = cl.get("text") or ""
+        out.append(lead)
+        out += [lead + " " + item for item in cl.get("items") or []]
+    return [c for c in out if c.strip()] or [hit.get("text") or ""]
+
+
+def expansion(terms: list[str]) -> list[str]:
+    """The statutory words for the everyday words of a question (养狗 → 养犬 犬只), not already among them."""
+    out: list[str] = []
+    for t in terms:
+        for syn in SYNONYMS.get(t, ()):
+            if syn != t and syn not in terms and syn not in out:
+                out.append(syn)
+    return out
+
+
+def _hit_key(h: dict) -> tuple:
+    return (h.get("version_id"), h.get("article_no"), h.get("article_suffix") or "", h.get("part") or 0)
 
 
 def is_violation_question(question: str) -> bool:
@@ -218,16 +261,17 @@ def make_statement(art: FullArticle, unit: Unit, role: str) -> Statement:
                      version_id=h.get("version_id") or "", role=role)
 
 
-def best_units(art: FullArticle, terms: list[str], *, prefer: str | None = None, limit: int = 2) -> list[Unit]:
-    """The units that carry the question's words (or `prefer`, e.g. the duty article's label), best first."""
+def best_units(art: FullArticle, terms: list[str], *, prefer: list[str] | tuple = (), limit: int = 2,
+               weights: dict[str, float] | None = None) -> list[Unit]:
+    """The units that carry the question's words (and the `prefer` strings, e.g. the duty article's label and
+    quoted 项), in text order."""
     units = article_units(art)
     if not units:
         return []
     scored = []
     for i, u in enumerate(units):
-        cov, _ = overlap(terms, u.text)
-        if prefer and prefer in u.text:
-            cov += 1.0
+        cov, _ = overlap(terms, u.text, weights)
+        cov += sum(1.0 for p in prefer if p and p in u.text)
         scored.append((cov, -i, u))
     scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
     best = scored[0][0]
@@ -301,27 +345,38 @@ def _label_key(label: str) -> str:
 
 
 def _is_penalty(hit: dict) -> bool:
-    return bool(hit.get("is_penalty")) or any(any(w in h for w in PENALTY_HEADINGS) for h in hit.get("headings") or [])
+    """Flagged by ingest, in a 法律责任 chapter, or worded as one (违反…的，由…处…罚款) in a text without chapters."""
+    return (bool(hit.get("is_penalty")) or any(any(w in h for w in PENALTY_HEADINGS) for h in hit.get("headings") or [])
+            or bool(_PENALTY_TEXT.search(hit.get("text") or "")))
 
 
-def find_penalty(duty: FullArticle, loader: ArticleLoader, retrieved: list[dict]) -> tuple[dict | None, str]:
+def find_penalty(duty: FullArticle, loader: ArticleLoader, retrieved: list[dict],
+                 hints: list[str] | None = None) -> tuple[dict | None, str]:
     """The penalty article for a duty article: linked in the enforcement payload, else the one in the same
-    version whose text names the duty article (违反本条例第X条), else a retrieved penalty article naming it."""
+    version whose text names the duty article (违反本条例第X条; of several, the one naming most `hints`, e.g.
+    the quoted 项 第二项), else a retrieved penalty article naming it, else the chapter's general provision."""
     label = duty.hit.get("label") or article_label(int(duty.hit.get("article_no") or 0),
                                                    duty.hit.get("article_suffix") or "")
     vid = duty.hit.get("version_id") or ""
-    for linked in (duty.enforcement or {}).get("penalized_by") or []:
-        got = loader.by_label(vid, _label_key(linked) or linked)
-        if got:
-            return got, "linked"
-    pattern = re.compile(re.escape(label) + r"(?!之)")
+    hints = hints or []
+    linked = [got for got in (loader.by_label(vid, _label_key(x) or x)
+                              for x in (duty.enforcement or {}).get("penalized_by") or []) if got]
+    if linked:
+        return max(linked, key=lambda d: sum(h in (d.get("text") or "") for h in hints)), "linked"
+    pattern = re.compile(r"(?<!》)" + re.escape(label) + r"(?!之)")  # not 《另一部法》第X条
+    naming = []
     for h in loader.version(vid):
         p = h.payload
-        if p.get("label") != label and _is_penalty(p) and pattern.search(p.get("text", "")):
-            return loader.by_label(vid, p.get("label")), "referenced"
-    for h in retrieved:
-        if h.get("version_id") == vid and _is_penalty(h) and pattern.search(h.get("text") or ""):
-            return h, "retrieved"
+        if p.get("label") != label and p.get("label") not in naming and _is_penalty(p) \
+                and pattern.search(p.get("text", "")):
+            naming.append(p.get("label"))
+    if naming:
+        found = [loader.by_label(vid, lab) for lab in naming]
+        return max(found, key=lambda d: sum(h in (d.get("text") or "") for h in hints)), "referenced"
+    naming_hits = [h for h in retrieved if h.get("version_id") == vid and h.get("label") != label
+                   and _is_penalty(h) and pattern.search(h.get("text") or "")]
+    if naming_hits:
+        return max(naming_hits, key=lambda d: sum(x in (d.get("text") or "") for x in hints)), "retrieved"
     # No article names it: the chapter's general provision (违反本条例规定的行为，…适用其规定/依法处罚).
     for h in loader.version(vid):
         p = h.payload
@@ -340,11 +395,12 @@ class Answer:
     mode: str
     grounded: bool
     dropped: list[str] = field(default_factory=list)  # generated sentences that failed verification
+    retrieval: str = ""  # the search mode the articles came from
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answer_text": self.answer_text,
                 "statements": [s.to_dict() for s in self.statements], "articles": self.articles,
-                "mode": self.mode, "grounded": self.grounded, "dropped": self.dropped}
+                "mode": self.mode, "grounded": self.grounded, "dropped": self.dropped, "retrieval": self.retrieval}
 
 
 SearchFn = Callable[..., dict]
@@ -365,28 +421,31 @@ class AnswerComposer:
         self.max_articles = max_articles
 
     # relevance
-    def relevant(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]]) -> bool:
-        """A cited article, or one with a single 款/项 (read with the article's title and headings, and an item
-        with its clause's lead-in) that carries enough of the question's content words."""
+    def relevance(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]],
+                  weights: dict[str, float] | None = None) -> float:
+        """0 when the hit does not answer the question; else how well its best 款/项 (read with the article's
+        title and headings, an item with its clause's lead-in) carries the question's words. The gate uses
+        length-weighted coverage (≥ min_coverage, ≥ min_terms words found whole, one of them not a who-word);
+        the returned score uses `weights`. A cited article scores 2."""
         key = (normalize_title(hit.get("title") or ""), int(hit.get("article_no") or 0), hit.get("article_suffix") or "")
         if key in cited:
-            return True
+            return 2.0
         if not terms:
-            return False
+            return 0.0
         frame = " ".join([hit.get("title") or "", " ".join(hit.get("headings") or [])])
-        clauses = hit.get("clauses") or [{"text": t, "items": []} for t in (hit.get("text") or "").split("\n")]
-        contexts = []
-        for cl in clauses:
-            lead = cl.get("text") or ""
-            contexts.append(lead)
-            contexts += [lead + " " + item for item in cl.get("items") or []]
-        for ctx in contexts or [hit.get("text") or ""]:
-            cov, n = overlap(terms, frame + " " + ctx)
-            long_hit = any(len(t) >= 4 and t in ctx for t in terms)
-            enough = n >= min(self.min_terms, len(terms)) or (long_hit and len(terms) <= 2)
-            if cov >= self.min_coverage and enough:
-                return True
-        return False
+        core = [t for t in terms if t not in ACTORS]
+        best = 0.0
+        for ctx in hit_contexts(hit):
+            text = frame + " " + ctx
+            if core and not any(term_match(t, text) == 1.0 for t in core):
+                continue
+            cov, n = overlap(terms, text)
+            if cov >= self.min_coverage and n >= min(self.min_terms, len(terms)):
+                best = max(best, overlap(terms, text, weights)[0] if weights else cov)
+        return best
+
+    def relevant(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]]) -> bool:
+        return self.relevance(hit, terms, cited) > 0
 
     def _cited_keys(self, question: str, hits: list[dict]) -> set[tuple[str, int, str]]:
         """Articles the question names itself (安全生产条例第二十条): relevant whatever their wording."""
@@ -407,10 +466,28 @@ class AnswerComposer:
         hits = result.get("hits") or []
         mode = result.get("mode") or ""
         terms = content_terms(question)
+        extra = expansion(terms)
+        if extra and not result.get("mode", "").startswith("citation"):
+            # Everyday words (养狗, 拴绳) rarely occur in statutes: search again with the statutory words added,
+            # and put what that finds first. Quotes still come only from the retrieved articles.
+            more = self.search(question + " " + " ".join(extra), top_k=self.top_k, filters=filters or {})
+            seen_keys = set()
+            merged = []
+            for h in (more.get("hits") or []) + hits:
+                if _hit_key(h) not in seen_keys:
+                    seen_keys.add(_hit_key(h))
+                    merged.append(h)
+            hits = merged
         cited = self._cited_keys(question, hits)
-        chosen = [h for h in hits if self.relevant(h, terms, cited)][: self.max_articles]
+        if len(terms) == 1 and len(terms[0]) * 3 < len(_CJK.findall(question)) and not cited:
+            terms = []  # one content word in a long question says too little to pick an article by
+        weights = term_weights(terms, [c for h in hits for c in hit_contexts(h)])
+        scored = [(self.relevance(h, terms, cited, weights), h) for h in hits]
+        top = max((sc for sc, _ in scored), default=0.0)
+        # Retrieval order, but only articles nearly as relevant as the best one.
+        chosen = [h for sc, h in scored if sc > 0 and sc >= RELATIVE * top][: self.max_articles]
         if not chosen:
-            return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False)
+            return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
 
         violation = is_violation_question(question)
         loader = ArticleLoader(self.index)
@@ -426,14 +503,21 @@ class AnswerComposer:
             articles.append(art.hit)
             whole = (normalize_title(h.get("title") or ""), int(h.get("article_no") or 0),
                      h.get("article_suffix") or "") in cited
-            units = article_units(art) if whole else best_units(art, terms)
+            units = article_units(art) if whole else best_units(art, terms, weights=weights)
             penalty = _is_penalty(art.hit)
             statements += [make_statement(art, u, "penalty" if penalty and violation else "applies") for u in units]
             if not penalty:
                 duties.append(art)
 
         if violation:
-            found = [(duty, *find_penalty(duty, loader, hits)) for duty in duties]
+            found, hints_of = [], {}
+            for duty in duties:
+                quoted = [st for st in statements if st.version_id == duty.hit.get("version_id")
+                          and st.article_no == duty.hit.get("article_no")]
+                hints = [f"第{int_to_cn(st.item_no)}项" for st in quoted if st.item_no]
+                hints += [f"第{int_to_cn(st.clause_no)}款" for st in quoted if st.clause_no]
+                hints_of[id(duty)] = hints
+                found.append((duty, *find_penalty(duty, loader, hits, hints)))
             specific = {d.hit.get("version_id") for d, pen, how in found if pen and how != "general"}
             for duty, pen, _how in found:
                 if not pen or (_how == "general" and duty.hit.get("version_id") in specific):
@@ -444,15 +528,16 @@ class AnswerComposer:
                 seen.add(part.key)
                 articles.append(part.hit)
                 label = duty.hit.get("label") or ""
-                units = best_units(part, terms, prefer=label if _how != "general" else "违反本", limit=1)
+                prefer = [label, *hints_of.get(id(duty), [])] if _how != "general" else ["违反本"]
+                units = best_units(part, terms, prefer=prefer, limit=1, weights=weights)
                 statements += [make_statement(part, u, "penalty") for u in units]
 
         statements = [s for s in statements if self._verbatim(s, articles)]
         statements.sort(key=lambda s: s.role == "penalty")  # what applies first, then the responsibility
         if not statements:
-            return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False)
+            return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
         text = compose_text(statements)
-        answer = Answer(question, text, statements, articles, "extractive", True)
+        answer = Answer(question, text, statements, articles, "extractive", True, retrieval=mode)
         if self.generator is not None:
             self._rephrase(answer)
         return answer

@@ -37,6 +37,11 @@ function markedSnippet(html) {
   return out;
 }
 
+/* replaceChildren that skips null/false (optional sections). */
+function fill(container, ...nodes) {
+  container.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
+}
+
 function toast(msg, bad) {
   const t = $("#toast");
   t.textContent = msg;
@@ -241,7 +246,7 @@ async function showArticle(regId, ref, params) {
       el("ol", {}, data.chapter.articles.map((c) => el("li", { class: c.current ? "current" : "" },
         el("a", { href: articleHref(regId, c.article_no, c.article_suffix, v.version_id) }, c.label),
         " ", el("span", { class: "preview" }, (c.text || "").slice(0, 40) + ((c.text || "").length > 40 ? "…" : ""))))));
-    box.replaceChildren(
+    fill(box,
       el("p", { class: "crumbs" }, el("a", { href: `#/reg/${encodeURIComponent(regId)}` }, `《${a.title}》`),
         (a.headings || []).length ? ` › ${a.headings.join(" › ")}` : ""),
       el("div", { class: "hit-head" }, el("h2", { class: "cite" }, cite), copyButton(cite)),
@@ -298,7 +303,7 @@ async function showReg(regId, params) {
       if (!last || last.key !== key) { last = { key, items: [] }; groups.push(last); }
       last.items.push(t);
     }
-    box.replaceChildren(
+    fill(box,
       el("h2", {}, d.title),
       el("p", { class: "meta" }, [d.level, d.region, d.office, d.status].filter(Boolean).join(" · ")),
       el("p", { class: "meta" }, `法规 ID：${d.regulation_id}`),

@@ -88,6 +88,7 @@ def test_ask_shows_a_cited_answer_and_opens_the_article(page):
     assert "劳动防护用品" in page.inner_text("#article .article-text")
     assert page.locator("#article .chapter li").count() > 3
     assert page.locator("#version-select option").count() >= 1
+    assert "null" not in page.inner_text("#article") and "undefined" not in page.inner_text("#article")
     assert not [p for p in page.problems if "Content Security Policy" in p or "Uncaught" in p], page.problems
 
 

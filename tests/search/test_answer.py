@@ -140,3 +140,43 @@ def test_verify_rejects_a_clause_the_article_does_not_have(safety_hits):
         a.statements, a.articles)
     assert len(kept) == 1 and "第二款" in kept[0]
     assert len(dropped) == 1 and "第五款" in dropped[0]
+
+
+@pytest.fixture(scope="module")
+def dog_hits(corpus_dir):
+    from ingest.pipeline import parse_files
+
+    regs, _ = parse_files([corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"], ocr_enabled=False)
+    reg = regs[0]
+    return {a.label: {"regulation_id": reg.regulation_id, "version_id": reg.version_id, "title": reg.title,
+                      "article_no": a.article_no, "article_suffix": a.article_suffix, "label": a.label,
+                      "headings": a.headings, "text": a.text, "clauses": [{"text": c.text, "items": c.items}
+                                                                          for c in a.clauses],
+                      "is_penalty": False, "citation": a.citation} for a in reg.articles}
+
+
+def test_everyday_words_find_the_statutory_item_and_its_own_penalty(dog_hits):
+    """养狗/拴绳 are not statute words (养犬/束犬链): synonyms judge relevance, the extra search uses them, and of
+    the penalty articles naming 第十八条 the one naming the quoted 第二项 is chosen."""
+    calls = []
+
+    def search(query, *, top_k=10, filters=None):
+        calls.append(query)
+        hits = [dog_hits[k] for k in ("第三十一条", "第十八条", "第三十条", "第二十八条")]
+        return {"mode": "test", "hits": hits}
+
+    a = AnswerComposer(search).answer("养狗不拴绳会被罚款吗")
+    assert len(calls) == 2 and "养犬" in calls[1] and "犬链" in calls[1]
+    applies = [s for s in a.statements if s.role == "applies"]
+    assert applies[0].citation == "《徐州市养犬管理条例》第十八条第一款第（二）项" and "束犬链" in applies[0].quote
+    pen = [s for s in a.statements if s.role == "penalty"]
+    assert [s.citation for s in pen] == ["《徐州市养犬管理条例》第三十条第一款"]
+    assert "第二项" in pen[0].quote and "罚款" in pen[0].quote
+
+
+def test_who_words_alone_do_not_make_an_article_relevant(safety_hits):
+    hits = [safety_hits["第十一条"], safety_hits["第十八条"], safety_hits["第十条"]]
+    a = AnswerComposer(canned(hits)).answer("公司不给员工交社保怎么办")
+    assert not a.grounded and a.statements == []
+    a = AnswerComposer(canned(hits)).answer("保证人在什么情况下需要承担保证责任？")
+    assert not a.grounded
