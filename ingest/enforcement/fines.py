@@ -20,10 +20,10 @@ _KIND_PATTERNS: list[tuple[str, str]] = [
     ("责令停止违法行为", r"责令(?:其)?停止违法(?:行为|活动)"),
     ("警告", r"警告(?!标志|牌|标识|标签|装置|信号)"),
     ("通报批评", r"通报批评"),
-    ("没收违法所得", r"没收[^，；。：\n]{0,30}?违法所得"),
+    ("没收违法所得", r"没收[^，；。：\n]{0,30}?违法所得|违法(?:所得|收入)的[^，；。：\n]{0,4}?没收"),
     ("没收非法财物", r"没收[^，；。：\n]{0,40}?(?:非法财物|违法[^，；。：\n]{0,20}?(?:产品|物品|工具|设备|器材|财物|车辆|原料|商品)"
                     r"|用于违法[^，；。：\n]{0,20}?(?:工具|设备|物品|财物)|非法[^，；。：\n]{0,12}?(?:产品|物品|工具|设备))"),
-    ("责令停产停业", r"责令[^，；。：\n]{0,12}?(?:停产停业|停业整顿|停产整顿|停止生产|停止营业|停止施工|停止建设|停止使用|停止作业)"
+    ("责令停产停业", r"责令[^，；。：\n]{0,12}?(?:停产停业|停业整顿|停产整顿|停止生产|停止营业|停止施工|停止建设|停止使用|停止作业|停业|停产)"
                     r"(?:整顿)?"),
     ("暂扣许可证执照", r"(?:暂扣|暂停)[^，；。：\n]{0,24}?(?:许可证|执照|证照|证书|资格|资质)"),
     ("吊销许可证执照", r"吊销[^，；。：\n]{0,24}?(?:许可证|执照|证照|证书|资格|资质)"),
@@ -55,11 +55,10 @@ _MULT_RANGE = re.compile(
     _MULT.format(g="a") + rf"(?:以上|{_RANGE_SEP})" + _MULT.format(g="b") + r"(?:以下)?"
     + "|" + _MULT.format(g="c") + r"(?P<cq>以下|以内|以上)?"
 )
-_BASES = [("illegal_gains", r"违法所得"), ("goods_value", r"货值金额|货值"), ("annual_income", r"年收入"),
+_BASES = [("illegal_gains", r"违法所得|违法收入"), ("goods_value", r"货值金额|货值"), ("annual_income", r"年收入"),
           ("fine_amount", r"罚款数额|处罚数额"), ("illegal_turnover", r"违法经营额|经营额"),
           ("contract_price", r"合同价款|工程款|合同价|项目金额|分包金额|采购金额|投资额"),
           ("fee", r"费用|收费|服务费|设计费|勘察费|酬金|预付款"), ("amount_involved", r"金额")]
-_SEG_BOUNDARY = re.compile(r"[，,；;。：:\n]")
 _ITEM_LINE = re.compile(r"^\s*[（(][一二三四五六七八九十百]+[）)]")
 _PARTY = re.compile(r"对(?:其|该|有关)?(?P<p>[^，；。：\n]{1,48}?)(?:可以)?(?:依法)?(?:单处或者并处|处以|并处|单处|处|给予|予以|责令|没收|吊销)")
 # Verb-like starts that end the subject of a conduct sentence.
@@ -195,11 +194,24 @@ def conduct_subject(conduct: str) -> str | None:
     return subj or None
 
 
+def _boundaries(line: str) -> list[int]:
+    """Positions of segment punctuation outside brackets: （包括已售出和未售出的产品，下同） does not split."""
+    out, depth = [], 0
+    for i, ch in enumerate(line):
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth = max(0, depth - 1)
+        elif depth == 0 and ch in "，,；;。：:\n":
+            out.append(i)
+    return out
+
+
 def _segments(line: str) -> list[tuple[int, int]]:
     out, start = [], 0
-    for m in _SEG_BOUNDARY.finditer(line):
-        out.append((start, m.start()))
-        start = m.end()
+    for b in _boundaries(line):
+        out.append((start, b))
+        start = b + 1
     out.append((start, len(line)))
     return [(a, b) for a, b in out if b > a]
 
@@ -221,7 +233,7 @@ def _line_sanctions(line: str, offset: int, default_party: str | None) -> list[S
         for m in rx.finditer(line):
             found.append((kind, m.start(), m.end()))
     for m in re.finditer(FINE + r"(?!数额)", line):
-        seg_start = max((b.end() for b in _SEG_BOUNDARY.finditer(line, 0, m.start())), default=0)
+        seg_start = max((b + 1 for b in _boundaries(line) if b < m.start()), default=0)
         if "处" in line[seg_start:m.start()]:  # 受到罚款处罚 is no sanction; 处…罚款 / 并处罚款 are
             found.append((FINE, m.start(), m.end()))
     if not found:

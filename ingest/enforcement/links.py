@@ -269,6 +269,7 @@ def analyse_regulation(articles: list[Article], title: str, *,
     own = normalize_title(title)
     keys = {m.key for m in merged}
     extra = local_aliases("\n".join(m.text for m in merged))
+    chapter = {m.key for m in merged if _in_penalty_chapter(m.headings)}
     info = EnforcementInfo(title=title, main_agencies=_main_agencies(merged, extra))
     for m in merged:
         text = m.text
@@ -300,8 +301,8 @@ def analyse_regulation(articles: list[Article], title: str, *,
                 # 违反本法第X条 anywhere; 有本法第X条规定情形的 (a mention inside the conduct) as well.
                 if r.article_key not in keys or not (r.relation == "violates"
                                                      or r.relation == "mention" and i in in_conduct
-                                                     and r.scope != "relative"):
-                    continue
+                                                     and r.scope != "relative" and r.article_key not in chapter):
+                    continue  # (销售本法第四十九条至第五十二条规定的产品 names penalty articles: no duty)
                 if r.scope in ("self", "bare") and r.article_key != m.key or r.scope == "relative" and r.clause_no:
                     ae.penalizes.append(DutyLink(article=r.article_key, via="explicit", clause_no=r.clause_no,
                                                  item_no=r.item_no))

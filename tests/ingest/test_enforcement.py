@@ -436,3 +436,37 @@ def test_outreach_groups_penalties_by_agency(corpus_dir):
     assert (training["fine_min"], training["fine_max"]) == (10_000, 200_000)
     assert training["conduct"][0].startswith("生产经营单位未按照规定对有关从业人员进行安全生产教育和培训")
     assert "第十八条" in training["summary"] and "1万元至20万元" in training["summary"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["安全生产法.docx", "安全生产法.pdf"])
+def test_same_analysis_from_docx_and_pdf(corpus_dir, name):
+    """The Word file and its PDF rendering (lines wrapped, articles across pages) give the markdown's analysis."""
+    from ingest.converters import convert_file
+
+    def summary(parsed):
+        info = analyse_regulation(parsed.articles, parsed.title)
+        return {k: (a.payload()["penalizes"], a.fine_range, a.payload()["sanction_kinds"], a.agencies)
+                for k, a in info.articles.items() if a.is_penalty}
+
+    md, _ = analysed(corpus_dir, AQ)
+    other = parse_structure(convert_file(corpus_dir / "formats" / name).text)
+    expected = summary(md)
+    assert len(expected) == 27
+    assert summary(other) == expected
+
+
+@pytest.mark.integration
+def test_product_quality_law_from_gb18030_text(corpus_dir):
+    from ingest.converters import convert_file
+
+    parsed = parse_structure(convert_file(corpus_dir / "formats" / "产品质量法.txt").text)
+    info = analyse_regulation(parsed.articles, parsed.title)
+    assert info.main_agencies == ["市场监督管理"]
+    (fine,) = [s for s in info.articles["第四十九条"].sanctions if s.kind == "罚款"]
+    assert (fine.basis, fine.multiple_min, fine.multiple_max) == ("goods_value", 1.0, 3.0)
+    kinds = info.articles["第四十九条"].payload()["sanction_kinds"]
+    assert {"没收非法财物", "没收违法所得", "吊销许可证执照", "追究刑事责任"} <= set(kinds)
+    # 销售本法第四十九条至第五十三条规定禁止销售的产品 names penalty articles, not duties.
+    assert info.articles["第五十五条"].payload()["penalizes"] == []
+    assert "公安" in info.articles["第六十九条"].enforcing_agencies
