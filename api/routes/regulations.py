@@ -276,8 +276,25 @@ async def upload(request: Request, caller: Caller = Depends(require_admin), audi
         if length > budget:
             raise UploadTooLarge(f"上传内容超过上限（每个文件不超过 {settings.max_upload_mb} MB，"
                                  f"最多 {settings.max_upload_files} 个文件）")
+        too_large = UploadTooLarge(f"上传内容超过上限（每个文件不超过 {settings.max_upload_mb} MB，"
+                                   f"最多 {settings.max_upload_files} 个文件）")
+        received = 0
+
+        async def limited_receive():
+            # A body without (or lying about) Content-Length is cut off here, not spooled to disk whole.
+            nonlocal received
+            message = await request.receive()
+            if message.get("type") == "http.request":
+                received += len(message.get("body", b""))
+                if received > budget:
+                    raise too_large
+            return message
+
         try:
-            form = await request.form(max_files=settings.max_upload_files + 1, max_fields=50)
+            form = await Request(request.scope, limited_receive).form(max_files=settings.max_upload_files + 1,
+                                                                       max_fields=50)
+        except LawSearchError:
+            raise
         except StarletteHTTPException as exc:
             raise _form_limits_error(exc, settings)
         except Exception as exc:  # noqa: BLE001 - multipart parser errors

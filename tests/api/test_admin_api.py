@@ -149,3 +149,22 @@ def test_upload_ingests_and_delete_removes(client, api_settings, runtime, admin)
     assert all(h["title"] != "测试市文明养猫规定" for h in hits)
     last = client.get("/api/audit", headers=admin).json()["entries"][0]
     assert last["action"] == "delete" and last["result"] == "ok" and last["target"] == reg["regulation_id"]
+
+
+def test_body_without_content_length_is_cut_off(client, api_settings, admin):
+    """A chunked upload larger than the whole budget is refused while it streams in."""
+    before = _uploads(api_settings)
+    boundary = "lawsearchboundary"
+
+    def body():
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.md\"\r\n"
+               f"Content-Type: text/markdown\r\n\r\n").encode()
+        chunk = "第一条　测试。\n".encode() * 4096
+        for _ in range(200):  # ≈ 17 MB, more than 3 files × 1 MB
+            yield chunk
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = client.post("/api/regulations", headers=dict(admin, **{"Content-Type": f"multipart/form-data; boundary={boundary}"}),
+                    content=body())
+    assert r.status_code == 413 and r.json()["code"] == "file_too_large"
+    assert _uploads(api_settings) == before
