@@ -411,6 +411,8 @@ async function fillFilters() {
       for (const v of uniq(regs.map((r) => r[field]))) $(sel).append(el("option", { value: v }, v));
       $(sel).value = current;
     }
+    const agencies = uniq(regs.flatMap((r) => r.agencies || []));
+    $("#agency-list").replaceChildren(...agencies.map((a) => el("option", { value: a })));
   } catch (e) { /* the filters stay at 全部 */ }
   try {
     const h = await api("/healthz");
@@ -431,6 +433,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const q = $("#question").value.trim();
     const target = `#/ask?q=${encodeURIComponent(q)}`;
     if (location.hash === target) runAsk(q); else location.hash = target;
+  });
+  $("#question").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) $("#ask-form").requestSubmit();
   });
   $("#reg-filter").addEventListener("input", showRegs);
   $("#key-form").addEventListener("submit", (ev) => {
