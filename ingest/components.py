@@ -124,10 +124,13 @@ class EnforcementAnnotator:
 
     @component.output_types(regulations=list[Regulation])
     def run(self, regulations: list[Regulation]) -> dict[str, list[Regulation]]:
-        try:
-            from ingest.enforcement import annotate_regulation
-        except ImportError:  # the enforcement analysis is optional at this stage of the pipeline
-            return {"regulations": regulations}
+        from ingest.enforcement import analyse_regulation
+
         for reg in regulations:
-            annotate_regulation(reg)
+            if not reg.has_articles:
+                continue
+            info = analyse_regulation(reg.articles, reg.title)
+            reg.extra["agencies"] = list(info.main_agencies)
+            for art in reg.articles:
+                art.extra["enforcement"] = info.payload_for(art)
         return {"regulations": regulations}
