@@ -55,16 +55,18 @@ def cmd_ingest(args, settings) -> int:
     rt = _runtime(settings)
     try:
         summary = rt.ingest(args.paths, progress=sys.stderr.isatty() or not args.json, train=not args.no_train)
+        retrieval = rt.retrieval_description
     finally:
         rt.close()
     d = summary.to_dict()
+    d["retrieval"] = retrieval
     if args.json:
         _out(d)
     else:
         print(f"文件 {d['files']} 个：新增或更新法规 {d['regulations']} 部，条文 {d['articles']} 条"
               f"（索引点 {d['points']} 个），同一版本的其他来源文件 {d['alternates']} 个，未变化 {d['unchanged']} 个，失败 {len(d['failed'])} 个；"
               f"用时 {d['seconds']:.1f} 秒。")
-        print(f"检索方式：{rt.retrieval_description}")
+        print(f"检索方式：{retrieval}")
         if d["recovered"]:
             print(f"已清理上次中断留下的 {len(d['recovered'])} 个未完成版本。")
     _print_failures(d["failed"])
@@ -150,8 +152,17 @@ def cmd_search(args, settings) -> int:
     for i, h in enumerate(result["hits"], 1):
         print(f"{i:>2}. 《{h['title']}》{h['label']}  [{h.get('level', '')} {h.get('region', '')} "
               f"{h.get('version_date', '')}{'' if h.get('is_current', True) else ' 已被修订'}]  {h['score']:.3f}")
-        print(f"    {h['snippet']}")
+        print(f"    {terminal_snippet(h['snippet'])}")
     return 0
+
+
+def terminal_snippet(snippet: str) -> str:
+    """The HTML snippet for a terminal: one line, matched words in 【】."""
+    import html
+    import re
+
+    text = snippet.replace("<mark>", "【").replace("</mark>", "】")
+    return re.sub(r"\s+", " ", html.unescape(text))
 
 
 def _filters(args) -> dict:

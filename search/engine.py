@@ -79,7 +79,11 @@ def build_filter(filters: dict[str, Any] | None, titles: TitleBook | None = None
 
 
 def _terms(query: str) -> list[str]:
+    import logging
+
     import jieba
+
+    jieba.setLogLevel(logging.WARNING)
 
     words = {w for w in jieba.cut_for_search(query) if len(w) >= 2 and re.search(r"[\u4e00-\u9fff]", w)}
     return sorted(words, key=len, reverse=True)
