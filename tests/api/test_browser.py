@@ -136,3 +136,17 @@ def test_admin_uploads_a_file(page, client, tmp_path):
     rid = next(r["regulation_id"] for r in regs if r["title"] == "测试县文明养鸟规定")
     assert client.delete(f"/api/regulations/{rid}", headers={"X-API-Key": ADMIN_KEY}).status_code == 200
     assert not page.problems, page.problems
+
+
+def test_article_view_links_to_the_penalty_article(page, client):
+    regs = client.get("/api/regulations").json()["regulations"]
+    rid = next(r["regulation_id"] for r in regs if r["title"] == "徐州市安全生产条例")
+    page.goto(f"/#/article/{rid}/18")
+    page.wait_for_selector("#article .links")
+    links = page.locator("#article .links", has_text="违反本条的法律责任")
+    assert links.count() == 1
+    links.locator("a", has_text="第四十六条").click()
+    page.locator("#article h2", has_text="第四十六条").wait_for()
+    assert "罚款" in page.inner_text("#article .article-text")
+    assert page.locator("#article .links", has_text="本条处罚的违法行为").count() == 1
+    assert not page.problems, page.problems

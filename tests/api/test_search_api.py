@@ -95,14 +95,17 @@ def test_article_view_with_chapter_and_versions(client):
     assert old["article"]["version_id"] != art["version_id"]
 
 
-def test_penalty_article_links_when_enforcement_payload_present(client):
+def test_penalty_article_links_from_ingest(client):
+    """Ingest annotates articles with enforcement facts: the penalty article links to its duty and back."""
     rid = _reg_id(client, XZ_SAFETY)
     body = client.get(f"/api/regulations/{rid}/articles/46").json()
-    assert "第十八条" in body["article"]["text"]
+    assert "第十八条" in body["article"]["text"] and body["article"]["enforcement"]["is_penalty"]
     links = body["links"]
     assert set(links) == {"penalized_by", "penalizes", "cites", "cited_by"}
-    if body["article"].get("enforcement"):
-        assert any(link["label"].startswith("第十八条") for link in links["penalizes"] + links["cites"])
+    assert [link["label"] for link in links["penalizes"]] == ["第十八条"]
+    duty = client.get(f"/api/regulations/{rid}/articles/18").json()["links"]
+    assert "第四十六条" in [link["label"] for link in duty["penalized_by"]]
+    assert all(link["regulation_id"] == rid for link in duty["penalized_by"])
 
 
 @pytest.mark.parametrize("path,status", [
