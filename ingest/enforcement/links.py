@@ -311,7 +311,7 @@ def analyse_regulation(articles: list[Article], title: str, *,
                 ae.penalizes.append(DutyLink(article=m.key, via="same_article", confidence=0.9))
         info.articles[m.key] = ae
     # Implicit links for penalty articles that name no duty article.
-    candidates = [m for m in merged if not info.articles[m.key].is_penalty and not any("附则" in h for h in m.headings)]
+    candidates = [m for m in merged if _is_duty_candidate(m, info)]
     if candidates:
         index = _DutyIndex(candidates)
         by_key = {m.key: m for m in merged}
@@ -329,6 +329,17 @@ def analyse_regulation(articles: list[Article], title: str, *,
                 target.penalized_by.append(DutyLink(article=ae.key, via=link.via, confidence=link.confidence,
                                                     clause_no=link.clause_no, item_no=link.item_no))
     return info
+
+
+_DUTY_WORDS = re.compile(r"应当|不得|禁止|必须|严禁|须|负责|职责|义务|方可")
+
+
+def _is_duty_candidate(m: _Merged, info: EnforcementInfo) -> bool:
+    """An article that can be the duty a penalty restates: not a penalty, not in 附则, worded as a duty, and not
+    itself a list of violations of other articles (…有下列情形之一的，可以检举：违反本条例第二十三条规定…)."""
+    ae = info.articles[m.key]
+    return (not ae.is_penalty and not any("附则" in h for h in m.headings) and bool(_DUTY_WORDS.search(m.text))
+            and not any(r["relation"] == "violates" and r["scope"] in ("self", "bare") for r in ae.references_out))
 
 
 def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> list[DutyLink]:
