@@ -282,6 +282,39 @@ def best_units(art: FullArticle, terms: list[str], *, prefer: list[str] | tuple 
     return sorted(picked, key=lambda u: order[id(u)])
 
 
+_SANCTION = re.compile(r"罚款|警告|没收|吊销|拘留|处分|责令|追究")
+
+
+def with_sanction(art: FullArticle, picked: list[Unit]) -> list[Unit]:
+    """For a penalty article: when the quote is one 项 (the conduct), add its 款's sentence that states the
+    sanction (由…处…罚款), so the statement says what the penalty is."""
+    units = article_units(art)
+    out = list(picked)
+    for u in picked:
+        if u.item_no is None:
+            continue
+        lead = next((x for x in units if x.item_no is None and x.clause_no == u.clause_no
+                     and _SANCTION.search(x.text)), None)
+        if lead is not None and all(lead.text != o.text for o in out):
+            out.append(lead)
+    order = {x.text: i for i, x in enumerate(units)}
+    return sorted(out, key=lambda x: order.get(x.text, 0))
+
+
+def merge_clauses(parts: list[list[dict]]) -> list[dict]:
+    """The 款 of an article split into parts: a part that starts inside a 款 (its first clause has no text of
+    its own, only 项) continues the previous part's last 款, so 款 numbers stay those of the article."""
+    out: list[dict] = []
+    for i, clauses in enumerate(parts):
+        for j, cl in enumerate(clauses):
+            if i > 0 and j == 0 and out and not (cl.get("text") or "").strip():
+                last = out[-1]
+                out[-1] = {"text": last.get("text", ""), "items": list(last.get("items") or []) + list(cl.get("items") or [])}
+                continue
+            out.append({"text": cl.get("text", ""), "items": list(cl.get("items") or [])})
+    return out
+
+
 # ---- loading articles --------------------------------------------------------------------------------------
 class ArticleLoader:
     """Reads whole articles (all parts) and sibling articles of one version from the index, cached per answer."""
@@ -305,7 +338,7 @@ class ArticleLoader:
             parts.sort(key=lambda p: p.payload.get("part", 0))
             payload = dict(parts[0].payload)
             text = "\n".join(p.payload.get("text", "") for p in parts)
-            clauses = [c for p in parts for c in (p.payload.get("clauses") or [])]
+            clauses = merge_clauses([p.payload.get("clauses") or [] for p in parts])
             merged = dict(hit)
             for k in ("title", "regulation_id", "version_id", "label", "headings", "is_penalty", "citation"):
                 merged.setdefault(k, payload.get(k))
@@ -331,7 +364,7 @@ class ArticleLoader:
         parts.sort(key=lambda h: h.payload.get("part", 0))
         d = dict(parts[0].payload)
         d["text"] = "\n".join(p.payload.get("text", "") for p in parts)
-        d["clauses"] = [c for p in parts for c in (p.payload.get("clauses") or [])]
+        d["clauses"] = merge_clauses([p.payload.get("clauses") or [] for p in parts])
         d["score"] = 0.0
         d["id"] = parts[0].id
         d.setdefault("snippet", "")
@@ -505,6 +538,8 @@ class AnswerComposer:
                      h.get("article_suffix") or "") in cited
             units = article_units(art) if whole else best_units(art, terms, weights=weights)
             penalty = _is_penalty(art.hit)
+            if penalty and not whole:
+                units = with_sanction(art, units)
             statements += [make_statement(art, u, "penalty" if penalty and violation else "applies") for u in units]
             if not penalty:
                 duties.append(art)
@@ -529,7 +564,7 @@ class AnswerComposer:
                 articles.append(part.hit)
                 label = duty.hit.get("label") or ""
                 prefer = [label, *hints_of.get(id(duty), [])] if _how != "general" else ["违反本"]
-                units = best_units(part, terms, prefer=prefer, limit=1, weights=weights)
+                units = with_sanction(part, best_units(part, terms, prefer=prefer, limit=1, weights=weights))
                 statements += [make_statement(part, u, "penalty") for u in units]
 
         statements = [s for s in statements if self._verbatim(s, articles)]

@@ -16,6 +16,7 @@ from corpus.index import FAR_FUTURE, date_int
 from corpus.numerals import NUMERAL_RE, article_label, cn_to_int
 from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
+from search.answer import merge_clauses
 
 router = APIRouter(prefix="/api", tags=["regulations"])
 
@@ -91,7 +92,7 @@ def _merge(parts: list) -> dict:
     p = parts[0].payload
     d = {k: p.get(k) for k in ARTICLE_FIELDS}
     d["text"] = "\n".join(h.payload.get("text", "") for h in parts)
-    d["clauses"] = [c for h in parts for c in (h.payload.get("clauses") or [])]
+    d["clauses"] = merge_clauses([h.payload.get("clauses") or [] for h in parts])
     enf = next((h.payload.get("enforcement") for h in parts if h.payload.get("enforcement")), None)
     if enf:
         d["enforcement"] = enf

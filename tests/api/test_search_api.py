@@ -246,3 +246,13 @@ def test_ask_uses_the_linked_penalty_article(client, annotated_copy):
     assert any(s["citation"] == "《测试市安全生产条例》第十八条" for s in a["statements"] if s["role"] == "applies")
     pen = [s for s in a["statements"] if s["role"] == "penalty"]
     assert pen and pen[0]["citation"] == "《测试市安全生产条例》第四十六条" and "罚款" in pen[0]["quote"]
+
+
+def test_long_article_parts_are_joined_with_their_clause_numbers(client):
+    rid = _reg_id(client, "徐州市养犬管理条例")
+    art = client.get(f"/api/regulations/{rid}/articles/18").json()["article"]
+    first = art["clauses"][0]
+    assert first["text"].startswith("养犬应当遵守下列规定")
+    assert any(i.startswith("（八）携犬乘坐电梯") for i in first["items"])
+    assert art["clauses"][1]["text"].startswith("盲人")
+    assert all(c["text"] for c in art["clauses"])

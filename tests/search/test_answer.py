@@ -180,3 +180,14 @@ def test_who_words_alone_do_not_make_an_article_relevant(safety_hits):
     assert not a.grounded and a.statements == []
     a = AnswerComposer(canned(hits)).answer("保证人在什么情况下需要承担保证责任？")
     assert not a.grounded
+
+
+def test_parts_of_a_split_article_keep_clause_numbers():
+    from search.answer import merge_clauses
+
+    parts = [[{"text": "养犬应当遵守下列规定：", "items": ["（一）甲；", "（二）乙；"]}],
+             [{"text": "", "items": ["（三）丙；"]}, {"text": "盲人可以携带导盲犬。", "items": []}]]
+    merged = merge_clauses(parts)
+    assert [c["text"] for c in merged] == ["养犬应当遵守下列规定：", "盲人可以携带导盲犬。"]
+    assert merged[0]["items"] == ["（一）甲；", "（二）乙；", "（三）丙；"]
+    assert parts[0][0]["items"] == ["（一）甲；", "（二）乙；"]  # inputs untouched
