@@ -257,6 +257,9 @@ def _line_sanctions(line: str, offset: int, default_party: str | None) -> list[S
         for pm in _PARTY.finditer(line, seg[0], max(seg[1], b)):
             if pm.start() <= a:
                 party = pm.group("p")
+        ordered = re.match(r"责令(?!其|立即|限期|停)([^，；。：\n]{2,16}?)(?:停产|停业|停止)", line[a:b]) if kind == "责令停产停业" else None
+        if ordered:  # 责令生产经营单位停产停业整顿: the unit named is the party
+            party = ordered.group(1)
         condition = ""
         if party and party.endswith("的"):  # 对逃匿的处十五日以下拘留: a condition, not a party
             condition, party = party, None

@@ -294,7 +294,7 @@ def analyse_regulation(articles: list[Article], title: str, *,
         if ae.is_penalty:
             units = conduct_units(m.clauses)
             ae.conduct = [u[2] for u in units]
-            ae.subject = conduct_subject(units[0][2]) if units else None
+            ae.subject = conduct_subject(m.clauses[units[0][0] - 1][0]) if units else None
             ae.sanctions = extract_sanctions(text, default_party=ae.subject)
             ae.enforcing_agencies = _imposers(text, extra) or list(info.main_agencies)
             for i, r in enumerate(refs):
