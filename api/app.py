@@ -9,14 +9,13 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.audit import AuditLog
-from api.deps import get_runtime
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
 from api.routes import regulations, search
 
@@ -107,7 +106,7 @@ def create_app(settings, runtime=None) -> FastAPI:
         return PlainTextResponse(request.app.state.metrics.render(extra),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index_page():
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
                             headers={"Cache-Control": "no-cache"})
@@ -116,4 +115,4 @@ def create_app(settings, runtime=None) -> FastAPI:
     return app
 
 
-__all__ = ["create_app", "attach_runtime", "get_runtime", "Depends"]
+__all__ = ["create_app", "attach_runtime", "build_composer"]

@@ -155,6 +155,7 @@ def test_page_and_security_headers(client):
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["referrer-policy"]
     assert "http://" not in r.text.replace("http://www.w3.org", "")  # no CDN
+    assert client.head("/").status_code == 200
     for asset in ("/static/app.js", "/static/style.css"):
         assert client.get(asset).status_code == 200
 
