@@ -9,7 +9,8 @@ Recipe (measured with 5-fold cross-validation on the dev questions, see evaluati
    * corpus pairs: an article's first sentence ↔ the whole article (title, headings, text), a deterministic
      sample of `corpus_pairs` articles;
    * labelled questions (files in the stard_dev.jsonl format, `LAWSEARCH_TRAINING_QUESTIONS`): question ↔ each
-     relevant article, repeated `question_repeats` times.
+     relevant article, repeated `question_repeats` times, each with one hard negative: an article among the
+     question's 20 best BM25 hits that does not answer it.
 4. Mean pooling of token vectors, cosine; SparseAdam on the embedding table; fixed seeds and one thread order, so
    the same inputs give the same table.
 
@@ -101,8 +102,9 @@ class _Trainer:
         v = self.emb(torch.tensor(flat, dtype=torch.long), torch.tensor(offsets, dtype=torch.long))
         return torch.nn.functional.normalize(v, dim=-1)
 
-    def fit(self, anchors: list[list[int]], positives: list[list[int]], *, epochs: int, batch_size: int,
-            lr: float, scale: float, maxlen: int, seed: int, progress: bool) -> None:
+    def fit(self, anchors: list[list[int]], positives: list[list[int]], negatives: list[list[int] | None], *,
+            epochs: int, batch_size: int, lr: float, scale: float, maxlen: int, seed: int, progress: bool) -> None:
+        """MultipleNegativesRankingLoss: each anchor against every positive and hard negative of its batch."""
         torch = self.torch
         opt = torch.optim.SparseAdam(list(self.emb.parameters()), lr=lr)
         rng = np.random.default_rng(seed)
@@ -118,6 +120,9 @@ class _Trainer:
                     continue
                 q = self.embed([anchors[i] for i in idx], maxlen)
                 p = self.embed([positives[i] for i in idx], maxlen)
+                negs = [negatives[i] for i in idx if negatives[i] is not None]
+                if negs:
+                    p = torch.cat([p, self.embed(negs, maxlen)])
                 logits = scale * (q @ p.T)
                 loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(idx)))
                 opt.zero_grad()
@@ -133,12 +138,55 @@ class _Trainer:
         return self.emb.weight.detach().numpy()[1:].copy()
 
 
+def bm25_top(doc_tokens: list[list[str]], queries: list[list[str]], k: int, *, k1: float = 1.2,
+             b: float = 0.75) -> list[list[int]]:
+    """For each query (tokens), the indices of the k best documents by BM25 (in-memory, for hard negatives)."""
+    from scipy import sparse
+
+    vocab: dict[str, int] = {}
+    indptr = [0]
+    cols: list[int] = []
+    for toks in doc_tokens:
+        cols.extend(vocab.setdefault(t, len(vocab)) for t in toks)
+        indptr.append(len(cols))
+    n = len(doc_tokens)
+    tf = sparse.csr_matrix((np.ones(len(cols), dtype=np.float32), np.asarray(cols, dtype=np.int64),
+                            np.asarray(indptr, dtype=np.int64)), shape=(n, len(vocab)))
+    tf.sum_duplicates()
+    dl = np.diff(np.asarray(indptr)).astype(np.float32)
+    norm = k1 * (1 - b + b * dl / max(float(dl.mean()), 1.0))
+    coo = tf.tocoo()
+    w = coo.data * (k1 + 1) / (coo.data + norm[coo.row])
+    wt = sparse.csr_matrix((w, (coo.col, coo.row)), shape=(len(vocab), n))  # term × doc
+    df = np.diff(wt.indptr)
+    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    out = []
+    for q in queries:
+        ids = [vocab[t] for t in q if t in vocab]
+        if not ids:
+            out.append([])
+            continue
+        uniq, cnt = np.unique(ids, return_counts=True)
+        scores = np.asarray(wt[uniq].T @ (cnt * idf[uniq])).ravel()
+        kk = min(k, n)
+        top = np.argpartition(-scores, kk - 1)[:kk]
+        out.append([int(i) for i in top[np.argsort(-scores[top], kind="stable")]])
+    return out
+
+
 def make_pairs(docs: list[str], bodies: list[str], keys: list[tuple[str, int, str]], questions: list[dict], *,
-               corpus_pairs: int, question_repeats: int, seed: int) -> tuple[list[str], list[str]]:
-    """(anchor texts, positive texts) for training; see the module docstring."""
+               corpus_pairs: int, question_repeats: int, seed: int, doc_tokens: list[list[str]] | None = None,
+               negatives_from: int = 20) -> tuple[list[str], list[int], list[int | None]]:
+    """Training triples: (anchor text, positive doc index, hard-negative doc index or None).
+
+    Corpus pairs (first sentence ↔ article) have no hard negative (in-batch negatives only). Each question pair
+    gets one of the `negatives_from` best BM25 articles for the question that is not relevant to it (drawn
+    anew for every repeat) when `doc_tokens` are given.
+    """
     rng = np.random.default_rng(seed)
     anchors: list[str] = []
-    positives: list[str] = []
+    positives: list[int] = []
+    negatives: list[int | None] = []
     cands = []
     for i, body in enumerate(bodies):
         fs = first_sentence(body)
@@ -149,23 +197,31 @@ def make_pairs(docs: list[str], bodies: list[str], keys: list[tuple[str, int, st
         for j in pick:
             i = cands[j]
             anchors.append(first_sentence(bodies[i]))
-            positives.append(docs[i])
+            positives.append(i)
+            negatives.append(None)
     by_key: dict[tuple[str, int, str], int] = {}
     for i, k in enumerate(keys):
         by_key[k] = i  # the last version read wins: ingest order is oldest → newest per regulation
+    hard: list[list[int]] = [[] for _ in questions]
+    if doc_tokens is not None and questions and question_repeats:
+        tops = bm25_top(doc_tokens, [static_tokens(q["query"]) for q in questions], negatives_from + 10)
+        for qi, (q, top) in enumerate(zip(questions, tops)):
+            rel = set(q["relevant"])
+            hard[qi] = [i for i in top if keys[i] not in rel][:negatives_from]
     missing = 0
     for _ in range(question_repeats):
-        for q in questions:
+        for qi, q in enumerate(questions):
             for k in q["relevant"]:
                 i = by_key.get(k)
                 if i is None:
                     missing += 1
                     continue
                 anchors.append(q["query"])
-                positives.append(docs[i])
+                positives.append(i)
+                negatives.append(int(hard[qi][rng.integers(len(hard[qi]))]) if hard[qi] else None)
     if missing:
         log.info("training questions: %d relevant articles not in the corpus", missing // max(question_repeats, 1))
-    return anchors, positives
+    return anchors, positives, negatives
 
 
 def train_static_embedder(
@@ -183,6 +239,7 @@ def train_static_embedder(
     scale: float = 20.0,
     maxlen: int = 128,
     min_df: int = 3,
+    hard_negatives: bool = True,
     question_records: list[dict] | None = None,
     out_dir: Path | None = None,
 ) -> Path:
@@ -219,11 +276,20 @@ def train_static_embedder(
     def ids(text: str) -> list[int]:
         return [j for j in (index.get(t) for t in static_tokens(text)) if j is not None]
 
-    anchors, positives = make_pairs(docs, bodies, keys, qs, corpus_pairs=corpus_pairs,
-                                    question_repeats=question_repeats, seed=seed)
+    anchors, positives, negatives = make_pairs(
+        docs, bodies, keys, qs, corpus_pairs=corpus_pairs, question_repeats=question_repeats, seed=seed,
+        doc_tokens=tokens if hard_negatives else None)
     trainer = _Trainer(init, seed)
     if anchors:
-        trainer.fit([ids(a) for a in anchors], [ids(p) for p in positives], epochs=epochs, batch_size=batch_size,
+        doc_ids: dict[int, list[int]] = {}
+
+        def doc(i: int) -> list[int]:
+            if i not in doc_ids:
+                doc_ids[i] = [j for j in (index.get(t) for t in tokens[i]) if j is not None]
+            return doc_ids[i]
+
+        trainer.fit([ids(a) for a in anchors], [doc(p) for p in positives],
+                    [doc(n) if n is not None else None for n in negatives], epochs=epochs, batch_size=batch_size,
                     lr=lr, scale=scale, maxlen=maxlen, seed=seed, progress=progress)
     matrix = trainer.matrix()
     emb = StaticEmbedder(vocab, matrix, description="dense: offline static word vectors (trained)",

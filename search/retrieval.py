@@ -5,7 +5,9 @@ For a query:
 1. the query is expanded with legal wording (`search.expansion`, lay → legal) for the sparse side;
 2. one store query per vector (one engine batch): each sparse encoder and the dense embedder return their top
    `candidates` points under the caller's filter, with only the payload fields re-ranking needs;
-3. fusion: ``(1 − w)·bm25/max(bm25) + w·cosine`` (a candidate missing from one list gets that list's lowest score);
+3. fusion: ``(1 − w)·bm25/max(bm25) + w·cosine``; a candidate missing from the dense list gets the list's lowest
+   cosine, one missing from a BM25 list half of that list's lowest normalised score (measured: better than the
+   full floor or zero);
 4. re-ranking of the fused candidates (recipe and numbers in evaluation/ABLATION.md):
    * level prior: local regulations and rules (地方性法规, 地方政府规章, 部门规章, …) × `local_weight`, because
      a question that names no place or agency is most often answered by national law — a user filter on region
@@ -43,8 +45,9 @@ class HybridRetriever:
         embedder: Any | None = None,
         *,
         dense_name: str = "dense",
-        candidates: int = 300,
-        dense_weight: float = 0.5,
+        candidates: int = 500,
+        dense_weight: float = 0.7,
+        sparse_floor: float = 0.5,
         level_weights: dict[str, float] | None = None,
         regulation_weight: float = 0.3,
         regulation_top: int = 3,
@@ -57,6 +60,7 @@ class HybridRetriever:
         self.dense_name = dense_name
         self.candidates = candidates
         self.dense_weight = dense_weight
+        self.sparse_floor = sparse_floor
         self.level_weights = DEFAULT_LEVEL_WEIGHTS if level_weights is None else dict(level_weights)
         self.regulation_weight = regulation_weight
         self.regulation_top = regulation_top
@@ -111,14 +115,15 @@ class HybridRetriever:
         pos = {pid: i for i, pid in enumerate(ids)}
         w = self.dense_weight if dense_lists else 0.0
         score = np.zeros(len(ids), dtype=np.float64)
-        for lists, weight, normalise in ((sparse_lists, 1.0 - w, True), (dense_lists, w, False)):
+        for lists, weight, normalise, floor_factor in ((sparse_lists, 1.0 - w, True, self.sparse_floor),
+                                                       (dense_lists, w, False, 1.0)):
             if not lists or weight == 0.0:
                 continue
             part = np.zeros(len(ids), dtype=np.float64)
             for hits in lists:
                 top = max(h.score for h in hits)
                 scale = (1.0 / top) if (normalise and top > 0) else 1.0
-                floor = max(min(h.score for h in hits), 0.0) * scale
+                floor = max(min(h.score for h in hits), 0.0) * scale * floor_factor
                 col = np.full(len(ids), floor)
                 for h in hits:
                     col[pos[h.id]] = max(h.score, 0.0) * scale

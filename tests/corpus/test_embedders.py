@@ -102,3 +102,20 @@ def test_training_is_deterministic_and_learns_questions(tmp_path):
     assert e1.fingerprint == e2.fingerprint
     docs = e1.encode_documents([a.text for a in arts[:3]])
     assert int(np.argmax(docs @ e1.encode_query("老板不发工资怎么办"))) == 1
+
+
+def test_bm25_top_and_hard_negatives_exclude_relevant_articles():
+    from corpus.training import bm25_top, make_pairs
+
+    docs = ["出租人应当履行维修义务", "承租人应当支付租金", "出租人可以解除合同", "劳动者享有劳动报酬"]
+    toks = [static_tokens(d) for d in docs]
+    assert bm25_top(toks, [static_tokens("出租人维修")], 2)[0][0] == 0
+    assert bm25_top(toks, [static_tokens("完全无关")], 2) == [[]]
+    keys = [("租赁", i, "") for i in range(3)] + [("劳动", 1, "")]
+    qs = [{"id": "q", "query": "出租人不维修", "relevant": [("租赁", 0, "")]}]
+    a, p, n = make_pairs(docs, docs, keys, qs, corpus_pairs=0, question_repeats=4, seed=0, doc_tokens=toks,
+                         negatives_from=2)
+    assert a == ["出租人不维修"] * 4 and p == [0] * 4
+    assert all(x in (1, 2) for x in n)  # the best non-relevant BM25 hits, never the relevant article
+    assert make_pairs(docs, docs, keys, qs, corpus_pairs=0, question_repeats=4, seed=0, doc_tokens=toks,
+                      negatives_from=2) == (a, p, n)

@@ -117,6 +117,7 @@ def test_dense_side_finds_what_words_miss(store):
 def test_fuse_scores_missing_candidates_with_the_list_floor():
     r = HybridRetriever.__new__(HybridRetriever)
     r.dense_weight, r.level_weights, r.regulation_weight, r.regulation_top = 0.5, {}, 0.0, 3
+    r.sparse_floor = 1.0
     p = lambda reg, no: {"regulation_id": reg, "article_no": no, "level": "法律"}  # noqa: E731
     sparse = [Hit("a", 10.0, p("x", 1)), Hit("b", 5.0, p("x", 2))]
     dense = [Hit("c", 0.9, p("y", 1)), Hit("a", 0.2, p("x", 1))]
@@ -125,6 +126,9 @@ def test_fuse_scores_missing_candidates_with_the_list_floor():
     assert out["b"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.2)  # dense floor
     assert out["c"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.9)  # sparse floor (5/10)
     assert r.fuse([]) == []
+    r.sparse_floor = 0.5
+    out = {pid: s for pid, s, _ in r.fuse([("sparse", sparse), ("dense", dense)])}
+    assert out["c"] == pytest.approx(0.5 * 0.25 + 0.5 * 0.9)
 
 
 def test_glossary_expands_longest_terms_without_duplicates():
