@@ -15,7 +15,7 @@ from typing import Any
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "agencies.json"
 # What follows a core name to make it a department: 应急管理(行政)(主管)部门, 公安机关, 司法行政机关 …
-_DEPT_SUFFIX = r"(?:行政)?(?:主管|管理)?(?:部门|机关|机构|委员会|局|厅|部(?![分门位署]))"
+_DEPT_SUFFIX = r"(?:工作)?(?:行政)?(?:监督)?(?:主管|管理)?(?:部门|机关|机构|委员会|局|厅|部(?![分门位署]))"
 
 
 @dataclass(frozen=True)
