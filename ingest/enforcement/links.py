@@ -237,7 +237,8 @@ class _DutyIndex:
 
 
 def _main_agencies(merged: list[_Merged], extra: dict[str, str]) -> list[str]:
-    """The agencies a regulation names as deciding its penalties (本法规定的行政处罚，由…决定), else the most named."""
+    """The agencies a regulation names as deciding its penalties (本法规定的行政处罚，由…决定), else the department it
+    puts in charge (X是…主管部门, X负责…工作), else the most named."""
     for m in merged:
         t = m.text
         if "行政处罚" in t and re.search(r"本(?:法|条例|规定|办法)规定的(?:行政处罚|处罚)", t):
@@ -245,6 +246,18 @@ def _main_agencies(merged: list[_Merged], extra: dict[str, str]) -> list[str]:
             found = find_agencies(sentence, extra_aliases=extra)
             if found:
                 return found
+    # The department a 总则 article puts in charge: X是…工作的主管部门, then …部门负责本行政区域内…工作.
+    for rule in (r"(?:是|为)[^。；，]{0,30}?主管部门", r"负责(?=[^。；]*?工作)"):
+        for m in merged[:12]:
+            for sentence in re.split(r"[。；]", m.text):
+                hit = re.search(rule, sentence)
+                pos = hit.start() if hit else -1
+                if pos <= 0:
+                    continue
+                found = [a for a in find_agencies(sentence[:pos], include_groups=False, extra_aliases=extra)
+                         if a not in ("人民法院", "人民检察院")]
+                if found:
+                    return found[:1]
     counts: Counter[str] = Counter()
     for m in merged:
         for name in find_agencies(m.text, extra_aliases=extra):

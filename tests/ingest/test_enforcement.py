@@ -500,3 +500,19 @@ def test_violation_references_resolve_across_the_corpus(corpus_dir):
                         unresolved.append((path.stem, art.label, r.written))
     assert total > 8000
     assert len(unresolved) <= 2, unresolved[:10]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("rel, agency", [
+    ("xuzhou/中华人民共和国法律援助法.md", "司法行政"),
+    ("xuzhou/徐州市养犬管理条例_2023修正.md", "公安"),  # 公安部门是养犬管理工作的主管部门
+    ("xuzhou/徐州市文明行为促进条例.md", "精神文明建设"),  # 精神文明建设指导委员会工作机构具体负责…
+    ("xuzhou/徐州市生活垃圾管理条例.md", "城市管理"),
+    ("xuzhou/徐州市质量促进条例.md", "市场监督管理"),  # 市场监管部门…负责
+    ("xuzhou/江苏省法律援助条例_2024修订.md", "司法行政"),
+    ("xuzhou/徐州市市容和环境卫生管理条例_2018修正.md", "城市管理"),
+    ("lawref/社会法/特种设备安全法(2013-06-29).md", "市场监督管理"),
+])
+def test_main_agency_of_each_text(corpus_dir, rel, agency):
+    _, info = analysed(corpus_dir, rel)
+    assert info.main_agencies == [agency]
