@@ -282,6 +282,25 @@ def best_units(art: FullArticle, terms: list[str], *, prefer: list[str] | tuple 
     return sorted(picked, key=lambda u: order[id(u)])
 
 
+def cited_units(art: FullArticle, specs: list[tuple]) -> list[Unit]:
+    """The units a written citation names: the whole article, one 款 (with its 项), or one 项 with its 款's
+    lead-in. A 款/项 the article does not have falls back to the whole article."""
+    units = article_units(art)
+    picked: list[Unit] = []
+    for k, j in specs:
+        if k is None and j is None:
+            return units
+        in_clause = [u for u in units if (u.clause_no or 1) == (k or 1)]
+        if j is not None:
+            if not any(u.item_no == j for u in in_clause):
+                return units
+            in_clause = [u for u in in_clause if u.item_no is None or u.item_no == j]
+        if not in_clause:
+            return units
+        picked += [u for u in in_clause if u not in picked]
+    return picked
+
+
 _SANCTION = re.compile(r"罚款|警告|没收|吊销|拘留|处分|责令|追究")
 
 
@@ -480,9 +499,10 @@ class AnswerComposer:
     def relevant(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]]) -> bool:
         return self.relevance(hit, terms, cited) > 0
 
-    def _cited_keys(self, question: str, hits: list[dict]) -> set[tuple[str, int, str]]:
-        """Articles the question names itself (安全生产条例第二十条): relevant whatever their wording."""
-        out = set()
+    def _cited_keys(self, question: str, hits: list[dict]) -> dict[tuple[str, int, str], list[tuple]]:
+        """Articles the question names itself (安全生产条例第二十条第一款): relevant whatever their wording.
+        Maps each to the (款, 项) written with it ((None, None): the whole article)."""
+        out: dict[tuple[str, int, str], list[tuple]] = {}
         for m in find_citations(question):
             c = m.citation
             for h in hits:
@@ -490,7 +510,10 @@ class AnswerComposer:
                 if (int(h.get("article_no") or 0) == c.article_no and (h.get("article_suffix") or "") == c.article_suffix
                         and any(normalize_title(t) in names or any(n.endswith(normalize_title(t)) for n in names if n)
                                 for t in m.title_candidates)):
-                    out.add((normalize_title(h.get("title") or ""), c.article_no, c.article_suffix))
+                    key = (normalize_title(h.get("title") or ""), c.article_no, c.article_suffix)
+                    spec = (c.clause_no, c.item_no)
+                    if spec not in out.setdefault(key, []):
+                        out[key].append(spec)
         return out
 
     def answer(self, question: str, filters: dict | None = None) -> Answer:
@@ -534,9 +557,10 @@ class AnswerComposer:
                 continue
             seen.add(art.key)
             articles.append(art.hit)
-            whole = (normalize_title(h.get("title") or ""), int(h.get("article_no") or 0),
-                     h.get("article_suffix") or "") in cited
-            units = article_units(art) if whole else best_units(art, terms, weights=weights)
+            specs = cited.get((normalize_title(h.get("title") or ""), int(h.get("article_no") or 0),
+                               h.get("article_suffix") or ""))
+            whole = specs is not None
+            units = cited_units(art, specs) if whole else best_units(art, terms, weights=weights)
             penalty = _is_penalty(art.hit)
             if penalty and not whole:
                 units = with_sanction(art, units)

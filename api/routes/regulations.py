@@ -376,5 +376,8 @@ def delete_regulation(regulation_id: str, request: Request, version_id: str | No
 @router.get("/audit")
 def read_audit(limit: int = Query(200, ge=1, le=5000), caller: Caller = Depends(require_admin),
                audit: AuditLog = Depends(get_audit)) -> dict:
-    return {"entries": audit.read(limit)}
+    entries = audit.read(limit)
+    audit.record(who=caller.key_id, role=caller.role, action="read audit", result="ok",
+                 detail={"entries": len(entries)}, client=caller.client)
+    return {"entries": entries}
 

@@ -191,3 +191,14 @@ def test_parts_of_a_split_article_keep_clause_numbers():
     assert [c["text"] for c in merged] == ["养犬应当遵守下列规定：", "盲人可以携带导盲犬。"]
     assert merged[0]["items"] == ["（一）甲；", "（二）乙；", "（三）丙；"]
     assert parts[0][0]["items"] == ["（一）甲；", "（二）乙；"]  # inputs untouched
+
+
+def test_a_cited_clause_or_item_is_quoted_alone(dog_hits, safety_hits):
+    a = AnswerComposer(canned([dog_hits["第十八条"]])).answer("徐州市养犬管理条例第十八条第一款第二项")
+    assert [s.citation for s in a.statements] == ["《徐州市养犬管理条例》第十八条第一款",
+                                                  "《徐州市养犬管理条例》第十八条第一款第（二）项"]
+    assert "束犬链" in a.statements[1].quote
+    a = AnswerComposer(canned([safety_hits["第二十条"]])).answer("徐州市安全生产条例第二十条第二款")
+    assert [s.citation for s in a.statements] == ["《徐州市安全生产条例》第二十条第二款"]
+    a = AnswerComposer(canned([safety_hits["第二十条"]])).answer("徐州市安全生产条例第二十条第九款")
+    assert len(a.statements) == 2  # no 第九款: the whole article
