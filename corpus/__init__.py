@@ -2,3 +2,8 @@
 
 Imports nothing else of ours.
 """
+
+import os as _os
+
+# Haystack sends usage telemetry by default; this service runs offline and must not phone home.
+_os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")

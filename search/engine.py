@@ -10,10 +10,11 @@ from corpus.errors import AmbiguousTitle, InvalidFilter, NotFound
 from corpus.index import FAR_FUTURE, ArticleIndex, date_int
 from corpus.store import Condition, FilterSpec, Hit
 from corpus.titles import normalize_title
+from search.answer import merge_clauses
 from search.citations import CitationMatch
 
 FILTER_KEYS = ("region", "level", "status", "agency", "regulation", "as_of", "all_versions")
-HIT_FIELDS = ("regulation_id", "version_id", "title", "short_title", "article_no", "article_suffix", "label",
+HIT_FIELDS = ("enforcement", "regulation_id", "version_id", "title", "short_title", "article_no", "article_suffix", "label",
               "headings", "text", "level", "region", "version_date", "effective_date", "status", "is_current",
               "superseded_by", "agencies", "is_penalty", "part", "parts", "kind", "citation", "clauses")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -150,7 +151,7 @@ class SearchEngine:
             marked = {"clause": c.clause_no, "item": c.item_no} if (c.clause_no or c.item_no) else None
             merged = Hit(id=parts[0].id, score=1.0, payload=dict(parts[0].payload))
             merged.payload["text"] = "\n".join(p.payload["text"] for p in parts)
-            merged.payload["clauses"] = [cl for p in parts for cl in p.payload.get("clauses", [])]
+            merged.payload["clauses"] = merge_clauses([p.payload.get("clauses", []) for p in parts])
             hits.append(hit_dict(merged, marked=marked))
         return hits, candidates
 
