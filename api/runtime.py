@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,9 @@ class Runtime:
             summary = ingestor.run(paths)
             if summary.points >= 5000:
                 # Edge has no background optimizer: build the dense HNSW index after a bulk load.
+                t = time.perf_counter()
                 self.index.articles.optimize()
+                summary.phases["optimize"] = round(time.perf_counter() - t, 1)
             if self._engine is not None:
                 self._engine.refresh()
             return summary

@@ -63,8 +63,8 @@ def parse_files(paths: list[str | Path], *, ocr_enabled: bool = True, progress: 
     pipe = build_parse_pipeline(ocr_enabled=ocr_enabled, progress=progress, limits=limits, split=False)
     regs: list[Regulation] = []
     for f in _progress(files, "解析", progress):
-        out = pipe.run({"detector": {"sources": [str(f)]}}, include_outputs_from={"detector", "converter"})
-        regs.extend(out["annotator"]["regulations"])
+        out = pipe.run({"detector": {"sources": [str(f)]}})
+        regs.extend(out["annotator"]["regulations"].items)
         failures.extend(out["detector"]["failures"] + out["converter"]["failures"])
     return regs, failures
 
@@ -89,6 +89,7 @@ class IngestSummary:
     recovered: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    phases: dict = field(default_factory=dict)  # seconds per phase: parse, prepare (fit/train), write
     dense: str = ""
     trained: bool = False
 
@@ -124,17 +125,22 @@ class Ingestor:
 
             bar = tqdm(total=len(files), desc="解析", unit="个文件", file=sys.stderr, dynamic_ncols=True)
         for batch in batches:
-            out = self.pipeline.run({"detector": {"sources": [str(f) for f in batch]}},
-                                    include_outputs_from={"detector", "converter"})
+            # Unconnected outputs (unchanged files, failures) come back without being asked for; asking for the
+            # connected ones too would make Haystack deep-copy every parsed regulation.
+            out = self.pipeline.run({"detector": {"sources": [str(f) for f in batch]}})
             summary.unchanged += len(out["detector"]["unchanged"])
             summary.failed.extend(out["detector"]["failures"] + out["converter"]["failures"])
-            parsed.extend(out["splitter"]["regulations"])
+            parsed.extend(out["splitter"]["regulations"].items)
             if bar:
                 bar.update(len(batch))
         if bar:
             bar.close()
+        summary.phases["parse"] = round(time.perf_counter() - t0, 1)
+        t1 = time.perf_counter()
         if parsed and self.before_write:
             self.before_write(parsed)  # e.g. fit sparse statistics / train the offline embedder on the corpus
+        summary.phases["prepare"] = round(time.perf_counter() - t1, 1)
+        t2 = time.perf_counter()
         summary.trained = bool(getattr(self.writer, "trained", False))
         summary.dense = self.writer.dense_description
         for reg in _progress(parsed, "写入索引", self.progress) if self.progress else parsed:
@@ -151,5 +157,6 @@ class Ingestor:
             summary.points += res.points
             summary.replaced_points += res.replaced
         self.index.flush()
+        summary.phases["write"] = round(time.perf_counter() - t2, 1)
         summary.seconds = round(time.perf_counter() - t0, 3)
         return summary

@@ -38,8 +38,13 @@ def article_payload(reg: Regulation, art: Article, record: dict[str, Any]) -> di
     enforcement = art.extra.get("enforcement")
     payload["agencies"] = sorted(set((enforcement or {}).get("agencies", [])) | set(record.get("agencies", [])))
     payload["is_penalty"] = bool((enforcement or {}).get("is_penalty", False))
-    if enforcement:
+    # Most articles name no penalty, link or reference: store the analysis only where it says something, which
+    # keeps the payload (and the write) of a 150k-article corpus small.
+    if enforcement and any(enforcement.get(k) for k in ("is_penalty", "penalizes", "penalized_by", "sanctions",
+                                                         "references_out")):
         payload["enforcement"] = enforcement
+        payload["fine_min"] = enforcement.get("fine_min")
+        payload["fine_max"] = enforcement.get("fine_max")
     return payload
 
 
