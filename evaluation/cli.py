@@ -31,9 +31,10 @@ def main(args, settings) -> int:
         try:
             queries = load_queries(args.queries)
             n = write_run(rt.search, queries, args.out, top_k=args.top_k, filters=_filters(args))
+            retrieval = rt.retrieval_description
         finally:
             rt.close()
-        print(f"已写入 {n} 条查询的结果：{args.out}（检索方式：{rt.retrieval_description}）")
+        print(f"已写入 {n} 条查询的结果：{args.out}（检索方式：{retrieval}）")
         return 0
     if args.eval_cmd == "score":
         queries = load_queries(args.queries)
