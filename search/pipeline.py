@@ -12,6 +12,17 @@ from haystack import Pipeline, component
 from search.citations import find_citations, is_pure_citation
 
 
+class Hits:
+    """Hit dicts handed from one component to the next. Haystack deep-copies what flows between components
+    (lists item by item, several ms per query here); each step has a single consumer, so they pass as they are."""
+
+    def __init__(self, items=()):
+        self.items: list[dict] = list(items)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 @component
 class CitationResolver:
     """Finds 《…》第X条 citations in the query and resolves them to the article of the right version."""
@@ -19,7 +30,7 @@ class CitationResolver:
     def __init__(self, *, engine: Any):
         self.engine = engine
 
-    @component.output_types(cited=list[dict], candidates=list[str], pure=bool)
+    @component.output_types(cited=Hits, candidates=list[str], pure=bool)
     def run(self, query: str, filters: dict) -> dict[str, Any]:
         matches = find_citations(query)
         cited, candidates = [], []
@@ -27,7 +38,8 @@ class CitationResolver:
             hits, cands = self.engine.resolve_citation(m, filters)
             cited += hits
             candidates += cands
-        return {"cited": cited, "candidates": candidates, "pure": bool(cited) and is_pure_citation(query, matches)}
+        return {"cited": Hits(cited), "candidates": candidates,
+                "pure": bool(cited) and is_pure_citation(query, matches)}
 
 
 @component
@@ -37,16 +49,16 @@ class HybridRetrieval:
     def __init__(self, *, engine: Any):
         self.engine = engine
 
-    @component.output_types(hits=list[dict])
-    def run(self, query: str, filters: dict, top_k: int, pure: bool, cited: list[dict]) -> dict[str, list[dict]]:
+    @component.output_types(hits=Hits)
+    def run(self, query: str, filters: dict, top_k: int, pure: bool, cited: Hits) -> dict[str, Hits]:
         from search.engine import _terms, build_filter, hit_dict
 
         if pure:
-            return {"hits": []}
+            return {"hits": Hits()}
         flt = build_filter(filters, self.engine.titles)
-        found = self.engine.retriever.retrieve(query, flt, top_k=top_k + len(cited))
+        found = self.engine.retriever.retrieve(query, flt, top_k=top_k + len(cited.items))
         terms = _terms(query)
-        return {"hits": [hit_dict(h, terms=terms) for h in found]}
+        return {"hits": Hits(hit_dict(h, terms=terms) for h in found)}
 
 
 @component
@@ -57,14 +69,14 @@ class ResultMerger:
         self.mode_description = mode_description
 
     @component.output_types(result=dict)
-    def run(self, cited: list[dict], candidates: list[str], pure: bool, hits: list[dict], top_k: int,
+    def run(self, cited: Hits, candidates: list[str], pure: bool, hits: Hits, top_k: int,
             filters: dict) -> dict[str, dict]:
         from search.engine import collapse
 
         if pure:
-            return {"result": {"mode": "citation", "candidates": candidates, "hits": cited[:top_k]}}
-        merged = collapse(cited + hits, all_versions=bool(filters.get("all_versions")))[:top_k]
-        mode = ("citation+" if cited else "") + self.mode_description
+            return {"result": {"mode": "citation", "candidates": candidates, "hits": cited.items[:top_k]}}
+        merged = collapse(cited.items + hits.items, all_versions=bool(filters.get("all_versions")))[:top_k]
+        mode = ("citation+" if cited.items else "") + self.mode_description
         return {"result": {"mode": mode, "candidates": candidates, "hits": merged}}
 
 
