@@ -6,7 +6,7 @@ import re
 import threading
 from typing import Any
 
-from corpus.errors import AmbiguousTitle, InvalidFilter, NotFound
+from corpus.errors import AmbiguousTitle, InvalidFilter, LawSearchError, NotFound
 from corpus.index import FAR_FUTURE, ArticleIndex, date_int
 from corpus.store import Condition, FilterSpec, Hit
 from corpus.titles import normalize_title
@@ -163,9 +163,16 @@ class SearchEngine:
         if not 1 <= int(top_k) <= 200:
             raise InvalidFilter("top_k 应在 1 到 200 之间", detail=str(top_k))
         filters = dict(filters or {})
-        out = self.pipeline.run({"citations": {"query": query, "filters": filters},
-                                 "retriever": {"query": query, "filters": filters, "top_k": top_k},
-                                 "merger": {"top_k": top_k, "filters": filters}})
+        flt = build_filter(filters, self.titles)  # a bad filter is the user's error, reported before any work
+        try:
+            out = self.pipeline.run({"citations": {"query": query, "filters": filters},
+                                     "retriever": {"query": query, "flt": flt, "top_k": top_k},
+                                     "merger": {"top_k": top_k, "filters": filters}})
+        except Exception as exc:  # Haystack wraps component errors; users get ours
+            cause = exc.__cause__
+            if isinstance(cause, LawSearchError):
+                raise cause from None
+            raise
         return dict(out["merger"]["result"], query=query)
 
     @property

@@ -9,6 +9,8 @@ from typing import Any
 
 from haystack import Pipeline, component
 
+from corpus.store import FilterSpec
+
 from search.citations import find_citations, is_pure_citation
 
 
@@ -21,6 +23,9 @@ class Hits:
 
     def __deepcopy__(self, memo):
         return self
+
+    def to_dict(self) -> dict:  # what a Haystack pipeline snapshot records of it
+        return {"hits": len(self.items)}
 
 
 @component
@@ -50,12 +55,11 @@ class HybridRetrieval:
         self.engine = engine
 
     @component.output_types(hits=Hits)
-    def run(self, query: str, filters: dict, top_k: int, pure: bool, cited: Hits) -> dict[str, Hits]:
-        from search.engine import _terms, build_filter, hit_dict
+    def run(self, query: str, flt: FilterSpec, top_k: int, pure: bool, cited: Hits) -> dict[str, Hits]:
+        from search.engine import _terms, hit_dict
 
         if pure:
             return {"hits": Hits()}
-        flt = build_filter(filters, self.engine.titles)
         found = self.engine.retriever.retrieve(query, flt, top_k=top_k + len(cited.items))
         terms = _terms(query)
         return {"hits": Hits(hit_dict(h, terms=terms) for h in found)}

@@ -1,0 +1,126 @@
+"""Search on a real index (Qdrant Edge, temp dir) of the Xuzhou set and national laws from ../shared/corpus."""
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from corpus.errors import InvalidFilter
+from corpus.numerals import int_to_cn
+from corpus.settings import Settings
+from search.citations import find_citations
+
+pytestmark = pytest.mark.integration
+
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory, corpus_dir):
+    from api.runtime import Runtime
+
+    runtime = Runtime.open(Settings(data_dir=tmp_path_factory.mktemp("search-index")))
+    files = [corpus_dir / "xuzhou", corpus_dir / "real-files",
+             *[p for p in (corpus_dir / "formats").iterdir() if "扫描" not in p.name]]
+    summary = runtime.ingest(files, progress=False, train=False)
+    assert not summary.failed
+    yield runtime
+    runtime.close()
+
+
+def current_regulations(rt) -> list[dict]:
+    return [r for r in rt.index.regulations() if r["is_current"]]
+
+
+def citation_forms(title: str, short: str, no: int, rnd: random.Random) -> list[str]:
+    cn = int_to_cn(no)
+    forms = [f"《{title}》第{cn}条", f"{short}第{no}条", f"{short} 第{cn}条第一款", f"《{short}》第{no}条",
+             f"{short}第{str(no).translate(FULLWIDTH)}条", f"{title}第{cn}条规定的是什么"]
+    rnd.shuffle(forms)
+    return forms[:4]
+
+
+class TestCitations:
+    def test_generated_citation_forms_hit_the_article_first(self, rt):
+        rnd = random.Random(26)
+        checked = 0
+        for reg in current_regulations(rt):
+            if "volume" in reg["version_id"]:
+                continue
+            nos = sorted({1, reg["article_count"], rnd.randint(1, reg["article_count"])})
+            for no in nos:
+                for q in citation_forms(reg["title"], reg["short_title"], no, rnd):
+                    res = rt.search(q, top_k=5)
+                    top = res["hits"][0]
+                    assert (top["title"], top["article_no"]) == (reg["title"], no), q
+                    assert top["is_current"], q
+                    assert res["mode"] == "citation", q
+                    checked += 1
+        assert checked >= 100
+
+    def test_clause_and_item_are_marked(self, rt):
+        res = rt.search("安全生产法 第二十八条第一款第（三）项")
+        top = res["hits"][0]
+        assert top["title"] == "中华人民共和国安全生产法" and top["article_no"] == 28
+        assert top["highlight"] == {"clause": 1, "item": 3}
+
+    def test_ambiguous_short_title_lists_candidates(self, rt):
+        res = rt.search("安全生产条例第二十条")
+        assert set(res["candidates"]) == {"徐州市安全生产条例", "江苏省安全生产条例"}
+        assert {h["title"] for h in res["hits"]} == {"徐州市安全生产条例", "江苏省安全生产条例"}
+        narrowed = rt.search("安全生产条例第二十条", filters={"region": "徐州市"})
+        assert narrowed["candidates"] == [] and narrowed["hits"][0]["title"] == "徐州市安全生产条例"
+
+    def test_citation_inside_a_question_comes_first_then_retrieval(self, rt):
+        res = rt.search("老板违反劳动法第三十六条让我天天加班怎么办")
+        assert (res["hits"][0]["title"], res["hits"][0]["article_no"]) == ("中华人民共和国劳动法", 36)
+        assert res["mode"].startswith("citation+") and len(res["hits"]) > 1
+
+    def test_recogniser_reads_every_form(self):
+        got = [(m.citation.title, m.citation.article_no, m.citation.clause_no, m.citation.item_no)
+               for m in find_citations("《中华人民共和国安全生产法》第二十八条、安全生产法第45条第2款和刑法第二百二十四条之一")]
+        assert got[:2] == [("中华人民共和国安全生产法", 28, None, None), ("安全生产法", 45, 2, None)]
+        assert find_citations("刑法第二百二十四条之一")[0].citation.article_suffix == "之一"
+
+
+class TestVersionsAndFilters:
+    def test_default_search_never_returns_superseded_text(self, rt):
+        for q in ("生产经营单位安全生产责任制", "法律援助 经济困难 申请", "市容 环境卫生 责任区"):
+            for h in rt.search(q, top_k=30)["hits"]:
+                assert h["is_current"], (q, h["title"], h["version_date"])
+
+    def test_as_of_returns_the_version_in_force_that_day(self, rt, corpus_dir):
+        res = rt.search("徐州市安全生产条例第二十条", filters={"as_of": "2022-01-01"})
+        top = res["hits"][0]
+        assert top["version_date"].startswith("2019") and not top["is_current"]
+        source = (corpus_dir / "xuzhou" / "徐州市安全生产条例_2019.md").read_text(encoding="utf-8")
+        line = next(x for x in source.splitlines() if x.startswith("第二十条"))
+        assert top["text"].split("\n")[0] in line
+        lay = rt.search("生产安全事故隐患排查", filters={"as_of": "2022-01-01", "region": "徐州市"})
+        assert all(h["version_date"] < "2024" for h in lay["hits"] if h["title"] == "徐州市安全生产条例")
+
+    def test_filters_restrict_hits(self, rt):
+        for flt, field, value in ((({"region": "徐州市"}), "region", "徐州市"), ({"level": "法律"}, "level", "法律")):
+            hits = rt.search("安全生产 责任", top_k=20, filters=flt)["hits"]
+            assert hits and all(h[field] == value for h in hits)
+        agency = rt.search("罚款", top_k=20, filters={"agency": "应急管理"})["hits"]
+        assert agency and all("应急管理" in h["agencies"] for h in agency)
+        one = rt.search("罚款", top_k=20, filters={"regulation": "徐州市养犬管理条例"})["hits"]
+        assert one and {h["title"] for h in one} == {"徐州市养犬管理条例"}
+
+    def test_bad_filters_are_clear_errors(self, rt):
+        with pytest.raises(InvalidFilter) as e:
+            rt.search("罚款", filters={"as_of": "2022/01/01"})
+        assert "YYYY-MM-DD" in e.value.message
+        with pytest.raises(InvalidFilter):
+            rt.search("罚款", filters={"colour": "red"})
+        with pytest.raises(InvalidFilter):
+            rt.search("   ")
+
+    def test_hits_carry_what_users_need(self, rt):
+        h = rt.search("工厂没有给工人发劳动防护用品怎么办")["hits"][0]
+        for key in ("regulation_id", "title", "article_no", "article_suffix", "label", "headings", "text", "snippet",
+                    "score", "level", "region", "version_date", "status"):
+            assert key in h, key
+        assert "<mark>" in h["snippet"] and re.search("劳动防护用品|防护用品", h["text"])
