@@ -60,7 +60,7 @@ def bench_ingest(args, settings) -> dict:
         tmp.cleanup()
     return {"files": s.files, "regulations": s.regulations, "articles": s.articles, "points": points,
             "failed": len(s.failed), "wall_s": round(wall, 1), "articles_per_s": round(s.articles / wall, 1),
-            "peak_rss_mb": peak_rss_mb(), "trained_embedder": s.trained, "retrieval": desc}
+            "peak_rss_mb": peak_rss_mb(), "phases": s.phases, "trained_embedder": s.trained, "retrieval": desc}
 
 
 def bench_search(args, settings) -> dict:

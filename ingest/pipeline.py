@@ -69,6 +69,12 @@ def parse_files(paths: list[str | Path], *, ocr_enabled: bool = True, progress: 
     return regs, failures
 
 
+def _rss_mb() -> float:
+    import psutil
+
+    return round(psutil.Process().memory_info().rss / 2**20, 1)
+
+
 def _progress(items, desc: str, enabled: bool):
     if not enabled:
         return items
@@ -136,10 +142,12 @@ class Ingestor:
         if bar:
             bar.close()
         summary.phases["parse"] = round(time.perf_counter() - t0, 1)
+        summary.phases["rss_mb_after_parse"] = _rss_mb()
         t1 = time.perf_counter()
         if parsed and self.before_write:
             self.before_write(parsed)  # e.g. fit sparse statistics / train the offline embedder on the corpus
         summary.phases["prepare"] = round(time.perf_counter() - t1, 1)
+        summary.phases["rss_mb_after_prepare"] = _rss_mb()
         t2 = time.perf_counter()
         summary.trained = bool(getattr(self.writer, "trained", False))
         summary.dense = self.writer.dense_description
@@ -158,5 +166,6 @@ class Ingestor:
             summary.replaced_points += res.replaced
         self.index.flush()
         summary.phases["write"] = round(time.perf_counter() - t2, 1)
+        summary.phases["rss_mb_after_write"] = _rss_mb()
         summary.seconds = round(time.perf_counter() - t0, 3)
         return summary
