@@ -228,3 +228,23 @@ def cmd_outreach(args, settings) -> int:
             raise LawSearchError("docx 格式需要 --out 指定输出文件", code="bad_request")
         print(body)
     return 0
+
+
+def cmd_snapshot(args, settings) -> int:
+    from corpus.errors import ConfigError
+    from corpus.snapshot import create_snapshot
+
+    if settings.qdrant_url:
+        raise ConfigError("使用 Qdrant 服务器时请用服务器自身的快照功能", detail=settings.qdrant_url)
+    m = create_snapshot(settings.data_dir, Path(args.out), collection=settings.collection)
+    print(f"已创建快照 {args.out}：{len(m['files'])} 个文件，条文索引点 {m['points']} 个，版本 {m['versions']} 个。")
+    return 0
+
+
+def cmd_restore(args, settings) -> int:
+    from corpus.snapshot import restore_snapshot
+
+    m = restore_snapshot(Path(args.archive), settings.data_dir, force=args.force)
+    print(f"已恢复到 {settings.data_dir}：{len(m['files'])} 个文件，条文索引点 {m['points']} 个，版本 {m['versions']} 个"
+          f"（快照时间 {m['created']}）。")
+    return 0

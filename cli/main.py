@@ -107,6 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--ingest", nargs="*", default=[], help="ingest these paths before serving")
 
+    p = sub.add_parser("snapshot", help="archive the data directory (index, models, audit log) consistently")
+    p.add_argument("out", help="OUT.tar.gz")
+    p = sub.add_parser("restore", help="restore a snapshot into an empty data directory")
+    p.add_argument("archive", help="IN.tar.gz")
+    p.add_argument("--force", action="store_true", help="replace a non-empty data directory")
+
     p = sub.add_parser("outreach", help="普法责任清单 for an enforcing agency")
     p.add_argument("agency")
     p.add_argument("--region")
