@@ -122,6 +122,9 @@ class SearchEngine:
         self.mode_description = mode_description
         self.titles = TitleBook(index)
         self._pipeline = None
+        from search.linking import violation_rerank_default
+
+        self.violation_rerank = violation_rerank_default()  # penalty above its duty for violation questions
 
     def refresh(self) -> None:
         self.titles.refresh()
@@ -167,13 +170,14 @@ class SearchEngine:
         try:
             out = self.pipeline.run({"citations": {"query": query, "filters": filters},
                                      "retriever": {"query": query, "flt": flt, "top_k": top_k},
-                                     "merger": {"top_k": top_k, "filters": filters}})
+                                     "merger": {"top_k": top_k, "filters": filters},
+                                     "linker": {"query": query, "top_k": top_k}})
         except Exception as exc:  # Haystack wraps component errors; users get ours
             cause = exc.__cause__
             if isinstance(cause, LawSearchError):
                 raise cause from None
             raise
-        return dict(out["merger"]["result"], query=query)
+        return dict(out["linker"]["result"], query=query)
 
     @property
     def pipeline(self):

@@ -1,7 +1,10 @@
 """The query pipeline (Haystack): citations resolved directly; other queries retrieved, then merged and collapsed.
 
-    query ─► CitationResolver ─┬─(pure citation)──────────────────────► ResultMerger
+    query ─► CitationResolver ─┬─(pure citation)──────────────────────► ResultMerger ─► PenaltyLinker
                                └─(otherwise) ─► HybridRetrieval ───────►
+
+PenaltyLinker (search.linking) attaches the linked duty/penalty articles to each hit and, for questions about a
+violation, places the penalty article above the duty it punishes (switch: LAWSEARCH_VIOLATION_RERANK).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from haystack import Pipeline, component
 from corpus.store import FilterSpec
 
 from search.citations import find_citations, is_pure_citation
+from search.linking import PenaltyLinker
 
 
 class Hits:
@@ -89,10 +93,12 @@ def build_query_pipeline(engine: Any) -> Pipeline:
     pipe.add_component("citations", CitationResolver(engine=engine))
     pipe.add_component("retriever", HybridRetrieval(engine=engine))
     pipe.add_component("merger", ResultMerger(mode_description=engine.mode_description))
+    pipe.add_component("linker", PenaltyLinker(engine=engine))
     pipe.connect("citations.pure", "retriever.pure")
     pipe.connect("citations.cited", "retriever.cited")
     pipe.connect("citations.cited", "merger.cited")
     pipe.connect("citations.candidates", "merger.candidates")
     pipe.connect("citations.pure", "merger.pure")
     pipe.connect("retriever.hits", "merger.hits")
+    pipe.connect("merger.result", "linker.result")
     return pipe
