@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.audit import AuditLog
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
-from api.routes import regulations, search
+from api.routes import outreach, regulations, search
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -73,6 +73,7 @@ def create_app(settings, runtime=None) -> FastAPI:
 
     app.include_router(search.router)
     app.include_router(regulations.router)
+    app.include_router(outreach.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request):

@@ -117,7 +117,7 @@ def duty_units(text: str) -> list[tuple[str, str | None]]:
         if _ITEM.match(line) and lead:
             out.append((line, lead))
             continue
-        lead = line if re.search(r"下列[^。]{0,8}[:：]\s*$", line) else None
+        lead = line if re.search(r"(?:下列|以下)[^。]{0,8}[:：]\s*$", line) else None
         out += [(s, None) for s in segments(line)]
     return out
 
@@ -142,8 +142,26 @@ def duty_subject(sentence: str) -> str | None:
     if not m or m.start() == 0:
         return None
     head = re.sub(r"^[（(][一二三四五六七八九十]+[）)]", "", sentence[:m.start()]).strip("，,：: ")
-    head = re.split(r"[，,]", head)[-1] if len(head) > 30 else head
+    pieces = [x for x in re.split(r"[，,]", head) if x]
+    if len(pieces) > 1:  # 因经济困难申请法律援助的，申请人: the last piece, unless it is a condition (…的)
+        head = pieces[-1] if not pieces[-1].endswith("的") else pieces[0]
     return head if 1 < len(head) <= 30 else None
+
+
+_PARTY = re.compile(r"(?:单位|者|人|人员|机构|组织|企业|律师|协会|所|户|主体|公司|工作者)$")
+
+
+#: Duties of the authorities themselves (their officials answer with 处分): not the public's duties.
+_AUTHORITY = re.compile(r"人民政府|部门|机关|办事处|管理委员会|派出机构|工作人员")
+_OFFICIAL_ONLY = {"处分", "追究刑事责任"}
+
+
+def for_public(subject: str | None, enf: dict, sline: str) -> bool:
+    """A card for the people the agency regulates, not an internal duty of the authorities."""
+    if subject and _AUTHORITY.search(subject):
+        return False
+    kinds = set(enf.get("sanction_kinds") or [])
+    return not (kinds <= _OFFICIAL_ONLY and re.search(r"工作人员|人民政府|部门|机关", sline))
 
 
 def _yuan(v: float | None) -> str:
@@ -253,6 +271,11 @@ def regulation_cards(title: str, arts: dict[str, dict], agency: str) -> list[dic
                    and d.get("article") != label]
         if not details:
             conduct = next((c for c in enf.get("conduct") or [] if c and c in p["text"]), None)
+            if (not conduct or len(conduct) < 6 or re.match(r"^(?:本(?:法|条例|规定|办法)|构成犯罪)", conduct)
+                    or "行政处罚" in conduct):
+                continue  # not a conduct (本法规定的行政处罚，由…决定; 构成犯罪的)
+            if not for_public(None, enf, sline):
+                continue
             key = f"penalty:{label}"
             order.append(key)
             basis = [_quote(title, label, conduct)] if conduct else []
@@ -268,11 +291,14 @@ def regulation_cards(title: str, arts: dict[str, dict], agency: str) -> list[dic
             sentence, lead = best_segment(arts[duty_label]["text"], hint)
             key = f"{duty_label}|{sentence}"
             card = cards.get(key)
+            subject = duty_subject(lead or sentence) or ("、".join(parties) or None)
+            if card is None and not for_public(subject, enf, sline):
+                continue
             if card is None:
                 order.append(key)
                 basis = ([_quote(title, duty_label, lead)] if lead else []) + [_quote(title, duty_label, sentence)]
                 card = cards[key] = {
-                    "subject": duty_subject(lead or sentence) or ("、".join(parties) or None),
+                    "subject": subject,
                     "duty": f"{lead}{sentence}" if lead else sentence,
                     "avoid": None, "consequences": [], "basis": basis, "articles": [duty_label]}
             if all(c["label"] != label for c in card["consequences"]):
@@ -309,7 +335,8 @@ def duty_only_cards(title: str, arts: dict[str, dict]) -> list[dict]:
             if not re.search(r"应当|不得|必须|禁止|严禁", s):
                 continue
             subject = duty_subject(s)
-            if not subject or _GOVERNMENT.search(subject):
+            if (not subject or _GOVERNMENT.search(subject) or _AUTHORITY.search(subject)
+                    or not _PARTY.search(subject)):
                 continue
             basis = [_quote(title, label, s)]
             consequence = []
@@ -367,7 +394,7 @@ def card_fields(card: dict) -> list[tuple[str, str]]:
     if card.get("duty"):
         rows.append(("应当做什么", card["duty"]))
     elif card.get("avoid"):
-        rows.append(("应当做什么", f"不得有下列行为：{card['avoid']}"))
+        rows.append(("应当做什么", f"不得有此行为：{card['avoid']}"))
     if card.get("consequences"):
         rows.append(("违反的后果", "；".join(f"{c['plain'] or '见条文'}（{c['label']}）" for c in card["consequences"])))
     else:

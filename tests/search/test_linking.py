@@ -1,0 +1,163 @@
+"""Duty ↔ penalty links on search hits and the violation re-rank (search.linking)."""
+from __future__ import annotations
+
+import pytest
+
+from corpus.settings import Settings
+from search.linking import conduct_cover, content_terms, cover, is_violation_query, parse_label
+
+TRAINING_QUERY = "生产经营单位未对从业人员进行安全生产教育和培训 罚款"
+
+
+# ---- units (no index) -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["生产经营单位未对从业人员进行安全生产教育和培训 罚款", "违反安全生产法的法律责任",
+                                   "不办健康证会怎样", "没有给员工培训怎么处理", "超市卖过期食品怎么处罚",
+                                   "养狗不拴绳被罚多少"])
+def test_violation_queries(query):
+    assert is_violation_query(query)
+
+
+@pytest.mark.parametrize("query", ["生产经营单位应当对从业人员进行安全生产教育和培训", "法律援助的申请条件",
+                                   "安全生产法第二十八条", "什么是注册安全工程师"])
+def test_other_queries(query):
+    assert not is_violation_query(query)
+
+
+def test_parse_label():
+    assert parse_label("第二十八条") == (28, "")
+    assert parse_label("第一百一十条") == (110, "")
+    assert parse_label("第二十条之一") == (20, "之一")
+    assert parse_label("第十二章") is None
+    assert parse_label("") is None
+
+
+def test_content_terms_leave_out_violation_words():
+    terms = content_terms(TRAINING_QUERY)
+    assert "培训" in terms and "从业人员" in terms
+    assert "罚款" not in terms
+
+
+def test_conduct_cover_picks_the_matching_item():
+    terms = content_terms(TRAINING_QUERY)
+    penalty = {"text": "生产经营单位有下列行为之一的，责令限期改正，处十万元以下的罚款:\n（一）未按照规定设置安全生产管理机构的；\n"
+                       "（三）未按照规定对从业人员、被派遣劳动者、实习学生进行安全生产教育和培训的；",
+               "enforcement": {"conduct": ["未按照规定设置安全生产管理机构",
+                                           "未按照规定对从业人员、被派遣劳动者、实习学生进行安全生产教育和培训"]}}
+    other = dict(penalty, enforcement={"conduct": ["未按照规定设置安全生产管理机构"]})
+    assert conduct_cover(terms, penalty) >= 0.6
+    assert conduct_cover(terms, other) < conduct_cover(terms, penalty)
+    assert cover([], "anything") == 0.0
+
+
+# ---- on a real index ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory, corpus_dir):
+    from api.runtime import Runtime
+
+    runtime = Runtime.open(Settings(data_dir=tmp_path_factory.mktemp("linking-index")))
+    files = [corpus_dir / "xuzhou", corpus_dir / "real-files",
+             *[p for p in (corpus_dir / "formats").iterdir() if "扫描" not in p.name]]
+    summary = runtime.ingest(files, progress=False, train=False)
+    assert not summary.failed
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture()
+def rerank_off(rt):
+    rt.engine.violation_rerank = False
+    yield
+    rt.engine.violation_rerank = True
+
+
+def rank_of(hits: list[dict], title: str, no: int) -> int | None:
+    for i, h in enumerate(hits, 1):
+        if h["title"] == title and h["article_no"] == no:
+            return i
+    return None
+
+
+def article_text(rt, title: str, no: int) -> str:
+    _, parts = rt.index.article(title, no)
+    return "\n".join(p.payload["text"] for p in parts)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("region,title,penalty,duty", [
+    (None, "中华人民共和国安全生产法", 97, 28),
+    ("江苏省", "江苏省安全生产条例", 71, 21),
+    ("徐州市", "徐州市安全生产条例", 46, 18),
+])
+def test_violation_question_returns_penalty_with_its_duty(rt, region, title, penalty, duty):
+    res = rt.search(TRAINING_QUERY, top_k=10, filters={"region": region} if region else {})
+    hits = res["hits"]
+    rank = rank_of(hits, title, penalty)
+    assert rank is not None and rank <= 3, [(h["title"], h["label"]) for h in hits]
+    assert res.get("violation_rerank") is True
+    hit = hits[rank - 1]
+    linked = [x for x in hit["linked"] if x["relation"] == "penalizes" and x["article_no"] == duty]
+    assert linked, hit["linked"]
+    assert linked[0]["title"] == title
+    assert linked[0]["text"] == article_text(rt, title, duty)
+    # The asked duty comes first among the penalty's duties (安全生产法第九十七条 punishes six).
+    assert hit["linked"][0]["article_no"] == duty
+    # The duty is in the results as well, and links back to the penalty.
+    drank = rank_of(hits, title, duty)
+    assert drank is not None and drank <= 3
+    back = [x for x in hits[drank - 1]["linked"] if x["relation"] == "penalized_by"]
+    assert penalty in [x["article_no"] for x in back]
+
+
+@pytest.mark.integration
+def test_switch_off_keeps_links_but_not_the_promotion(rt, rerank_off):
+    res = rt.search(TRAINING_QUERY, top_k=10)
+    assert "violation_rerank" not in res
+    hits = res["hits"]
+    duty = hits[rank_of(hits, "中华人民共和国安全生产法", 28) - 1]
+    assert [x["article_no"] for x in duty["linked"] if x["relation"] == "penalized_by"] == [97]
+    assert all(not h.get("promoted") for h in hits)
+
+
+@pytest.mark.integration
+def test_rerank_only_moves_penalties_above_their_duties(rt, rerank_off):
+    """With the switch on, the other hits keep their order: only promoted penalties are inserted."""
+    off = rt.search(TRAINING_QUERY, top_k=10)["hits"]
+    rt.engine.violation_rerank = True
+    on = rt.search(TRAINING_QUERY, top_k=10)["hits"]
+    promoted = {(h["title"], h["article_no"]) for h in on if h.get("promoted") == "violation"}
+    assert promoted
+    rest_on = [(h["title"], h["article_no"]) for h in on if (h["title"], h["article_no"]) not in promoted]
+    rest_off = [(h["title"], h["article_no"]) for h in off if (h["title"], h["article_no"]) not in promoted]
+    assert rest_on == rest_off[:len(rest_on)]
+
+
+@pytest.mark.integration
+def test_duty_question_is_not_reranked(rt, rerank_off):
+    query = "生产经营单位应当对从业人员进行安全生产教育和培训"
+    off = [(h["title"], h["article_no"]) for h in rt.search(query, top_k=10)["hits"]]
+    rt.engine.violation_rerank = True
+    res = rt.search(query, top_k=10)
+    assert "violation_rerank" not in res
+    assert [(h["title"], h["article_no"]) for h in res["hits"]] == off
+    # The duty still shows what happens when it is broken.
+    top = res["hits"][0]
+    assert (top["title"], top["article_no"]) == ("中华人民共和国安全生产法", 28)
+    assert any(x["relation"] == "penalized_by" and x["article_no"] == 97 and x["is_penalty"] for x in top["linked"])
+
+
+@pytest.mark.integration
+def test_citation_hit_carries_links(rt):
+    res = rt.search("《徐州市安全生产条例》第十八条", top_k=3)
+    assert res["mode"] == "citation"
+    hit = res["hits"][0]
+    assert hit["article_no"] == 18 and hit["version_date"] == "2024-12-09"
+    assert [(x["relation"], x["article_no"]) for x in hit["linked"]] == [("penalized_by", 46)]
+    assert "一万元以上十万元以下罚款" in hit["linked"][0]["text"]
+    # Links stay within the version of the hit.
+    assert hit["linked"][0]["version_id"] == hit["version_id"]
+
+
+@pytest.mark.integration
+def test_hits_without_enforcement_get_an_empty_list(rt):
+    res = rt.search("法律援助的申请条件", top_k=5)
+    assert all(isinstance(h["linked"], list) for h in res["hits"])
