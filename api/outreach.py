@@ -56,8 +56,9 @@ def province_of(region: str, records: list[dict]) -> str | None:
                 m = _PROVINCE.match(event.get("by") or "")
                 if m:
                     return m.group("p")
-        m = re.search(r"(?P<p>[\u4e00-\u9fff]{2,7}?(?:省|自治区))第[一二三四五六七八九十]+届人民代表大会常务委员会[^。]{0,30}?批准",
-                      rec.get("preamble") or "")
+        preamble = re.sub(r"[0-9０-９]{4}年[0-9０-９]{1,2}月[0-9０-９]{1,2}日", "　", rec.get("preamble") or "")
+        m = re.search(r"(?:^|[^\u4e00-\u9fff])(?P<p>[\u4e00-\u9fff]{2,7}?(?:省|自治区))第[一二三四五六七八九十]+届人民代表大会常务委员会[^。]{0,30}?批准",
+                      preamble)
         if m:
             return m.group("p")
     return None
