@@ -153,6 +153,9 @@ def cmd_search(args, settings) -> int:
         print(f"{i:>2}. 《{h['title']}》{h['label']}  [{h.get('level', '')} {h.get('region', '')} "
               f"{h.get('version_date', '')}{'' if h.get('is_current', True) else ' 已被修订'}]  {h['score']:.3f}")
         print(f"    {terminal_snippet(h['snippet'])}")
+        links = [f"{'所罚义务' if x['relation'] == 'penalizes' else '罚则'} {x['label']}" for x in h.get("linked") or []]
+        if links:
+            print(f"    关联：{'；'.join(links)}")
     return 0
 
 

@@ -138,7 +138,7 @@ class PenaltyLinker:
         rerank = (getattr(self.engine, "violation_rerank", True) and result.get("mode") != "citation"
                   and is_violation_query(query) and bool(terms))
         if rerank and hits:
-            hits = self._rerank(hits, terms, reader, top_k)
+            hits = self._rerank(hits, terms, reader, top_k, query)
         self._attach(hits, terms, reader)
         out = dict(result, hits=hits)
         if rerank:
@@ -146,8 +146,9 @@ class PenaltyLinker:
         return {"result": out}
 
     # -- re-rank --------------------------------------------------------------------------------------------
-    def _rerank(self, hits: list[dict], terms: list[str], reader: ArticleReader, top_k: int) -> list[dict]:
-        from search.engine import hit_dict
+    def _rerank(self, hits: list[dict], terms: list[str], reader: ArticleReader, top_k: int,
+                query: str) -> list[dict]:
+        from search.engine import _terms, hit_dict
 
         wanted: dict[int, list[tuple[str, int, str]]] = {}
         for i, h in enumerate(hits[:self.window]):
@@ -168,7 +169,7 @@ class PenaltyLinker:
                     got = read.get(k)
                     if got is None:
                         continue
-                    h = hit_dict(got)
+                    h = hit_dict(got, terms=_terms(query))
                 c = conduct_cover(terms, h)
                 if c >= self.min_cover:
                     promote.setdefault(i, []).append((c, h))
