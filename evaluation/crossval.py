@@ -145,12 +145,14 @@ def store_crossval(
     progress: bool = True,
     retriever_options: dict | None = None,
     train_options: dict | None = None,
+    variants: dict[str, dict] | None = None,
 ) -> dict[str, Any]:
     """Cross-validate the static embedder + hybrid retrieval on an index.
 
     `flt` selects the searched points (the search default: current versions only). The dense side is searched in
     memory with each fold's model (the index's own dense vectors are left untouched); the sparse side, fusion and
-    re-ranking are the production code.
+    re-ranking are the production code. `variants` ({name: retriever options}) scores several retriever settings
+    with the same per-fold models (for ablations); the result then has one entry per variant under "variants".
     """
     from corpus.embedders import StaticEmbedder
     from corpus.encoders import document_text
@@ -168,21 +170,40 @@ def store_crossval(
             for h in hits]
     tmp = Path(tempfile.mkdtemp(prefix="crossval-"))
 
+    settings = variants or {"": retriever_options or {}}
+
     def fit(train: list[dict]) -> Any:
         recs = [{"id": q["id"], "query": q["query"], "relevant": sorted(relevant_keys(q))} for q in train]
         path = train_static_embedder(arts, data_dir=data_dir, question_records=recs, out_dir=tmp / "model",
                                      progress=False, **(train_options or {}))
         emb = StaticEmbedder.load(path)
         dense = InMemoryDense(slim, emb.encode_documents(docs))
-        r = HybridRetriever(store, sparse_encoders, emb, use_dense=True, **(retriever_options or {}))
-        r.dense_search = lambda vec, f, limit: dense.query(vec, limit)
-        r.full_payloads = False
-        return r
+        out = {}
+        for name, opts in settings.items():
+            r = HybridRetriever(store, sparse_encoders, emb, use_dense=True, **opts)
+            r.dense_search = lambda vec, f, limit: dense.query(vec, limit)
+            r.full_payloads = False
+            out[name] = r
+        return out
 
-    def search(r: Any, query: str) -> list[Any]:
-        return r.retrieve(query, flt, top_k=top_k)
-
-    return crossval(questions, fit=fit, search=search, k=k, progress=progress)
+    if not variants:
+        return crossval(questions, fit=lambda tr: fit(tr)[""], search=lambda r, q: r.retrieve(q, flt, top_k=top_k),
+                        k=k, progress=progress)
+    # Several variants: one training per fold, every variant scored on it.
+    folds = [fold_of(q["id"], k) for q in questions]
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in settings}
+    for f in range(k):
+        train = [q for q, g in zip(questions, folds) if g != f]
+        test = [q for q, g in zip(questions, folds) if g == f]
+        if not test:
+            continue
+        rs = fit(train)
+        for name, r in rs.items():
+            rows[name] += [score_one(r.retrieve(q["query"], flt, top_k=top_k), relevant_keys(q)) for q in test]
+        if progress:
+            print(json.dumps({"fold": f, **{n: average(v)["R@10"] for n, v in rows.items()}}, ensure_ascii=False),
+                  flush=True)
+    return {"k": k, "variants": {name: {"queries": len(v), **average(v)} for name, v in rows.items()}}
 
 
 def run_crossval_cli(args, settings) -> int:

@@ -9,15 +9,18 @@ For a query:
    cosine, one missing from a BM25 list half of that list's lowest normalised score (measured: better than the
    full floor or zero);
 4. re-ranking of the fused candidates (recipe and numbers in evaluation/ABLATION.md):
-   * level prior: local regulations and rules (地方性法规, 地方政府规章, 部门规章, …) × `local_weight`, because
+   * level prior: local regulations and rules (地方性法规, 地方政府规章, 部门规章, …) × 0.5 (`level_weights`), because
      a question that names no place or agency is most often answered by national law — a user filter on region
      or level makes the prior irrelevant (every candidate gets the same factor);
+   * kind prior: paragraphs of texts without 条 (修正案, 决定, old 解答) × 0.5 (`kind_weights`): they amend or
+     restate law, the articles state it;
    * regulation evidence: ``+ regulation_weight · (sum of the regulation's best 3 article scores) / max``
      — an article of a regulation that many candidates come from is more likely the answer;
 5. the top_k points are read back whole.
 
-Parts of one long article and several versions of one article are kept as separate hits (callers collapse them by
-article key); within the regulation evidence each article counts once.
+Parts of one long article (same version) come back once, as their best part; several versions of one article
+(when the filter lets them through) are kept as separate hits for the caller to collapse. Within the regulation
+evidence each article counts once.
 """
 from __future__ import annotations
 
@@ -30,9 +33,12 @@ import numpy as np
 from corpus.store import ArticleStore, FilterSpec, Hit
 
 #: Score factor per regulation level (others 1.0).
-DEFAULT_LEVEL_WEIGHTS = {"地方性法规": 0.7, "地方政府规章": 0.7, "自治条例和单行条例": 0.7, "部门规章": 0.7,
-                         "规范性文件": 0.7}
-RERANK_FIELDS = ["regulation_id", "title_key", "article_no", "article_suffix", "level"]
+DEFAULT_LEVEL_WEIGHTS = {"地方性法规": 0.5, "地方政府规章": 0.5, "自治条例和单行条例": 0.5, "部门规章": 0.5,
+                         "规范性文件": 0.5}
+#: Score factor per point kind: "paragraph" points come from texts without 条 (修正案, 决定, old 解答 documents),
+#: which restate or amend law rather than state it.
+DEFAULT_KIND_WEIGHTS = {"paragraph": 0.5}
+RERANK_FIELDS = ["regulation_id", "version_id", "title_key", "article_no", "article_suffix", "kind", "level"]
 
 
 class HybridRetriever:
@@ -49,6 +55,7 @@ class HybridRetriever:
         dense_weight: float = 0.7,
         sparse_floor: float = 0.5,
         level_weights: dict[str, float] | None = None,
+        kind_weights: dict[str, float] | None = None,
         regulation_weight: float = 0.3,
         regulation_top: int = 3,
         expander: Any | None = "default",
@@ -62,6 +69,7 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.sparse_floor = sparse_floor
         self.level_weights = DEFAULT_LEVEL_WEIGHTS if level_weights is None else dict(level_weights)
+        self.kind_weights = DEFAULT_KIND_WEIGHTS if kind_weights is None else dict(kind_weights)
         self.regulation_weight = regulation_weight
         self.regulation_top = regulation_top
         if expander == "default":
@@ -131,6 +139,8 @@ class HybridRetriever:
             score += weight * part / len(lists)
         if self.level_weights:
             score *= np.array([self.level_weights.get(payloads[i].get("level", ""), 1.0) for i in ids])
+        if getattr(self, "kind_weights", None):
+            score *= np.array([self.kind_weights.get(payloads[i].get("kind", ""), 1.0) for i in ids])
         if self.regulation_weight and len(ids) > 1:
             # Best score per article (parts/versions count once), then the regulation's best `regulation_top`.
             best_art: dict[tuple, float] = {}
@@ -148,7 +158,18 @@ class HybridRetriever:
             score = score / smax + self.regulation_weight * np.array(
                 [reg_score[payloads[i].get("regulation_id") or payloads[i].get("title_key")] / top for i in ids])
         order = np.argsort(-score, kind="stable")
-        return [(ids[i], float(score[i]), payloads[ids[i]]) for i in order]
+        out = []
+        seen: set[tuple] = set()
+        for i in order:
+            p = payloads[ids[i]]
+            # Parts of one long article (same version, same article): the best part stands for the article.
+            part_key = (p.get("version_id"), p.get("kind"), p.get("article_no"), p.get("article_suffix", ""))
+            if p.get("version_id") is not None and p.get("article_no") is not None:
+                if part_key in seen:
+                    continue
+                seen.add(part_key)
+            out.append((ids[i], float(score[i]), p))
+        return out
 
     # -- public -----------------------------------------------------------------------------------------------
     def retrieve(self, query: str, flt: FilterSpec | None = None, top_k: int = 10) -> list[Hit]:

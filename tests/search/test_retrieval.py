@@ -109,8 +109,11 @@ def test_dense_side_finds_what_words_miss(store):
     st, enc, emb = store
     r = HybridRetriever(st, [enc], emb, expander=None, dense_weight=0.9, regulation_weight=0)
     assert r.use_dense and "toy" in r.description
-    hits = r.retrieve("老板克扣工资", None, top_k=3)  # no bigram of the query occurs in the pay articles
-    assert _keys(hits)[0] in {("劳动合同法", 30), ("某省劳动合同条例", 30)}
+    hits = r.retrieve("老板克扣工资", None, top_k=4)  # no bigram of the query occurs in the labour articles
+    labour = {("劳动合同法", 30), ("劳动合同法", 39), ("劳动合同法", 40), ("某省劳动合同条例", 30)}
+    assert set(_keys(hits)) == labour
+    rent = r.retrieve("房东不维修房子", None, top_k=1)
+    assert _keys(rent) == [("民法典", 712)]
     assert set(r.last_timing) == {"encode_ms", "search_ms", "rerank_ms"}
 
 
@@ -140,3 +143,15 @@ def test_glossary_expands_longest_terms_without_duplicates():
     terms = g.terms_for("房东房东")
     assert terms.count("出租人") == 1
     assert g.expand("房东不退押金").startswith("房东不退押金 ")
+
+
+def test_fuse_collapses_parts_and_applies_kind_prior():
+    r = HybridRetriever.__new__(HybridRetriever)
+    r.dense_weight, r.level_weights, r.regulation_weight, r.regulation_top = 0.0, {}, 0.0, 3
+    r.sparse_floor, r.kind_weights = 0.5, {"paragraph": 0.5}
+    art = lambda no, kind="article": {"regulation_id": "x", "version_id": "x@1", "article_no": no,  # noqa: E731
+                                      "article_suffix": "", "kind": kind}
+    sparse = [Hit("p0", 10.0, art(5)), Hit("p1", 9.0, art(5)), Hit("para", 9.5, art(1, "paragraph")),
+              Hit("other", 6.0, art(6))]
+    out = [(pid, round(s, 3)) for pid, s, _ in r.fuse([("sparse", sparse)])]
+    assert out == [("p0", 1.0), ("other", 0.6), ("para", 0.475)]  # p1: second part of article 5, dropped
