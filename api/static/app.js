@@ -1,5 +1,6 @@
 /* 法规知识检索 — the web page. Plain JS, no dependencies. Hash routes:
-   #/search?q=…  #/ask?q=…  #/regs  #/reg/<id>  #/article/<id>/<no>?version_id=…  #/admin */
+   #/search?q=…  #/ask?q=…  #/regs  #/reg/<id>  #/article/<id>/<no>?version_id=…  #/outreach?agency=…&region=…
+   #/admin */
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
@@ -134,7 +135,68 @@ function renderHit(h) {
     (h.headings || []).length ? el("p", { class: "headings" }, h.headings.join(" › ")) : null,
     markedSnippet(h.snippet),
     meta(h),
-    h.is_penalty ? el("span", { class: "tag" }, "法律责任") : null);
+    h.is_penalty ? el("span", { class: "tag" }, "法律责任") : null,
+    linkedList(h));
+}
+
+/* The duty a penalty punishes, or the penalty of a duty, shown with the hit (search.linking). */
+function linkedList(h) {
+  const links = h.linked || [];
+  if (!links.length) return null;
+  return el("details", { class: "linked" },
+    el("summary", {}, h.is_penalty ? `所处罚的义务条款（${links.length}）` : `违反本条的法律责任（${links.length}）`),
+    el("ul", {}, links.map((x) => el("li", {},
+      el("a", { href: articleHref(h.regulation_id, x.article_no, x.article_suffix, x.version_id) },
+        `《${x.title}》${x.label}`),
+      el("p", { class: "linked-text" }, x.text)))));
+}
+
+// ---- 普法责任清单 -----------------------------------------------------------------------------------------
+function outreachParams() {
+  const p = new URLSearchParams();
+  p.set("agency", $("#o-agency").value.trim());
+  const region = $("#o-region").value.trim();
+  if (region) p.set("region", region);
+  return p;
+}
+
+function renderCard(card, i) {
+  const rows = [["适用对象", card.subject || "见条文"]];
+  if (card.duty) rows.push(["应当做什么", card.duty]);
+  else if (card.avoid) rows.push(["应当做什么", `不得有此行为：${card.avoid}`]);
+  rows.push(["违反的后果", card.consequences.length
+    ? card.consequences.map((c) => `${c.plain || "见条文"}（${c.label}）`).join("；") : "本法规未规定相应罚则"]);
+  return el("article", { class: "ocard" },
+    el("h3", {}, `${i + 1}. ${card.articles[0]}`),
+    el("dl", {}, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
+      el("dt", {}, "依据"),
+      el("dd", {}, el("ul", {}, card.basis.map((q) => el("li", {}, `《${q.title}》${q.label}：`, el("q", {}, q.quote)))))));
+}
+
+async function runOutreach(params) {
+  const box = $("#outreach");
+  $("#o-agency").value = params.get("agency") || "";
+  $("#o-region").value = params.get("region") || "";
+  for (const id of ["#o-print", "#o-html", "#o-docx"]) $(id).hidden = true;
+  if (!params.get("agency")) { box.replaceChildren(); return; }
+  box.replaceChildren(el("p", { class: "info" }, "生成中…"));
+  try {
+    const doc = await api(`/api/outreach?${params.toString()}`);
+    const title = `${doc.region || ""}${doc.agency}部门普法责任清单`;
+    box.replaceChildren(
+      el("h2", { class: "otitle" }, title),
+      el("p", { class: "info" }, `范围：${doc.regions.join("、")}现行有效的法规，共 ${doc.regulations.length} 部`),
+      ...doc.regulations.map((reg) => el("section", { class: "oreg" },
+        el("h3", {}, `《${reg.title}》`),
+        el("p", { class: "meta" }, [reg.level, reg.region, reg.version_date && `版本 ${reg.version_date}`]
+          .filter(Boolean).join(" · ")),
+        reg.cards.length ? reg.cards.map(renderCard) : el("p", {}, "（未找到可整理的义务条款）"))));
+    $("#o-html").href = `/api/outreach?${params.toString()}&format=html`;
+    $("#o-docx").href = `/api/outreach?${params.toString()}&format=docx`;
+    for (const id of ["#o-print", "#o-html", "#o-docx"]) $(id).hidden = false;
+  } catch (e) {
+    showError(box, e);
+  }
 }
 
 async function runSearch(params) {
@@ -396,6 +458,7 @@ function route() {
     case "regs": show("regs", "regs"); showRegs(); break;
     case "reg": show("reg", "regs"); showReg(parts[1], params); break;
     case "article": show("article", "regs"); showArticle(parts[1], parts[2], params); break;
+    case "outreach": show("outreach", "outreach"); runOutreach(params); break;
     case "admin": show("admin", "admin"); keyState(); break;
     default: show("search", "search"); runSearch(params);
   }
@@ -413,6 +476,7 @@ async function fillFilters() {
     }
     const agencies = uniq(regs.flatMap((r) => r.agencies || []));
     $("#agency-list").replaceChildren(...agencies.map((a) => el("option", { value: a })));
+    $("#region-list").replaceChildren(...uniq(regs.map((r) => r.region)).map((v) => el("option", { value: v })));
   } catch (e) { /* the filters stay at 全部 */ }
   try {
     const h = await api("/healthz");
@@ -438,6 +502,11 @@ document.addEventListener("DOMContentLoaded", () => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) $("#ask-form").requestSubmit();
   });
   $("#reg-filter").addEventListener("input", showRegs);
+  $("#outreach-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    location.hash = `#/outreach?${outreachParams().toString()}`;
+  });
+  $("#o-print").addEventListener("click", () => window.print());
   $("#key-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const k = $("#api-key").value.trim();
