@@ -178,13 +178,18 @@ _BASIS = {"illegal_gains": "违法所得", "goods_value": "货值金额", "annua
 
 
 def fine_words(lo: float | None, hi: float | None, multiple: str = "") -> str:
+    """罚款1万元至10万元 / 罚款最高20万元 / 罚款按违法所得的倍数或比例计算 (both when the article has both)."""
+    fixed = ""
     if hi is not None and lo:
-        return f"罚款{_yuan(lo)}至{_yuan(hi)}"
-    if hi is not None:
-        return f"罚款最高{_yuan(hi)}"
-    if lo:
-        return f"罚款{_yuan(lo)}以上"
-    return f"罚款（按{multiple}的倍数或比例计算）" if multiple else ""
+        fixed = f"罚款{_yuan(lo)}至{_yuan(hi)}"
+    elif hi is not None:
+        fixed = f"罚款最高{_yuan(hi)}"
+    elif lo:
+        fixed = f"罚款{_yuan(lo)}以上"
+    by = f"按{multiple}的倍数或比例计算" if multiple else ""
+    if fixed and by:
+        return f"{fixed}，或{by}"
+    return fixed or (f"罚款{by}" if by else "")
 
 
 def plain_consequence(enf: dict) -> str:

@@ -50,6 +50,35 @@ def test_scope_is_current_versions_of_nation_province_and_region():
     assert [r["title"] for r in picked] == ["A法"] and regions == ["全国"]
 
 
+def test_fine_words_in_plain_chinese():
+    from api.outreach import fine_words, plain_consequence
+
+    assert fine_words(10000.0, 100000.0) == "罚款1万元至10万元"
+    assert fine_words(0.0, 200000.0) == "罚款最高20万元"
+    assert fine_words(None, None, "违法所得") == "罚款按违法所得的倍数或比例计算"
+    assert fine_words(0.0, 50000.0, "货值金额") == "罚款最高5万元，或按货值金额的倍数或比例计算"
+    assert fine_words(None, None) == ""
+    enf = {"sanctions": [{"kind": "责令限期改正"}, {"kind": "罚款"}, {"kind": "责令停产停业"}, {"kind": "罚款"}],
+           "fine_min": 10000.0, "fine_max": 200000.0}
+    assert plain_consequence(enf) == "责令限期改正、责令停产停业；罚款1万元至20万元"
+
+
+def test_duty_sentence_and_subject():
+    from api.outreach import best_segment, duty_subject, sanction_line
+
+    text = ("生产经营单位的安全生产管理机构以及安全生产管理人员履行下列职责:\n（一）组织或者参与拟订本单位安全生产规章制度；\n"
+            "（二）组织或者参与本单位安全生产教育和培训，如实记录安全生产教育和培训情况；")
+    sentence, lead = best_segment(text, "未如实记录安全生产教育和培训情况")
+    assert sentence.startswith("（二）") and lead.endswith("履行下列职责:")
+    assert sentence in text and lead in text
+    assert duty_subject(lead) == "生产经营单位的安全生产管理机构以及安全生产管理人员"
+    assert duty_subject("因经济困难申请法律援助的，申请人应当如实说明本人及其共同生活的家庭成员的经济状况。") == "申请人"
+    assert duty_subject("生产经营单位应当对从业人员进行安全生产教育和培训。") == "生产经营单位"
+    assert duty_subject("国家鼓励发展安全生产产业。") is None
+    pen = "违反本条例第十八条规定，生产经营单位未按照规定对有关从业人员进行安全生产教育和培训的，责令限期改正，处一万元以上十万元以下罚款。"
+    assert sanction_line("第一款\n" + pen, {"sanctions": [{"text": "处一万元以上十万元以下罚款"}]}) == pen
+
+
 # ---- on a real index ---------------------------------------------------------------------------------------------
 
 
