@@ -31,6 +31,7 @@ from corpus.numerals import article_label, cn_to_int
 CSS_FILE = Path(__file__).resolve().parent / "static" / "outreach.css"
 NATIONAL = ("全国", "")
 FORMATS = ("md", "html", "docx", "json")
+NOT_ENFORCED = ("司法解释",)  # courts' interpretations: no agency enforces them
 MAX_DUTY_ONLY_CARDS = 12  # duty cards of a regulation that has no penalty article of its own
 
 _DUTY_WORD = re.compile(r"应当|不得|必须|禁止|严禁|负有[^。；]{0,20}义务")
@@ -81,7 +82,7 @@ def select_regulations(records: list[dict], agency: str, region: str | None) -> 
         regions += [r for r in (province, region) if r and r not in regions]
     order = {r: i for i, r in enumerate(regions)}
     picked = [r for r in records if r.get("is_current") and agency in (r.get("agencies") or [])
-              and (r.get("region") or "") in order]
+              and (r.get("region") or "") in order and r.get("level") not in NOT_ENFORCED]
     # One record per regulation (an edition split into volumes keeps all of them).
     picked.sort(key=lambda r: (order[r.get("region") or ""], _level_rank(r.get("level")), r.get("title", ""),
                                r.get("version_id", "")))

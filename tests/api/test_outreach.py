@@ -41,6 +41,7 @@ def test_scope_is_current_versions_of_nation_province_and_region():
         {"title": "D市条例", "region": "苏州市", "is_current": True, "agencies": ["应急管理"]},
         {"title": "E省条例", "region": "浙江省", "is_current": True, "agencies": ["应急管理"]},
         {"title": "F法", "region": "全国", "is_current": True, "agencies": ["公安"]},
+        {"title": "G解释", "region": "全国", "level": "司法解释", "is_current": True, "agencies": ["应急管理"]},
     ]
     picked, regions = select_regulations(recs, "应急管理", "徐州市")
     assert [r["title"] for r in picked] == ["A法", "B省条例", "C市条例"]
