@@ -23,13 +23,15 @@ EMBEDDER_META = "embedder"
 
 class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
-                 training_questions: list[Path], limits: dict, ocr_enabled: bool = True):
+                 training_questions: list[Path], limits: dict, ocr_enabled: bool = True,
+                 optimize_after_ingest: bool = False):
         self.data_dir = Path(data_dir)
         self.index = index
         self.embedding_model = embedding_model
         self.training_questions = list(training_questions)
         self.limits = limits
         self.ocr_enabled = ocr_enabled
+        self.optimize_after_ingest = optimize_after_ingest
         self.write_lock = threading.Lock()
         self.sparse_encoders = default_sparse_encoders()
         for enc in self.sparse_encoders:
@@ -48,7 +50,8 @@ class Runtime:
                   "max_pdf_pages": settings.max_pdf_pages, "ocr_max_pages": settings.ocr_max_pages}
         return cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
                    embedding_model=settings.embedding_model, training_questions=settings.training_questions,
-                   limits=limits, ocr_enabled=settings.ocr_enabled)
+                   limits=limits, ocr_enabled=settings.ocr_enabled,
+                   optimize_after_ingest=settings.optimize_after_ingest)
 
     def close(self) -> None:
         self.index.close()
@@ -122,7 +125,7 @@ class Runtime:
             ingestor = Ingestor(self.index, writer, ocr_enabled=self.ocr_enabled, limits=self.limits,
                                 progress=progress, before_write=before_write)
             summary = ingestor.run(paths)
-            if summary.points >= 5000:
+            if self.optimize_after_ingest and summary.points >= 5000:
                 # Edge has no background optimizer: build the dense HNSW index after a bulk load.
                 t = time.perf_counter()
                 self.index.articles.optimize()

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     embedding_model: str | None = None
     training_questions: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 
+    # Build the dense HNSW graph after a bulk load (Qdrant Edge has no background optimizer). Off by default:
+    # measured on 150k articles it costs minutes and GBs while brute-force dense search stays within the latency
+    # budget (see the Index issue notes).
+    optimize_after_ingest: bool = False
+
     # Ingest limits (hostile files): enforced per file.
     max_file_mb: int = 50
     max_unzipped_mb: int = 200

@@ -151,7 +151,16 @@ class Ingestor:
         t2 = time.perf_counter()
         summary.trained = bool(getattr(self.writer, "trained", False))
         summary.dense = self.writer.dense_description
-        for reg in _progress(parsed, "写入索引", self.progress) if self.progress else parsed:
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(parsed), desc="写入索引", unit="个文件", file=sys.stderr, dynamic_ncols=True)
+        parsed.reverse()
+        while parsed:
+            reg = parsed.pop()  # written regulations are let go at once: peak memory stays near one copy
+            if bar:
+                bar.update(1)
             try:
                 res = self.writer.write(reg)
             except LawSearchError as exc:
@@ -164,6 +173,8 @@ class Ingestor:
             summary.articles += len({(a.article_no, a.article_suffix) for a in reg.articles})
             summary.points += res.points
             summary.replaced_points += res.replaced
+        if bar:
+            bar.close()
         self.index.flush()
         summary.phases["write"] = round(time.perf_counter() - t2, 1)
         summary.phases["rss_mb_after_write"] = _rss_mb()
