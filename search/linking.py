@@ -29,7 +29,8 @@ VIOLATION_RE = re.compile(
     r"(?:不|未|没有?|拒不|拒绝|擅自)[^，。？?！!]{0,40}?(?:会怎样|会怎么样|怎么办|怎么处理|如何处理|怎么处罚|承担什么|有什么责任)")
 #: Query words that say "violation" but name no conduct; left out when matching the conduct.
 _NON_CONTENT = {"罚款", "处罚", "罚金", "违反", "违法", "法律责任", "责任", "后果", "怎么", "怎样", "怎么样", "怎么办", "什么",
-                "如何", "处理", "可以", "是否", "应该", "规定", "承担", "追究", "多少", "会不会", "有没有", "行为", "被罚"}
+                "如何", "处理", "可以", "是否", "应该", "规定", "承担", "追究", "多少", "会不会", "有没有", "行为", "被罚",
+                "没有", "如果", "的话", "请问", "单位"}
 _LABEL = re.compile(rf"^第(?P<no>{NUMERAL_RE})条(?P<suffix>之[一二三四五六七八九十]+)?$")
 _CONDUCT_HEAD = re.compile(r"^(?P<head>[^。；]*?)(?:有下列|的[，,：:])")
 
@@ -124,7 +125,7 @@ def _links(hit: dict) -> list[tuple[str, str]]:
 class PenaltyLinker:
     """After the merger: violation re-rank (behind a switch) and `linked` duty/penalty articles on every hit."""
 
-    def __init__(self, *, engine: Any, window: int = 5, min_cover: float = 0.6, max_linked: int = 6):
+    def __init__(self, *, engine: Any, window: int = 5, min_cover: float = 0.5, max_linked: int = 6):
         self.engine = engine
         self.window = window
         self.min_cover = min_cover

@@ -109,6 +109,15 @@ def test_violation_question_returns_penalty_with_its_duty(rt, region, title, pen
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("query", ["工厂没有给工人做安全生产教育和培训，会被怎么处罚？", "公司不给员工安全培训会怎样"])
+def test_lay_violation_question(rt, query):
+    hits = rt.search(query, top_k=5)["hits"]
+    rank = rank_of(hits, "中华人民共和国安全生产法", 97)
+    assert rank is not None and rank <= 3, [(h["title"], h["label"]) for h in hits]
+    assert hits[rank - 1]["linked"][0]["article_no"] == 28
+
+
+@pytest.mark.integration
 def test_switch_off_keeps_links_but_not_the_promotion(rt, rerank_off):
     res = rt.search(TRAINING_QUERY, top_k=10)
     assert "violation_rerank" not in res
