@@ -346,12 +346,14 @@ def duty_only_cards(title: str, arts: dict[str, dict]) -> list[dict]:
                     or not _PARTY.search(subject)):
                 continue
             basis = [_quote(title, label, s)]
+            items = [u for u, lead in duty_units(p["text"]) if lead == s]  # 履行下列责任：（一）…（二）…
+            basis += [_quote(title, label, i) for i in items]
             consequence = []
             if bridge:
                 consequence.append({"label": bridge[0], "plain": "依照有关法律、法规的处罚规定处理",
                                     "fine_min": None, "fine_max": None, "sanctions": [], "quote": bridge[1]})
                 basis.append(_quote(title, bridge[0], bridge[1]))
-            cards.append({"subject": subject, "duty": s, "avoid": None, "consequences": consequence,
+            cards.append({"subject": subject, "duty": s + "".join(items), "avoid": None, "consequences": consequence,
                           "basis": basis, "articles": [label] + ([bridge[0]] if bridge else [])})
             break  # one card per article
         if len(cards) >= MAX_DUTY_ONLY_CARDS:
