@@ -4,9 +4,12 @@ Two collections in the same store backend:
 - `<collection>`: one point per article (or article part), payload = article + regulation metadata.
 - `<collection>_versions`: one record per regulation version (file), the commit marker of a write.
 
-A version is written as: record(state=pending) → article points → currentness flip → record(state=complete).
-A crash at any point leaves a pending record; `recover()` (run at the start of every ingest) deletes the points of
-pending versions, so a rerun ends in exactly the state of a clean run. Searches see each article at most once per
+A version is written as: record(state=pending) → article points → record(state=complete, flipping) → currentness
+flip → flipping cleared. A crash before the complete record leaves a pending record; `recover()` (run at the start
+of every ingest) deletes the points of pending versions, so a rerun ends in exactly the state of a clean run. The
+points of a new version are written not current, so until its record is complete the old version stays the only
+current one (also for a reader that opens the index after a crash, before any recover). A crash during the flip
+leaves `flipping` set; `recover()` redoes the flip of that regulation. Searches see each article at most once per
 regulation because the flip sets the new version current before the old one is retired and search collapses hits
 by article key; they never see it missing because old points are removed only after the new ones are in.
 """
@@ -135,7 +138,13 @@ class ArticleIndex:
             rolled.append(vid)
             if rec.get("regulation_id"):
                 self._recompute_currentness(rec["regulation_id"])
-        if rolled:
+        flipping = [] if not self.exists() else [h.payload for h in self.versions_store.scroll(
+            FilterSpec(must=[_eq("state", "complete"), _eq("flipping", True)]))]
+        for rid in sorted({rec["regulation_id"] for rec in flipping}):
+            self._recompute_currentness(rid)
+        for rec in flipping:
+            self._end_flip(rec["version_id"])
+        if rolled or flipping:
             self.flush()
         return rolled
 
@@ -175,8 +184,10 @@ class ArticleIndex:
         self._put_version(pending)
 
         new_ids = {p.id for p in points}
+        # A new version's points stay hidden (not current) until its record is complete and the flip turns them on;
+        # a rewrite of the same version overwrites current points in place (same ids), so they stay visible.
         for p in points:
-            p.payload.update(is_current=will_be_current, doc_type="article")
+            p.payload.update(is_current=will_be_current and bool(old), doc_type="article")
         # Points of an existing current version stay visible until the new ones are in (same ids overwrite).
         self.articles.upsert(points)
         replaced = 0
@@ -186,12 +197,19 @@ class ArticleIndex:
             if stale:
                 self.articles.delete_ids(stale)
             replaced = len(stale)
-        complete = dict(pending, state="complete", article_points=len(points))
+        complete = dict(pending, state="complete", article_points=len(points), flipping=True)
         self._put_version(complete)
         self._recompute_currentness(rid)
-        current = self.version_record(vid) or complete
+        current = self._end_flip(vid) or complete
         return WriteResult(version_id=vid, regulation_id=rid, points=len(points), replaced=replaced,
                            is_current=bool(current.get("is_current")))
+
+    def _end_flip(self, version_id: str) -> dict | None:
+        rec = self.version_record(version_id)
+        if rec is not None and rec.get("flipping"):
+            rec = dict(rec, flipping=False)
+            self._put_version(rec)
+        return rec
 
     @staticmethod
     def _edition(rec: dict) -> str:
