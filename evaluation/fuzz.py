@@ -233,7 +233,36 @@ def m_pdf_structure(rnd, s, seeds):
     return b, ".pdf"
 
 
+def m_front_matter(rnd, s, seeds):
+    """Hostile YAML front matter on a Markdown seed: alias bombs, deep nesting, unsafe tags, odd scalars."""
+    mds = [x for x in seeds if x.ext == ".md"] or [s]
+    body = rnd.choice(mds).data
+    if body.startswith(b"---"):
+        end = body.find(b"\n---", 3)
+        body = body[end + 4:] if end > 0 else body
+    how = rnd.choice(["alias_bomb", "deep", "tags", "scalars", "unclosed", "binary"])
+    if how == "alias_bomb":
+        y = 'a: &a ["哈","哈","哈","哈","哈","哈","哈","哈","哈"]\n' + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9))
+        y += f"{rnd.choice(['title', 'office', 'publish', 'status', 'x'])}: *j\n"
+    elif how == "deep":
+        d = rnd.choice([100, 10000])
+        y = "title: " + "[" * d + "x" + "]" * d + "\noffice: " + "{a: " * 100 + "b" + "}" * 100 + "\n"
+    elif how == "tags":
+        y = rnd.choice(["title: !!python/object/apply:os.system ['true']\n", "title: !!binary aGVsbG8=\n",
+                        "title: !!timestamp 2001-13-99\n", "? [a, b]\n: c\ntitle: 某条例\n", "<<: *undefined\n"])
+    elif how == "scalars":
+        y = "\n".join(f"{k}: {rnd.choice(['~', '.nan', '1e999', '0x' + 'f' * 100, '2024-02-30', '-', '[]', '{}'])}"
+                      for k in ("title", "office", "publish", "effective_date", "status", "id")) + "\n"
+    elif how == "unclosed":
+        y = "title: '某条例\noffice: \"x\n"
+    else:
+        y = os.urandom(rnd.choice([10, 1000])).decode("latin-1")
+    return b"---\n" + y.encode("utf-8", "surrogateescape") + b"---\n" + body, rnd.choice([".md", ".md", ".txt"])
+
+
 MUTATIONS = {
+    "front_matter": m_front_matter,
     "truncate": m_truncate, "byteflip": m_byteflip, "wrong_ext": m_wrong_ext, "splice": m_splice, "nul": m_nul,
     "bad_encoding": m_bad_encoding, "huge_line": m_huge_line, "deep_html": m_deep_html, "docx_xml": m_docx_xml,
     "zip_members": m_zip_members, "pdf_structure": m_pdf_structure,

@@ -48,7 +48,7 @@ def split_front_matter(text: str) -> tuple[dict, str, list[str]]:
             meta = {str(k): _scalar(v) for k, v in loaded.items() if not isinstance(v, (dict, list))}
         else:
             meta = _tiny_parse(block)
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, ValueError, RecursionError) as e:  # ValueError: a date like 2024-02-30
         warnings.append(f"front matter 不是合法 YAML，已按 key: value 解析（{type(e).__name__}）")
         meta = _tiny_parse(block)
     return meta, text[m.end():], warnings

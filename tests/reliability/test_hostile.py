@@ -198,3 +198,32 @@ def test_hostile_uploads_through_the_api(tmp_path):
         assert rt.index.counts() == {"points": 0, "versions": 0}
     finally:
         rt.close()
+
+
+class TestFrontMatter:
+    """Found by evaluation.fuzz (front_matter mutation): YAML that safe_load rejects with ValueError (an impossible
+    date) or RecursionError (deep nesting) used to fail the whole file as corrupt; it now falls back to the flat
+    key: value reading like any other invalid YAML, and the body is read."""
+
+    BODY = "# 某某条例\n第一条 为了测试，制定本条例。\n第二条 本条例自公布之日起施行。\n"
+
+    @pytest.mark.parametrize("front", ["effective_date: 2024-02-30\ntitle: 某某条例\n",
+                                       "title: !!timestamp 2001-13-99\n",
+                                       "title: 某某条例\nx: " + "[" * 5000 + "]" * 5000 + "\n"])
+    def test_bad_yaml_falls_back(self, tmp_path, front):
+        f = tmp_path / "fm.md"
+        f.write_text("---\n" + front + "---\n" + self.BODY, encoding="utf-8")
+        r = convert_file(f)
+        assert "第一条 为了测试，制定本条例。" in r.lines and any("YAML" in w for w in r.warnings)
+
+    def test_yaml_alias_bomb_is_harmless(self, tmp_path):
+        y = 'a: &a ["哈","哈","哈","哈","哈","哈","哈","哈","哈"]\n' + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9))
+        f = tmp_path / "bomb.md"
+        f.write_text("---\n" + y + "title: *j\noffice: *j\n---\n" + self.BODY, encoding="utf-8")
+        from ingest.metadata import build_regulation
+
+        out, dt, grow = _bounded(f)
+        assert dt < 5.0 and grow < 300
+        reg = build_regulation(out, source_path=str(f), sha256="0")
+        assert reg.title == "某某条例" and len(reg.articles) == 2
