@@ -5,9 +5,10 @@ For a query:
 1. the query is expanded with legal wording (`search.expansion`, lay → legal) for the sparse side;
 2. one store query per vector (one engine batch): each sparse encoder and the dense embedder return their top
    `candidates` points under the caller's filter, with only the payload fields re-ranking needs;
-3. fusion: ``(1 − w)·bm25/max(bm25) + w·cosine``; a candidate missing from the dense list gets the list's lowest
-   cosine, one missing from a BM25 list half of that list's lowest normalised score (measured: better than the
-   full floor or zero);
+3. fusion: ``(1 − w)·bm25/max(bm25) + w·cosine``, w = 0.6 for the order, and w = 0.8 (dense carries recall)
+   to choose which candidates fill the first 100 places: a two-stage cascade. A candidate missing from the dense
+   list gets that list's lowest cosine, one missing from a BM25 list half of that list's lowest normalised score
+   (measured: better than the full floor or zero);
 4. re-ranking of the fused candidates (recipe and numbers in evaluation/ABLATION.md):
    * level prior: local regulations and rules (地方性法规, 地方政府规章, 部门规章, …) × 0.5 (`level_weights`), because
      a question that names no place or agency is most often answered by national law — a user filter on region
@@ -52,8 +53,10 @@ class HybridRetriever:
         *,
         dense_name: str = "dense",
         candidates: int = 500,
-        dense_weight: float = 0.7,
+        dense_weight: float = 0.6,
         sparse_floor: float = 0.5,
+        recall_dense_weight: float | None = 0.8,
+        recall_pool: int = 100,
         level_weights: dict[str, float] | None = None,
         kind_weights: dict[str, float] | None = None,
         regulation_weight: float = 0.3,
@@ -68,6 +71,8 @@ class HybridRetriever:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.sparse_floor = sparse_floor
+        self.recall_dense_weight = recall_dense_weight
+        self.recall_pool = recall_pool
         self.level_weights = DEFAULT_LEVEL_WEIGHTS if level_weights is None else dict(level_weights)
         self.kind_weights = DEFAULT_KIND_WEIGHTS if kind_weights is None else dict(kind_weights)
         self.regulation_weight = regulation_weight
@@ -109,19 +114,9 @@ class HybridRetriever:
                                        "limit": limit, "fields": RERANK_FIELDS}))
         return reqs
 
-    def fuse(self, results: list[tuple[str, list[Hit]]]) -> list[tuple[str, float, dict]]:
-        """Fused and re-ranked (id, score, rerank payload), best first."""
-        sparse_lists = [hits for kind, hits in results if kind == "sparse" and hits]
-        dense_lists = [hits for kind, hits in results if kind == "dense" and hits]
-        payloads: dict[str, dict] = {}
-        for _, hits in results:
-            for h in hits:
-                payloads.setdefault(h.id, h.payload)
-        if not payloads:
-            return []
-        ids = list(payloads)
-        pos = {pid: i for i, pid in enumerate(ids)}
-        w = self.dense_weight if dense_lists else 0.0
+    def _scores(self, ids: list[str], payloads: dict[str, dict], pos: dict[str, int], sparse_lists: list,
+                dense_lists: list, w: float) -> np.ndarray:
+        """Fused score of every candidate for dense weight `w`, with the priors and the regulation evidence."""
         score = np.zeros(len(ids), dtype=np.float64)
         for lists, weight, normalise, floor_factor in ((sparse_lists, 1.0 - w, True, self.sparse_floor),
                                                        (dense_lists, w, False, 1.0)):
@@ -139,7 +134,7 @@ class HybridRetriever:
             score += weight * part / len(lists)
         if self.level_weights:
             score *= np.array([self.level_weights.get(payloads[i].get("level", ""), 1.0) for i in ids])
-        if getattr(self, "kind_weights", None):
+        if self.kind_weights:
             score *= np.array([self.kind_weights.get(payloads[i].get("kind", ""), 1.0) for i in ids])
         if self.regulation_weight and len(ids) > 1:
             # Best score per article (parts/versions count once), then the regulation's best `regulation_top`.
@@ -157,19 +152,47 @@ class HybridRetriever:
             smax = score.max() or 1.0
             score = score / smax + self.regulation_weight * np.array(
                 [reg_score[payloads[i].get("regulation_id") or payloads[i].get("title_key")] / top for i in ids])
-        order = np.argsort(-score, kind="stable")
+        return score
+
+    def _collapse_parts(self, order, ids: list[str], payloads: dict[str, dict]) -> list[int]:
+        """Parts of one long article (same version, same article): the best part stands for the article."""
         out = []
         seen: set[tuple] = set()
         for i in order:
             p = payloads[ids[i]]
-            # Parts of one long article (same version, same article): the best part stands for the article.
-            part_key = (p.get("version_id"), p.get("kind"), p.get("article_no"), p.get("article_suffix", ""))
             if p.get("version_id") is not None and p.get("article_no") is not None:
-                if part_key in seen:
+                key = (p.get("version_id"), p.get("kind"), p.get("article_no"), p.get("article_suffix", ""))
+                if key in seen:
                     continue
-                seen.add(part_key)
-            out.append((ids[i], float(score[i]), p))
+                seen.add(key)
+            out.append(int(i))
         return out
+
+    def fuse(self, results: list[tuple[str, list[Hit]]]) -> list[tuple[str, float, dict]]:
+        """Fused and re-ranked (id, score, rerank payload), best first.
+
+        With a dense list and `recall_dense_weight` set: the first `recall_pool` results are the pool chosen with
+        that (recall-oriented) weight, ordered by the `dense_weight` score; the rest follow by that score.
+        """
+        sparse_lists = [hits for kind, hits in results if kind == "sparse" and hits]
+        dense_lists = [hits for kind, hits in results if kind == "dense" and hits]
+        payloads: dict[str, dict] = {}
+        for _, hits in results:
+            for h in hits:
+                payloads.setdefault(h.id, h.payload)
+        if not payloads:
+            return []
+        ids = list(payloads)
+        pos = {pid: i for i, pid in enumerate(ids)}
+        w = self.dense_weight if dense_lists else 0.0
+        score = self._scores(ids, payloads, pos, sparse_lists, dense_lists, w)
+        order = self._collapse_parts(np.argsort(-score, kind="stable"), ids, payloads)
+        wr = self.recall_dense_weight
+        if dense_lists and wr is not None and wr != w and self.recall_pool > 0:
+            recall = self._scores(ids, payloads, pos, sparse_lists, dense_lists, wr)
+            pool = set(self._collapse_parts(np.argsort(-recall, kind="stable"), ids, payloads)[: self.recall_pool])
+            order = [i for i in order if i in pool] + [i for i in order if i not in pool]
+        return [(ids[i], float(score[i]), payloads[ids[i]]) for i in order]
 
     # -- public -----------------------------------------------------------------------------------------------
     def retrieve(self, query: str, flt: FilterSpec | None = None, top_k: int = 10) -> list[Hit]:

@@ -120,7 +120,7 @@ def test_dense_side_finds_what_words_miss(store):
 def test_fuse_scores_missing_candidates_with_the_list_floor():
     r = HybridRetriever.__new__(HybridRetriever)
     r.dense_weight, r.level_weights, r.regulation_weight, r.regulation_top = 0.5, {}, 0.0, 3
-    r.sparse_floor = 1.0
+    r.sparse_floor, r.kind_weights, r.recall_dense_weight, r.recall_pool = 1.0, {}, None, 100
     p = lambda reg, no: {"regulation_id": reg, "article_no": no, "level": "法律"}  # noqa: E731
     sparse = [Hit("a", 10.0, p("x", 1)), Hit("b", 5.0, p("x", 2))]
     dense = [Hit("c", 0.9, p("y", 1)), Hit("a", 0.2, p("x", 1))]
@@ -148,10 +148,23 @@ def test_glossary_expands_longest_terms_without_duplicates():
 def test_fuse_collapses_parts_and_applies_kind_prior():
     r = HybridRetriever.__new__(HybridRetriever)
     r.dense_weight, r.level_weights, r.regulation_weight, r.regulation_top = 0.0, {}, 0.0, 3
-    r.sparse_floor, r.kind_weights = 0.5, {"paragraph": 0.5}
+    r.sparse_floor, r.kind_weights, r.recall_dense_weight, r.recall_pool = 0.5, {"paragraph": 0.5}, None, 100
     art = lambda no, kind="article": {"regulation_id": "x", "version_id": "x@1", "article_no": no,  # noqa: E731
                                       "article_suffix": "", "kind": kind}
     sparse = [Hit("p0", 10.0, art(5)), Hit("p1", 9.0, art(5)), Hit("para", 9.5, art(1, "paragraph")),
               Hit("other", 6.0, art(6))]
     out = [(pid, round(s, 3)) for pid, s, _ in r.fuse([("sparse", sparse)])]
     assert out == [("p0", 1.0), ("other", 0.6), ("para", 0.475)]  # p1: second part of article 5, dropped
+
+
+def test_recall_pool_keeps_recall_members_and_precision_order():
+    r = HybridRetriever.__new__(HybridRetriever)
+    r.dense_weight, r.level_weights, r.regulation_weight, r.regulation_top = 0.2, {}, 0.0, 3
+    r.sparse_floor, r.kind_weights, r.recall_dense_weight, r.recall_pool = 1.0, {}, 0.9, 2
+    p = lambda no: {"regulation_id": "x", "article_no": no, "level": "法律"}  # noqa: E731
+    sparse = [Hit("a", 10.0, p(1)), Hit("b", 8.0, p(2)), Hit("c", 1.0, p(3))]
+    dense = [Hit("c", 0.9, p(3)), Hit("a", 0.5, p(1)), Hit("b", 0.1, p(2))]
+    # precision (w 0.2): a 0.9, b 0.66, c 0.26; recall (w 0.9): a 0.55, c 0.82, b 0.17 → pool {a, c}
+    assert [pid for pid, _, _ in r.fuse([("sparse", sparse), ("dense", dense)])] == ["a", "c", "b"]
+    r.recall_dense_weight = None
+    assert [pid for pid, _, _ in r.fuse([("sparse", sparse), ("dense", dense)])] == ["a", "b", "c"]
