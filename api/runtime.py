@@ -38,6 +38,10 @@ class Runtime:
             enc.load_state((index.articles.get_meta(SPARSE_META) or {}).get(enc.name))
         self.embedder = load_embedder(data_dir=self.data_dir, model=embedding_model)
         self._engine = None
+        if index.backend_name == "qdrant-edge" and index.exists():
+            # The embedded index is this process's alone (Edge locks it), so whatever an interrupted write left
+            # behind is repaired before anyone reads. A server may have another writer mid-way: not there.
+            index.recover()
 
     @classmethod
     def open(cls, settings) -> "Runtime":

@@ -23,14 +23,15 @@ SKIPPED_NAMES = {"readme.md", "readme.txt", "license", "license.md"}
 
 def find_files(paths: list[str | Path]) -> tuple[list[Path], list[dict]]:
     """Files named directly are all taken (an unsupported one becomes a failure); folders are walked recursively
-    for supported types, skipping hidden entries and README files."""
+    for supported types, skipping hidden entries, links and README files."""
     files, failures = [], []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p)
-                if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+                # Links are not followed out of a folder (a planted link must not pull an outside file in).
+                if any(part.startswith(".") for part in rel.parts) or f.is_symlink() or not f.is_file():
                     continue
                 if f.suffix.lower() in SUPPORTED_SUFFIXES and f.name.lower() not in SKIPPED_NAMES:
                     files.append(f)

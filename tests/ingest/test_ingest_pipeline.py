@@ -172,3 +172,18 @@ class TestCrashSafety:
         assert got[0] == expected[0]
         keys = [(p[1], p[2], p[3], p[4]) for p in got[0]]
         assert len(keys) == len(set(keys))
+
+
+class TestFolderWalk:
+    def test_links_inside_a_folder_are_not_followed(self, tmp_path, corpus_dir):
+        from ingest.pipeline import find_files
+
+        folder = tmp_path / "in"
+        folder.mkdir()
+        shutil.copy(corpus_dir / "xuzhou" / "徐州市质量促进条例.md", folder / "a.md")
+        outside = tmp_path / "outside.md"
+        outside.write_text("# 外部文件\n\n不应被导入。\n", encoding="utf-8")
+        (folder / "link.md").symlink_to(outside)
+        files, failures = find_files([folder])
+        assert [f.name for f in files] == ["a.md"] and failures == []
+        assert find_files([folder / "link.md"])[0] == [folder / "link.md"]  # named explicitly: taken
