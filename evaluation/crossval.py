@@ -183,6 +183,7 @@ def store_crossval(
             r = HybridRetriever(store, sparse_encoders, emb, use_dense=True, **opts)
             r.dense_search = lambda vec, f, limit: dense.query(vec, limit)
             r.full_payloads = False
+            r.fields = RERANK_FIELDS + ["title_key"]  # enough to score, without reading whole payloads
             out[name] = r
         return out
 

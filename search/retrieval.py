@@ -39,7 +39,7 @@ DEFAULT_LEVEL_WEIGHTS = {"地方性法规": 0.5, "地方政府规章": 0.5, "自
 #: Score factor per point kind: "paragraph" points come from texts without 条 (修正案, 决定, old 解答 documents),
 #: which restate or amend law rather than state it.
 DEFAULT_KIND_WEIGHTS = {"paragraph": 0.5}
-RERANK_FIELDS = ["regulation_id", "version_id", "title_key", "article_no", "article_suffix", "kind", "level"]
+RERANK_FIELDS = ["regulation_id", "version_id", "article_no", "article_suffix", "kind", "level"]
 
 
 class HybridRetriever:
@@ -53,6 +53,7 @@ class HybridRetriever:
         *,
         dense_name: str = "dense",
         candidates: int = 500,
+        sparse_candidates: int | None = None,
         dense_weight: float = 0.6,
         sparse_floor: float = 0.5,
         recall_dense_weight: float | None = 0.8,
@@ -69,6 +70,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.dense_name = dense_name
         self.candidates = candidates
+        self.sparse_candidates = sparse_candidates
         self.dense_weight = dense_weight
         self.sparse_floor = sparse_floor
         self.recall_dense_weight = recall_dense_weight
@@ -87,6 +89,7 @@ class HybridRetriever:
             use_dense = embedder is not None and bool(layout and dense_name in (layout.dense or {}))
         self.use_dense = bool(use_dense) and embedder is not None
         self.last_timing: dict[str, float] = {}
+        self.fields = list(RERANK_FIELDS)  # payload fields fetched for every candidate
         # Evaluation hooks: a replacement for the store's dense search (cross-validation searches each fold's
         # vectors in memory) and whether to read full payloads back (re-ranking payloads suffice for scoring).
         self.dense_search: Any | None = None
@@ -105,13 +108,14 @@ class HybridRetriever:
         for enc in self.sparse_encoders:
             idx, vals = enc.encode_query(sparse_text)
             if idx:
-                reqs.append(("sparse", {"sparse": {enc.name: (idx, vals)}, "flt": flt, "limit": limit,
-                                        "fields": RERANK_FIELDS}))
+                slimit = max(min(self.sparse_candidates, limit), 1) if self.sparse_candidates else limit
+                reqs.append(("sparse", {"sparse": {enc.name: (idx, vals)}, "flt": flt, "limit": slimit,
+                                        "fields": self.fields}))
         if self.use_dense:
             vec = self.embedder.encode_query(query)
             if np.any(vec):
                 reqs.append(("dense", {"dense": {self.dense_name: [float(x) for x in vec]}, "flt": flt,
-                                       "limit": limit, "fields": RERANK_FIELDS}))
+                                       "limit": limit, "fields": self.fields}))
         return reqs
 
     def _scores(self, ids: list[str], payloads: dict[str, dict], pos: dict[str, int], sparse_lists: list,
