@@ -151,6 +151,9 @@ class EdgeStore(ArticleStore):
                         name: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf) for name in layout.sparse
                     }
                     or None,
+                    # Article payloads (text, 款, metadata) stay on disk: a 150k-article index would otherwise hold
+                    # about a GB of payload in this process's memory.
+                    on_disk_payload=True,
                 )
                 self._shard = _open(self.path, config)
             if self._meta is None:
