@@ -6,7 +6,6 @@ path and a Chinese reason, and the batch goes on; programming errors raise.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from haystack import component
 
 from corpus.errors import CorruptFile, LawSearchError
 from corpus.model import Regulation
+from ingest.files import failure, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +35,6 @@ class Regulations:
 
     def __deepcopy__(self, memo):
         return self
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def failure(path: str | Path, exc: LawSearchError) -> dict[str, Any]:
-    d = exc.to_dict()
-    d["file"] = str(path)
-    return d
 
 
 @component
