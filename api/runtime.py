@@ -21,6 +21,12 @@ SPARSE_META = "sparse_encoders"
 EMBEDDER_META = "embedder"
 
 
+def ingest_limits(settings) -> dict:
+    """The per-file ingest limits from the settings, as the converter component takes them."""
+    return {"max_file_mb": settings.max_file_mb, "max_unzipped_mb": settings.max_unzipped_mb,
+            "max_pdf_pages": settings.max_pdf_pages, "ocr_max_pages": settings.ocr_max_pages}
+
+
 class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
                  training_questions: list[Path], limits: dict, ocr_enabled: bool = True,
@@ -50,11 +56,9 @@ class Runtime:
         articles = open_store(data_dir=settings.data_dir, url=url, api_key=key, collection=settings.collection)
         versions = open_store(data_dir=settings.data_dir, url=url, api_key=key,
                               collection=f"{settings.collection}_versions")
-        limits = {"max_file_mb": settings.max_file_mb, "max_unzipped_mb": settings.max_unzipped_mb,
-                  "max_pdf_pages": settings.max_pdf_pages, "ocr_max_pages": settings.ocr_max_pages}
         return cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
                    embedding_model=settings.embedding_model, training_questions=settings.training_questions,
-                   limits=limits, ocr_enabled=settings.ocr_enabled,
+                   limits=ingest_limits(settings), ocr_enabled=settings.ocr_enabled,
                    optimize_after_ingest=settings.optimize_after_ingest)
 
     def close(self) -> None:

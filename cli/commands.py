@@ -13,11 +13,6 @@ def _out(obj) -> None:
     sys.stdout.write("\n")
 
 
-def _limits(settings) -> dict:
-    return {"max_file_mb": settings.max_file_mb, "max_unzipped_mb": settings.max_unzipped_mb,
-            "max_pdf_pages": settings.max_pdf_pages, "ocr_max_pages": settings.ocr_max_pages}
-
-
 def _print_failures(failures: list[dict]) -> None:
     for f in failures:
         detail = f"（{f['detail']}）" if f.get("detail") else ""
@@ -25,10 +20,11 @@ def _print_failures(failures: list[dict]) -> None:
 
 
 def cmd_parse(args, settings) -> int:
+    from api.runtime import ingest_limits
     from ingest.pipeline import parse_files
 
     regs, failures = parse_files(args.files, ocr_enabled=settings.ocr_enabled and not args.no_ocr,
-                                 progress=sys.stderr.isatty(), limits=_limits(settings))
+                                 progress=sys.stderr.isatty(), limits=ingest_limits(settings))
     if args.json:
         _out({"regulations": [r.to_dict() for r in regs], "failures": failures})
     else:

@@ -247,7 +247,8 @@ class ArticleStore(ABC):
     def _query_vectors(
         sparse: dict[str, SparseVec] | None, dense: dict[str, list[float]] | None, fusion: str
     ) -> list[tuple[str, str, Any]]:
-        """[(kind, name, vector)] in a stable order (sparse first, then dense); validates the request."""
+        """[(kind, name, vector)] in a stable order (sparse first, then dense), empty sparse vectors left out;
+        validates the request."""
         vectors: list[tuple[str, str, Any]] = []
         for name, (indices, values) in (sparse or {}).items():
             if len(indices) != len(values):
@@ -259,4 +260,5 @@ class ArticleStore(ABC):
             raise ValueError("query needs at least one sparse or dense vector")
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
-        return vectors
+        # An empty sparse vector matches nothing: leave it out of the request (all empty → no request at all).
+        return [v for v in vectors if not (v[0] == "sparse" and not v[2][0])]

@@ -273,7 +273,6 @@ class EdgeStore(ArticleStore):
         rrf_k: int = DEFAULT_RRF_K,
     ) -> qe.QueryRequest | None:
         vectors = self._query_vectors(sparse, dense, fusion)
-        vectors = [v for v in vectors if not (v[0] == "sparse" and not v[2][0])]  # empty sparse: matches nothing
         if not vectors:
             return None
         edge_filter = to_edge(flt)

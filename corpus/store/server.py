@@ -273,7 +273,6 @@ class ServerStore(ArticleStore):
         rrf_k: int = DEFAULT_RRF_K,
     ) -> models.QueryRequest | None:
         vectors = self._query_vectors(sparse, dense, fusion)
-        vectors = [v for v in vectors if not (v[0] == "sparse" and not v[2][0])]  # empty sparse: matches nothing
         if not vectors:
             return None
         server_filter = to_server(flt)
