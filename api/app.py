@@ -6,6 +6,7 @@ per index) unless an existing one is given (tests); a given runtime is not close
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -38,18 +39,34 @@ def attach_runtime(app: FastAPI, runtime) -> None:
     app.state.composer = build_composer(app.state.settings, runtime)
 
 
+def _warm(rt) -> None:
+    try:
+        info = rt.warm()
+        log.info("search warmed up: %s re-ranking rows in %.1f s", info["rows"], info["seconds"])
+    except Exception:  # warming is an optimisation: a failure must not take the server down
+        log.warning("search warm-up failed", exc_info=True)
+
+
 def create_app(settings, runtime=None) -> FastAPI:
     owned = runtime is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        warming = None
         if owned:
             from api.runtime import Runtime
 
-            attach_runtime(app, Runtime.open(settings))
+            rt = Runtime.open(settings)
+            attach_runtime(app, rt)
+            # The first searches would otherwise read the re-ranking fields of their candidates from disk (≈5 s
+            # for a 150k-article index spread over the first queries); the server answers meanwhile.
+            warming = threading.Thread(target=_warm, args=(rt,), name="lawsearch-warm", daemon=True)
+            warming.start()
         try:
             yield
         finally:
+            if warming is not None:
+                warming.join()  # the store must not close under a running scroll
             if owned and getattr(app.state, "runtime", None) is not None:
                 app.state.runtime.close()
                 app.state.runtime = None

@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser("search")
     b.add_argument("--queries", required=True)
     b.add_argument("--top-k", type=int, default=10)
+    b.add_argument("--cold", action="store_true", help="also time one pass before the warm-up (reported as cold)")
     b = bsub.add_parser("http")
     b.add_argument("--url", default="http://127.0.0.1:8000")
     b.add_argument("--queries", required=True)

@@ -177,7 +177,7 @@ class SearchEngine:
             if isinstance(cause, LawSearchError):
                 raise cause from None
             raise
-        return dict(out["linker"]["result"], query=query)
+        return dict(out["linker"]["result"].data, query=query)
 
     @property
     def pipeline(self):

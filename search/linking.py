@@ -23,6 +23,8 @@ from corpus.numerals import NUMERAL_RE, cn_to_int
 from corpus.store import Condition, FilterSpec, Hit
 from corpus.titles import normalize_title
 
+from search.carriers import Result
+
 #: Words that make a query a question about a violation and its consequences.
 VIOLATION_RE = re.compile(
     r"罚|违反|违法|法律责任|后果|吊销|拘留|处分|追究|责令|没收|"
@@ -131,8 +133,9 @@ class PenaltyLinker:
         self.min_cover = min_cover
         self.max_linked = max_linked
 
-    @component.output_types(result=dict)
-    def run(self, result: dict, query: str, top_k: int) -> dict[str, dict]:
+    @component.output_types(result=Result)
+    def run(self, result: Result, query: str, top_k: int) -> dict[str, Result]:
+        result = result.data
         hits: list[dict] = list(result.get("hits") or [])
         reader = ArticleReader(self.engine.index.articles)
         terms = content_terms(query)
@@ -144,7 +147,7 @@ class PenaltyLinker:
         out = dict(result, hits=hits)
         if rerank:
             out["violation_rerank"] = True
-        return {"result": out}
+        return {"result": Result(out)}
 
     # -- re-rank --------------------------------------------------------------------------------------------
     def _rerank(self, hits: list[dict], terms: list[str], reader: ArticleReader, top_k: int,

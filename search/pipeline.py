@@ -14,22 +14,9 @@ from haystack import Pipeline, component
 
 from corpus.store import FilterSpec
 
+from search.carriers import Hits, Result
 from search.citations import find_citations, is_pure_citation
 from search.linking import PenaltyLinker
-
-
-class Hits:
-    """Hit dicts handed from one component to the next. Haystack deep-copies what flows between components
-    (lists item by item, several ms per query here); each step has a single consumer, so they pass as they are."""
-
-    def __init__(self, items=()):
-        self.items: list[dict] = list(items)
-
-    def __deepcopy__(self, memo):
-        return self
-
-    def to_dict(self) -> dict:  # what a Haystack pipeline snapshot records of it
-        return {"hits": len(self.items)}
 
 
 @component
@@ -76,16 +63,16 @@ class ResultMerger:
     def __init__(self, *, mode_description: str):
         self.mode_description = mode_description
 
-    @component.output_types(result=dict)
+    @component.output_types(result=Result)
     def run(self, cited: Hits, candidates: list[str], pure: bool, hits: Hits, top_k: int,
-            filters: dict) -> dict[str, dict]:
+            filters: dict) -> dict[str, Result]:
         from search.engine import collapse
 
         if pure:
-            return {"result": {"mode": "citation", "candidates": candidates, "hits": cited.items[:top_k]}}
+            return {"result": Result({"mode": "citation", "candidates": candidates, "hits": cited.items[:top_k]})}
         merged = collapse(cited.items + hits.items, all_versions=bool(filters.get("all_versions")))[:top_k]
         mode = ("citation+" if cited.items else "") + self.mode_description
-        return {"result": {"mode": mode, "candidates": candidates, "hits": merged}}
+        return {"result": Result({"mode": mode, "candidates": candidates, "hits": merged})}
 
 
 def build_query_pipeline(engine: Any) -> Pipeline:

@@ -126,6 +126,17 @@ class CollectionLayout:
         return merged
 
 
+def payload_selector(fields: list[str] | None) -> bool | list[str]:
+    """The engines' `with_payload` for a `fields` argument: None → everything, [] → nothing.
+
+    An empty field list must become ``False``: Qdrant Edge answers ``with_payload=[]`` with empty payloads but still
+    reads every point's payload from storage (measured on 150k points, 500 dense hits: 10.6 ms vs 6.4 ms).
+    """
+    if fields is None:
+        return True
+    return list(fields) if fields else False
+
+
 def meta_point_id(key: str) -> str:
     return str(uuid.uuid5(META_NAMESPACE, key))
 
@@ -146,6 +157,13 @@ class ArticleStore(ABC):
     """
 
     backend_name: str = "?"
+    #: Counts the writes made through this object (points upserted or deleted, payloads set, collection dropped).
+    #: Caches of payload-derived data (search.retrieval's re-ranking fields) compare it to know they are stale.
+    #: Writes by another process or another store object on the same collection are not counted.
+    generation: int = 0
+
+    def _wrote(self) -> None:
+        self.generation += 1
 
     # -- collection -------------------------------------------------------------------------------------------
     @abstractmethod
@@ -178,8 +196,9 @@ class ArticleStore(ABC):
 
     # -- reads ------------------------------------------------------------------------------------------------
     @abstractmethod
-    def retrieve(self, ids: Sequence[str]) -> list[Hit]:
-        """The points with these ids, in the order asked; missing ids are skipped. score = 0.0."""
+    def retrieve(self, ids: Sequence[str], *, fields: list[str] | None = None) -> list[Hit]:
+        """The points with these ids, in the order asked; missing ids are skipped. score = 0.0.
+        `fields` limits the payload keys (None = all)."""
 
     @abstractmethod
     def scroll(

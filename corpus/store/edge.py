@@ -58,6 +58,7 @@ from .base import (
     SparseVec,
     batched,
     meta_point_id,
+    payload_selector,
 )
 from .filters import to_edge
 
@@ -173,6 +174,7 @@ class EdgeStore(ArticleStore):
                 self._shard.update(qe.UpdateOperation.create_field_index(field, _SCHEMA[kind]))
 
     def _drop(self) -> None:
+        self._wrote()
         for shard in (self._shard, self._meta):
             if shard is not None:
                 shard.close()
@@ -189,6 +191,7 @@ class EdgeStore(ArticleStore):
     def upsert(self, points: Sequence[PointRecord], *, batch_size: int = 512) -> None:
         shard = self._need()
         with self._lock:
+            self._wrote()
             for chunk in batched(points, batch_size):
                 shard.update(qe.UpdateOperation.upsert_points([self._point(p) for p in chunk]))
 
@@ -207,6 +210,7 @@ class EdgeStore(ArticleStore):
             raise ValueError("delete() with an empty filter would delete everything; use ensure_collection(recreate=True)")
         shard = self._need()
         with self._lock:
+            self._wrote()
             shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge(flt)))
 
     def delete_ids(self, ids: Sequence[str]) -> None:
@@ -214,6 +218,7 @@ class EdgeStore(ArticleStore):
             return
         shard = self._need()
         with self._lock:
+            self._wrote()
             for chunk in batched(list(ids), 1024):
                 shard.update(qe.UpdateOperation.delete_points([str(i) for i in chunk]))
 
@@ -221,15 +226,16 @@ class EdgeStore(ArticleStore):
         shard = self._need()
         edge_filter = to_edge(flt) or qe.Filter()
         with self._lock:
+            self._wrote()
             shard.update(qe.UpdateOperation.set_payload_by_filter(edge_filter, payload))
 
     # ------------------------------------------------------------------------------------------- reads
-    def retrieve(self, ids: Sequence[str]) -> list[Hit]:
+    def retrieve(self, ids: Sequence[str], *, fields: list[str] | None = None) -> list[Hit]:
         if not ids:
             return []
         shard = self._need()
         wanted = [str(i) for i in ids]
-        records = shard.retrieve(wanted, with_payload=True, with_vector=False)
+        records = shard.retrieve(wanted, with_payload=payload_selector(fields), with_vector=False)
         by_id = {_id(r.id): r for r in records}
         return [Hit(i, 0.0, by_id[i].payload or {}) for i in wanted if i in by_id]
 
@@ -245,7 +251,7 @@ class EdgeStore(ArticleStore):
                     offset=offset,
                     limit=batch,
                     filter=edge_filter,
-                    with_payload=fields if fields is not None else True,
+                    with_payload=payload_selector(fields),
                     with_vector=False,
                 )
             )
@@ -276,7 +282,7 @@ class EdgeStore(ArticleStore):
         if not vectors:
             return None
         edge_filter = to_edge(flt)
-        with_payload = fields if fields is not None else True
+        with_payload = payload_selector(fields)
 
         def nearest(kind: str, name: str, vec: Any):
             q = qe.SparseVector(*vec) if kind == "sparse" else vec

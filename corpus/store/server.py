@@ -36,6 +36,7 @@ from .base import (
     SparseVec,
     batched,
     meta_point_id,
+    payload_selector,
 )
 from .filters import to_server
 
@@ -127,6 +128,7 @@ class ServerStore(ArticleStore):
         with self._lock:
             self._check_open()
             if recreate:
+                self._wrote()
                 for name in (self.collection, self.meta_collection):
                     if self.client.collection_exists(name):
                         self.client.delete_collection(name)
@@ -184,6 +186,7 @@ class ServerStore(ArticleStore):
     @_translating
     def upsert(self, points: Sequence[PointRecord], *, batch_size: int = 512) -> None:
         self._need()
+        self._wrote()
         for chunk in batched(points, batch_size):
             self.client.upsert(self.collection, points=[self._point(p) for p in chunk], wait=True)
 
@@ -202,6 +205,7 @@ class ServerStore(ArticleStore):
         if flt is None or flt.is_empty():
             raise ValueError("delete() with an empty filter would delete everything; use ensure_collection(recreate=True)")
         self._need()
+        self._wrote()
         self.client.delete(self.collection, points_selector=models.FilterSelector(filter=to_server(flt)), wait=True)
 
     @_translating
@@ -209,6 +213,7 @@ class ServerStore(ArticleStore):
         if not ids:
             return
         self._need()
+        self._wrote()
         for chunk in batched(list(ids), 1024):
             self.client.delete(
                 self.collection, points_selector=models.PointIdsList(points=[str(i) for i in chunk]), wait=True
@@ -217,16 +222,19 @@ class ServerStore(ArticleStore):
     @_translating
     def set_payload(self, payload: dict, flt: FilterSpec) -> None:
         self._need()
+        self._wrote()
         self.client.set_payload(self.collection, payload=payload, points=to_server(flt) or models.Filter(), wait=True)
 
     # ------------------------------------------------------------------------------------------- reads
     @_translating
-    def retrieve(self, ids: Sequence[str]) -> list[Hit]:
+    def retrieve(self, ids: Sequence[str], *, fields: list[str] | None = None) -> list[Hit]:
         if not ids:
             return []
         self._need()
         wanted = [str(i) for i in ids]
-        records = self.client.retrieve(self.collection, ids=wanted, with_payload=True, with_vectors=False)
+        records = self.client.retrieve(
+            self.collection, ids=wanted, with_payload=payload_selector(fields), with_vectors=False
+        )
         by_id = {str(r.id): r for r in records}
         return [Hit(i, 0.0, by_id[i].payload or {}) for i in wanted if i in by_id]
 
@@ -243,7 +251,7 @@ class ServerStore(ArticleStore):
                     scroll_filter=server_filter,
                     limit=batch,
                     offset=offset,
-                    with_payload=fields if fields is not None else True,
+                    with_payload=payload_selector(fields),
                     with_vectors=False,
                 )
             except _CONN_ERRORS as e:
@@ -276,7 +284,7 @@ class ServerStore(ArticleStore):
         if not vectors:
             return None
         server_filter = to_server(flt)
-        with_payload = fields if fields is not None else True
+        with_payload = payload_selector(fields)
 
         def vec(kind: str, value: Any):
             return models.SparseVector(indices=value[0], values=value[1]) if kind == "sparse" else value

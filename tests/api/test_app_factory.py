@@ -27,3 +27,31 @@ def test_app_opens_its_own_runtime_on_an_empty_data_dir(tmp_path):
         assert "索引尚未建立" in r.json()["message"] and str(tmp_path) not in r.text
         assert c.get("/api/regulations").json() == {"total": 0, "regulations": []}
     assert app.state.runtime is None  # closed with the app
+
+
+def test_app_warms_search_in_the_background_and_closes_cleanly(tmp_path, corpus_dir):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.runtime import Runtime
+    from corpus.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    rt = Runtime.open(settings)
+    rt.ingest([corpus_dir / "xuzhou" / "徐州市质量促进条例.md"], progress=False, train=False)
+    points = rt.index.articles.count()
+    assert rt.warm()["rows"] == points
+    rt.close()
+
+    app = create_app(settings)
+    with TestClient(app) as c:
+        table = app.state.runtime.engine.retriever.fields_table()
+        deadline = time.monotonic() + 30
+        while len(table) < points and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(table) == points  # every point's re-ranking fields are in memory before the first question
+        hits = c.get("/api/search", params={"q": "质量奖评选"}).json()["hits"]
+        assert hits and hits[0]["title"] == "徐州市质量促进条例"
+    assert app.state.runtime is None

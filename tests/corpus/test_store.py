@@ -395,3 +395,21 @@ def test_unreachable_server_is_backend_unavailable():
     with pytest.raises(BackendUnavailable) as e:
         s.count()
     assert e.value.code == "backend_unavailable" and "Qdrant" in e.value.message
+
+
+@pytest.mark.integration
+def test_payload_field_selection_and_write_generation(store):
+    hits = store.query(sparse={"words": ([12], [1.0])}, limit=5, fields=[])
+    assert sorted(h.id for h in hits) == sorted([pid(2), pid(3)]) and all(h.payload == {} for h in hits)
+    assert [h.payload for h in store.retrieve([pid(4), pid(1)], fields=["n", "region"])] == [
+        {"n": 4, "region": "徐州"}, {"n": 1, "region": "全国"}]
+    assert store.retrieve([pid(5)], fields=[])[0].payload == {}
+    before = store.generation
+    store.set_payload({"region": "江苏省"}, FilterSpec(must=[Condition("n", eq=5)]))
+    store.delete_ids([pid(1)])
+    store.upsert(DOCS[:1])
+    store.delete(FilterSpec(must=[Condition("n", eq=1)]))
+    assert store.generation == before + 4  # every write is seen by caches of payload fields
+    store.query(sparse={"words": ([12], [1.0])}, limit=5)
+    store.scroll()
+    assert store.generation == before + 4  # reads are not writes

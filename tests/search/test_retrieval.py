@@ -168,3 +168,43 @@ def test_recall_pool_keeps_recall_members_and_precision_order():
     assert [pid for pid, _, _ in r.fuse([("sparse", sparse), ("dense", dense)])] == ["a", "c", "b"]
     r.recall_dense_weight = None
     assert [pid for pid, _, _ in r.fuse([("sparse", sparse), ("dense", dense)])] == ["a", "b", "c"]
+
+
+@pytest.mark.integration
+def test_candidates_ranked_from_the_field_table_match_engine_payloads(store):
+    st, enc, emb = store
+    cached = HybridRetriever(st, [enc], emb, expander=None)
+    direct = HybridRetriever(st, [enc], emb, expander=None)
+    direct.cache_fields = False
+    for q in ("老板克扣工资", "房东不维修房子", "盗窃数额较大", "交通事故保险赔偿"):
+        a, b = cached.retrieve(q, None, top_k=7), direct.retrieve(q, None, top_k=7)
+        assert [(h.id, round(h.score, 9)) for h in a] == [(h.id, round(h.score, 9)) for h in b]
+        assert all("text" in h.payload for h in a)  # the hits themselves are read back whole
+    assert len(cached.fields_table()) == len(ROWS)
+
+
+@pytest.mark.integration
+def test_field_table_forgets_everything_after_a_write_and_rereads_on_demand(store):
+    st, enc, emb = store
+    r = HybridRetriever(st, [enc], emb, expander=None)
+    assert r.warm() == len(ROWS)
+    table = r.fields_table()
+    rent = r.retrieve("出租人维修义务", None, top_k=1)[0]
+    assert rent.payload["level"] == "法律"
+    # Re-ingest of the same point with a changed level: the table must not keep the old value.
+    st.set_payload({"level": "地方性法规"}, FilterSpec(must=[Condition("article_no", eq=712)]))
+    assert len(table) == len(ROWS) and st.generation > table._generation
+    got = table.payloads([rent.id, "00000000-0000-0000-0000-000000000000"])
+    assert got == {rent.id: {f: got[rent.id][f] for f in r.fields}}
+    assert got[rent.id]["level"] == "地方性法规"
+    assert len(table) == 1  # emptied by the write, then the one id read again
+
+
+@pytest.mark.integration
+def test_an_empty_field_list_returns_hits_without_payload(store):
+    st, enc, _ = store
+    idx, vals = enc.encode_query("劳动报酬")
+    hits = st.query(sparse={enc.name: (idx, vals)}, limit=3, fields=[])
+    assert hits and all(h.payload == {} for h in hits)
+    some = st.retrieve([hits[0].id], fields=["article_no"])
+    assert some[0].payload == {"article_no": 30}
