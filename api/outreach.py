@@ -27,44 +27,20 @@ from typing import Any
 
 from corpus.errors import InvalidFilter, NotFound
 from corpus.numerals import article_label, cn_to_int
+from corpus.regions import NATIONAL, province_of
 
 CSS_FILE = Path(__file__).resolve().parent / "static" / "outreach.css"
-NATIONAL = ("全国", "")
 FORMATS = ("md", "html", "docx", "json")
 NOT_ENFORCED = ("司法解释",)  # courts' interpretations: no agency enforces them
 MAX_DUTY_ONLY_CARDS = 12  # duty cards of a regulation that has no penalty article of its own
 
 _DUTY_WORD = re.compile(r"应当|不得|必须|禁止|严禁|负有[^。；]{0,20}义务")
 _SEGMENT = re.compile(r"[^。\n]+。?")
-_PROVINCE = re.compile(r"^(?P<p>[\u4e00-\u9fff]{2,7}?(?:省|自治区))")
 _GOVERNMENT = re.compile(r"人民政府|部门|机关|委员会|办事处|人民法院|人民检察院|^国家|^国务院|行政管理|主管")
 _LABEL = re.compile(r"^第(?P<no>[零〇一二两三四五六七八九十百千0-9]+)条(?P<suffix>之[一二三四五六七八九十]+)?$")
 
 
 # ---- scope ---------------------------------------------------------------------------------------------------
-def province_of(region: str, records: list[dict]) -> str | None:
-    """The province of a city, read from its regulations (批准 by 江苏省…人大常委会, or the preamble); a province
-    (or a municipality directly under the central government) is its own."""
-    if not region or region in NATIONAL:
-        return None
-    if region.endswith(("省", "自治区")) or region in ("北京市", "天津市", "上海市", "重庆市"):
-        return region
-    for rec in records:
-        if rec.get("region") != region:
-            continue
-        for event in rec.get("history") or []:
-            if isinstance(event, dict) and event.get("event") == "批准":
-                m = _PROVINCE.match(event.get("by") or "")
-                if m:
-                    return m.group("p")
-        preamble = re.sub(r"[0-9０-９]{4}年[0-9０-９]{1,2}月[0-9０-９]{1,2}日", "　", rec.get("preamble") or "")
-        m = re.search(r"(?:^|[^\u4e00-\u9fff])(?P<p>[\u4e00-\u9fff]{2,7}?(?:省|自治区))第[一二三四五六七八九十]+届人民代表大会常务委员会[^。]{0,30}?批准",
-                      preamble)
-        if m:
-            return m.group("p")
-    return None
-
-
 def canonical(agency: str) -> str:
     from ingest.enforcement.agencies import canonical_agency, find_agencies
 

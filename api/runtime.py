@@ -30,8 +30,9 @@ def ingest_limits(settings) -> dict:
 class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
                  training_questions: list[Path], limits: dict, ocr_enabled: bool = True,
-                 optimize_after_ingest: bool = False):
+                 optimize_after_ingest: bool = False, home_region: str | None = None):
         self.data_dir = Path(data_dir)
+        self.home_region = (home_region or "").strip() or None
         self.index = index
         self.embedding_model = embedding_model
         self.training_questions = list(training_questions)
@@ -60,7 +61,7 @@ class Runtime:
         return cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
                    embedding_model=settings.embedding_model, training_questions=settings.training_questions,
                    limits=ingest_limits(settings), ocr_enabled=settings.ocr_enabled,
-                   optimize_after_ingest=settings.optimize_after_ingest)
+                   optimize_after_ingest=settings.optimize_after_ingest, home_region=settings.home_region)
 
     def close(self) -> None:
         self.index.close()
@@ -80,7 +81,8 @@ class Runtime:
                 "sparse": [e.name for e in self.sparse_encoders],
                 "dense": (self.embedder.description if (self.embedder is not None and layout and layout.dense)
                           else "none (lexical only)"),
-                "description": self.retrieval_description}
+                "description": self.retrieval_description,
+                "home_region": self.home_region}
 
     # ---- ingest -------------------------------------------------------------------------------------------
     def _prepare(self, regulations: list, *, train: bool) -> None:
@@ -161,6 +163,7 @@ class Runtime:
                 summary.phases["optimize"] = round(time.perf_counter() - t, 1)
             if self._engine is not None:
                 self._engine.refresh()
+                self._engine.retriever.home_regions = frozenset(self.home_regions())
             return summary
 
     def train(self, *, progress: bool = True) -> Path:
@@ -206,12 +209,22 @@ class Runtime:
 
             layout = self.index.layout()
             embedder = self.embedder if (layout and layout.dense) else None
-            retriever = HybridRetriever(self.index.articles, self.sparse_encoders, embedder)
+            retriever = HybridRetriever(self.index.articles, self.sparse_encoders, embedder,
+                                        home_regions=self.home_regions())
             self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description)
         return self._engine
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
         return self.engine.search(query, top_k=top_k, filters=filters)
+
+    def home_regions(self) -> set[str]:
+        """The home region and its province (read from the indexed texts), whose local texts rank like national
+        law in unfiltered searches; empty without a home region or an index."""
+        from corpus.regions import home_regions
+
+        if not self.home_region or not self.index.exists():
+            return set()
+        return home_regions(self.home_region, self.index.version_records())
 
     def warm(self) -> dict[str, Any]:
         """Do the one-off work of the first searches now: build the query pipeline and title book, read every

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # measured on 150k articles it costs minutes and GBs while brute-force dense search stays within the latency
     # budget (see the Index issue notes).
     optimize_after_ingest: bool = False
+    # The deployment's own region (a city or province, as the texts name it: 徐州市). Its local texts, and those of
+    # its province, are ranked like national law when a question names no region; other places' local texts are
+    # down-weighted. Empty = no home region (every local text down-weighted).
+    home_region: str | None = "徐州市"
 
     # Ingest limits (hostile files): enforced per file.
     max_file_mb: int = 50

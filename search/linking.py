@@ -29,6 +29,9 @@ from search.carriers import Result
 VIOLATION_RE = re.compile(
     r"罚|违反|违法|法律责任|后果|吊销|拘留|处分|追究|责令|没收|"
     r"(?:不|未|没有?|拒不|拒绝|擅自)[^，。？?！!]{0,40}?(?:会怎样|会怎么样|怎么办|怎么处理|如何处理|怎么处罚|承担什么|有什么责任)")
+#: Words that ask for the sanction itself (罚款, 吊销, 法律责任 …): penalty articles matching the conduct come first.
+PENALTY_INTENT_RE = re.compile(r"罚款|罚多少|怎么罚|怎样罚|(?:如何|怎么|怎样|什么|哪些|受到|给予)处罚|处罚标准|法律责任|吊销|没收|"
+                               r"停产停业|责令")
 #: Query words that say "violation" but name no conduct; left out when matching the conduct.
 _NON_CONTENT = {"罚款", "处罚", "罚金", "违反", "违法", "法律责任", "责任", "后果", "怎么", "怎样", "怎么样", "怎么办", "什么",
                 "如何", "处理", "可以", "是否", "应该", "规定", "承担", "追究", "多少", "会不会", "有没有", "行为", "被罚",
@@ -142,7 +145,10 @@ class PenaltyLinker:
         rerank = (getattr(self.engine, "violation_rerank", True) and result.get("mode") != "citation"
                   and is_violation_query(query) and bool(terms))
         if rerank and hits:
-            hits = self._rerank(hits, terms, reader, top_k, query)
+            hits = self._rerank(hits, terms, reader, len(hits), query)
+            if PENALTY_INTENT_RE.search(query):
+                hits = self._penalties_first(hits, terms)
+        hits = hits[:top_k]
         self._attach(hits, terms, reader)
         out = dict(result, hits=hits)
         if rerank:
@@ -196,6 +202,28 @@ class PenaltyLinker:
             out.append(h)
         return out[:top_k]
 
+    def _penalties_first(self, hits: list[dict], terms: list[str]) -> list[dict]:
+        """For a question about the sanction: the penalty articles whose punished conduct matches the question best
+        (conduct cover within 0.1 of the best, at least `min_cover`), then the duties they punish (also attached to
+        them as links), then the rest — each group in rank order. So the national, provincial and city penalties for
+        the asked conduct stand together at the top, each with its duty."""
+        covers = {id(h): conduct_cover(terms, h) for h in hits if h.get("is_penalty")}
+        best = max(covers.values(), default=0.0)
+        if best < self.min_cover:
+            return hits
+        top = [h for h in hits if covers.get(id(h), -1.0) >= best - 0.1]
+        punished = set()
+        for p in top:
+            for rel, lab in _links(p):
+                parsed = parse_label(lab)
+                if rel == "penalizes" and parsed:
+                    punished.add((p.get("version_id"), *parsed))
+        placed = {id(h) for h in top}
+        duties = [h for h in hits if id(h) not in placed
+                  and (h.get("version_id"), h.get("article_no"), h.get("article_suffix") or "") in punished]
+        placed |= {id(h) for h in duties}
+        return top + duties + [h for h in hits if id(h) not in placed]
+
     # -- links ----------------------------------------------------------------------------------------------
     def _attach(self, hits: list[dict], terms: list[str], reader: ArticleReader) -> None:
         wanted: set[tuple[str, int, str]] = set()
@@ -228,5 +256,5 @@ class PenaltyLinker:
             h["linked"] = linked[:self.max_linked]
 
 
-__all__ = ["PenaltyLinker", "ArticleReader", "is_violation_query", "parse_label", "content_terms", "cover",
+__all__ = ["PenaltyLinker", "ArticleReader", "is_violation_query", "PENALTY_INTENT_RE", "parse_label", "content_terms", "cover",
            "conduct_cover", "violation_rerank_default", "VIOLATION_RE"]

@@ -16,7 +16,10 @@ from corpus.store import FilterSpec
 
 from search.carriers import Hits, Result
 from search.citations import find_citations, is_pure_citation
-from search.linking import PenaltyLinker
+from search.linking import PenaltyLinker, is_violation_query
+
+#: Extra hits retrieved for a question about a violation, for the linker's re-rank to choose from.
+VIOLATION_DEPTH = 10
 
 
 @component
@@ -51,7 +54,9 @@ class HybridRetrieval:
 
         if pure:
             return {"hits": Hits()}
-        found = self.engine.retriever.retrieve(query, flt, top_k=top_k + len(cited.items))
+        # A question about a violation gets a deeper list: the linker may bring penalties from further down up.
+        extra = VIOLATION_DEPTH if is_violation_query(query) else 0
+        found = self.engine.retriever.retrieve(query, flt, top_k=top_k + len(cited.items) + extra)
         terms = _terms(query)
         return {"hits": Hits(hit_dict(h, terms=terms) for h in found)}
 
@@ -70,7 +75,7 @@ class ResultMerger:
 
         if pure:
             return {"result": Result({"mode": "citation", "candidates": candidates, "hits": cited.items[:top_k]})}
-        merged = collapse(cited.items + hits.items, all_versions=bool(filters.get("all_versions")))[:top_k]
+        merged = collapse(cited.items + hits.items, all_versions=bool(filters.get("all_versions")))  # linker cuts
         mode = ("citation+" if cited.items else "") + self.mode_description
         return {"result": Result({"mode": mode, "candidates": candidates, "hits": merged})}
 

@@ -12,7 +12,9 @@ For a query:
 4. re-ranking of the fused candidates (recipe and numbers in evaluation/ABLATION.md):
    * level prior: local regulations and rules (地方性法规, 地方政府规章, 部门规章, …) × 0.5 (`level_weights`), because
      a question that names no place or agency is most often answered by national law — a user filter on region
-     or level makes the prior irrelevant (every candidate gets the same factor);
+     or level makes the prior irrelevant (every candidate gets the same factor). Texts of the deployment's home
+     region (`home_regions`: e.g. 徐州市 and 江苏省, setting LAWSEARCH_HOME_REGION) are exempt: for a Xuzhou service
+     its own city's and province's rules are as much the answer as national law;
    * kind prior: paragraphs of texts without 条 (修正案, 决定, old 解答) × 0.5 (`kind_weights`): they amend or
      restate law, the articles state it;
    * regulation evidence: ``+ regulation_weight · (sum of the regulation's best 3 article scores) / max``
@@ -46,7 +48,7 @@ DEFAULT_LEVEL_WEIGHTS = {"地方性法规": 0.5, "地方政府规章": 0.5, "自
 #: Score factor per point kind: "paragraph" points come from texts without 条 (修正案, 决定, old 解答 documents),
 #: which restate or amend law rather than state it.
 DEFAULT_KIND_WEIGHTS = {"paragraph": 0.5}
-RERANK_FIELDS = ["regulation_id", "version_id", "article_no", "article_suffix", "kind", "level"]
+RERANK_FIELDS = ["regulation_id", "version_id", "article_no", "article_suffix", "kind", "level", "region"]
 
 
 class RerankFields:
@@ -146,6 +148,7 @@ class HybridRetriever:
         regulation_top: int = 3,
         expander: Any | None = "default",
         use_dense: bool | None = None,
+        home_regions: Sequence[str] = (),
     ):
         self.store = store
         self.sparse_encoders = list(sparse_encoders)
@@ -159,6 +162,7 @@ class HybridRetriever:
         self.recall_pool = recall_pool
         self.level_weights = DEFAULT_LEVEL_WEIGHTS if level_weights is None else dict(level_weights)
         self.kind_weights = DEFAULT_KIND_WEIGHTS if kind_weights is None else dict(kind_weights)
+        self.home_regions = frozenset(home_regions)
         self.regulation_weight = regulation_weight
         self.regulation_top = regulation_top
         if expander == "default":
@@ -227,6 +231,7 @@ class HybridRetriever:
             pos = {pid: i for i, pid in enumerate(ids)}
             n = len(ids)
             lw, kw = retriever.level_weights, retriever.kind_weights
+            home = getattr(retriever, "home_regions", frozenset())
             prior = np.ones(n, dtype=np.float64)
             reg = np.empty(n, dtype=np.int64)
             art = np.empty(n, dtype=np.int64)
@@ -237,7 +242,8 @@ class HybridRetriever:
             for i, pid in enumerate(ids):
                 p = payloads[pid]
                 if lw or kw:
-                    prior[i] = lw.get(p.get("level", ""), 1.0) * kw.get(p.get("kind", ""), 1.0)
+                    level = 1.0 if (home and p.get("region") in home) else lw.get(p.get("level", ""), 1.0)
+                    prior[i] = level * kw.get(p.get("kind", ""), 1.0)
                 r = p.get("regulation_id") or p.get("title_key")
                 no, suffix = p.get("article_no"), p.get("article_suffix", "")
                 reg[i] = reg_codes.setdefault(r, len(reg_codes))

@@ -101,9 +101,10 @@ def test_violation_question_returns_penalty_with_its_duty(rt, region, title, pen
     assert linked[0]["text"] == article_text(rt, title, duty)
     # The asked duty comes first among the penalty's duties (安全生产法第九十七条 punishes six).
     assert hit["linked"][0]["article_no"] == duty
-    # The duty is in the results as well, and links back to the penalty.
+    # The duty is in the results as well — after the penalties for the same conduct (national, provincial, city) —
+    # and links back to the penalty.
     drank = rank_of(hits, title, duty)
-    assert drank is not None and drank <= 3
+    assert drank is not None and drank <= 6
     back = [x for x in hits[drank - 1]["linked"] if x["relation"] == "penalized_by"]
     assert penalty in [x["article_no"] for x in back]
 
@@ -128,11 +129,60 @@ def test_switch_off_keeps_links_but_not_the_promotion(rt, rerank_off):
 
 
 @pytest.mark.integration
-def test_rerank_only_moves_penalties_above_their_duties(rt, rerank_off):
-    """With the switch on, the other hits keep their order: only promoted penalties are inserted."""
-    off = rt.search(TRAINING_QUERY, top_k=10)["hits"]
+def test_unfiltered_sanction_question_puts_national_provincial_and_city_penalties_first(rt):
+    """No region filter: the home region (徐州市, default LAWSEARCH_HOME_REGION) and its province rank like national
+    law, so the three penalties for the asked conduct share the top 3, each with its duty attached first."""
+    assert rt.engine.retriever.home_regions == {"徐州市", "江苏省"}
+    hits = rt.search(TRAINING_QUERY, top_k=10)["hits"]
+    top = [(h["title"], h["article_no"], h["linked"][0]["article_no"]) for h in hits[:3]]
+    assert sorted(top) == sorted([("中华人民共和国安全生产法", 97, 28), ("江苏省安全生产条例", 71, 21),
+                                  ("徐州市安全生产条例", 46, 18)]), top
+    # Then the duties they punish.
+    assert {(h["title"], h["article_no"]) for h in hits[3:6]} == {
+        ("中华人民共和国安全生产法", 28), ("江苏省安全生产条例", 21), ("徐州市安全生产条例", 18)}
+
+
+@pytest.mark.integration
+def test_without_a_home_region_local_texts_yield_to_national_law(rt):
+    home = rt.engine.retriever.home_regions
+    rt.engine.retriever.home_regions = frozenset()
+    try:
+        hits = rt.search(TRAINING_QUERY, top_k=10)["hits"]
+    finally:
+        rt.engine.retriever.home_regions = home
+    assert (hits[0]["title"], hits[0]["article_no"]) == ("中华人民共和国安全生产法", 97)
+    assert {h["title"] for h in hits[:3]} == {"中华人民共和国安全生产法"}
+
+
+@pytest.mark.integration
+def test_sanction_question_orders_penalties_then_their_duties_then_the_rest(rt, rerank_off):
+    off = [(h["title"], h["article_no"]) for h in rt.search(TRAINING_QUERY, top_k=20)["hits"]]
     rt.engine.violation_rerank = True
-    on = rt.search(TRAINING_QUERY, top_k=10)["hits"]
+    on = rt.search(TRAINING_QUERY, top_k=20)["hits"]
+    n = next(i for i, h in enumerate(on) if not h["is_penalty"])
+    assert n >= 3
+    penalties = {(h["title"], h["article_no"]) for h in on[:n]}
+
+    def punished_by_top(h):
+        return any(x["relation"] == "penalized_by" and (x["title"], x["article_no"]) in penalties for x in h["linked"])
+
+    m = next(i for i, h in enumerate(on[n:], n) if not punished_by_top(h))
+    duties = [(h["title"], h["article_no"]) for h in on[n:m]]
+    assert {("中华人民共和国安全生产法", 28), ("江苏省安全生产条例", 21), ("徐州市安全生产条例", 18)} <= set(duties)
+    assert [k for k in off if k in duties] == duties  # in their own order
+    rest = [(h["title"], h["article_no"]) for h in on[m:]]
+    assert not any(punished_by_top(h) for h in on[m:])
+    assert [k for k in off if k in rest] == rest  # the rest keeps its order
+
+
+@pytest.mark.integration
+def test_rerank_only_moves_penalties_above_their_duties(rt, rerank_off):
+    """A violation question that does not ask for the sanction: the other hits keep their order, only promoted
+    penalties are inserted."""
+    query = "公司不给员工做安全生产教育和培训会怎样"
+    off = rt.search(query, top_k=10)["hits"]
+    rt.engine.violation_rerank = True
+    on = rt.search(query, top_k=10)["hits"]
     promoted = {(h["title"], h["article_no"]) for h in on if h.get("promoted") == "violation"}
     assert promoted
     rest_on = [(h["title"], h["article_no"]) for h in on if (h["title"], h["article_no"]) not in promoted]

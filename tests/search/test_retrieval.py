@@ -208,3 +208,20 @@ def test_an_empty_field_list_returns_hits_without_payload(store):
     assert hits and all(h.payload == {} for h in hits)
     some = st.retrieve([hits[0].id], fields=["article_no"])
     assert some[0].payload == {"article_no": 30}
+
+
+def test_home_region_texts_are_exempt_from_the_local_level_prior():
+    r = HybridRetriever.__new__(HybridRetriever)
+    r.dense_weight, r.regulation_weight, r.regulation_top = 0.0, 0.0, 3
+    r.sparse_floor, r.kind_weights, r.recall_dense_weight, r.recall_pool = 0.5, {}, None, 100
+    r.level_weights = {"地方性法规": 0.5}
+    p = lambda reg, level, region: {"regulation_id": reg, "article_no": 1, "level": level,  # noqa: E731
+                                    "region": region}
+    sparse = [Hit("js", 10.0, p("js", "地方性法规", "江苏省")), Hit("sd", 10.0, p("sd", "地方性法规", "山东省")),
+              Hit("law", 9.0, p("law", "法律", "全国"))]
+    r.home_regions = frozenset()
+    assert [(pid, round(s, 2)) for pid, s, _ in r.fuse([("sparse", sparse)])] == [
+        ("law", 0.9), ("js", 0.5), ("sd", 0.5)]
+    r.home_regions = frozenset({"徐州市", "江苏省"})
+    assert [(pid, round(s, 2)) for pid, s, _ in r.fuse([("sparse", sparse)])] == [
+        ("js", 1.0), ("law", 0.9), ("sd", 0.5)]
