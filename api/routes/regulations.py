@@ -27,6 +27,7 @@ VERSION_FIELDS = ("regulation_id", "version_id", "title", "short_title", "level"
 ARTICLE_FIELDS = ("regulation_id", "version_id", "title", "short_title", "article_no", "article_suffix", "label",
                   "headings", "text", "clauses", "level", "region", "version_date", "effective_date", "status",
                   "is_current", "superseded_by", "agencies", "is_penalty", "kind", "citation")
+ARTICLE_NO_MAX = 2**63 - 1  # the index stores article numbers as 64-bit integers: none lies beyond
 _ARTICLE_REF = re.compile(rf"^\s*第?\s*(?P<no>{NUMERAL_RE})\s*条?\s*(?P<suffix>之[一二三四五六七八九十]+)?\s*$")
 
 
@@ -219,7 +220,7 @@ def get_article(regulation_id: str, article: str, version_id: str | None = None,
     no, suffix = parse_article_ref(article)
     recs = _versions(runtime, regulation_id)
     edition = choose_edition(recs, version_id=version_id, as_of=as_of)
-    parts = list(runtime.index.articles.scroll(FilterSpec(must=[
+    parts = [] if no > ARTICLE_NO_MAX else list(runtime.index.articles.scroll(FilterSpec(must=[
         Condition(field="version_id", any_of=sorted(r["version_id"] for r in edition)),
         Condition(field="article_no", eq=no), Condition(field="article_suffix", eq=suffix)])))
     parts = [p for p in parts if p.payload.get("kind", "article") == "article"] or parts
@@ -263,7 +264,14 @@ def _form_limits_error(exc: Exception, settings) -> LawSearchError:
     return BadRequest("上传内容格式不正确，请使用 multipart/form-data 上传文件")
 
 
-@router.post("/regulations", status_code=200)
+# The form is parsed by hand (limits apply while it streams in), so FastAPI cannot infer it: documented here.
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["files"],
+    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                             "description": "PDF、Word（.docx）、HTML、Markdown 或文本文件"}}}}}}}
+
+
+@router.post("/regulations", status_code=200, openapi_extra=UPLOAD_BODY)
 async def upload(request: Request, caller: Caller = Depends(require_admin), audit: AuditLog = Depends(get_audit),
                  runtime=Depends(get_runtime)) -> dict:
     settings = request.app.state.settings
