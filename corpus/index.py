@@ -6,7 +6,9 @@ Two collections in the same store backend:
 
 A version is written as: record(state=pending) → article points → record(state=complete, flipping) → currentness
 flip → flipping cleared. A crash before the complete record leaves a pending record; `recover()` (run at the start
-of every ingest) deletes the points of pending versions, so a rerun ends in exactly the state of a clean run. The
+of every ingest) deletes the points of pending versions, so a rerun ends in exactly the state of a clean run. A
+rewrite in place of an indexed version keeps its complete record readable and puts the pending record beside it
+(`rewrite_marker_id`), so that readers never lose the version; a crash mid-way rolls the version back the same way. The
 points of a new version are written not current, so until its record is complete the old version stays the only
 current one (also for a reader that opens the index after a crash, before any recover). A crash during the flip
 leaves `flipping` set; `recover()` redoes the flip of that regulation. Searches see each article at most once per
@@ -32,6 +34,8 @@ KEYWORD_FIELDS = ["regulation_id", "version_id", "title_key", "aliases", "level"
                   "kind", "sha256", "article_suffix", "doc_type"]
 INTEGER_FIELDS = ["article_no", "valid_from", "valid_to", "part"]
 BOOL_FIELDS = ["is_current", "is_penalty"]
+# Set on a version's record and points by the currentness flip.
+CURRENTNESS_FIELDS = ("is_current", "superseded_by", "valid_from", "valid_to")
 VERSION_KEYWORD_FIELDS = ["regulation_id", "version_id", "sha256", "source_shas", "state", "title_key",
                           "source_path"]
 
@@ -42,6 +46,11 @@ def point_id(version_id: str, article_no: int, suffix: str, part: int, kind: str
 
 def version_point_id(version_id: str) -> str:
     return str(uuid.uuid5(_NS, f"version|{version_id}"))
+
+
+def rewrite_marker_id(version_id: str) -> str:
+    """The pending record of a rewrite in place, kept beside the version's complete record."""
+    return str(uuid.uuid5(_NS, f"rewrite|{version_id}"))
 
 
 def date_int(iso: str | None) -> int | None:
@@ -128,13 +137,19 @@ class ArticleIndex:
 
     def recover(self) -> list[str]:
         """Remove what an interrupted write left behind. Returns the version ids that were rolled back."""
-        rolled = []
+        rolled, finished = [], []
         for rec in self.version_records(state="pending"):
             vid = rec["version_id"]
+            main = self.version_record(vid)
+            if main and main.get("state") == "complete" and main.get("sha256") == rec.get("sha256"):
+                # A rewrite in place that wrote its complete record: only its marker was left to remove.
+                self.versions_store.delete_ids([rewrite_marker_id(vid)])
+                finished.append(vid)
+                continue
             # A half-rewritten version (same id) cannot be restored point by point, since its points were
             # overwritten in place: the safe state is "version absent", and the rerun writes it whole again.
             self.articles.delete(FilterSpec(must=[_eq("version_id", vid)]))
-            self.versions_store.delete_ids([version_point_id(vid)])
+            self.versions_store.delete_ids([version_point_id(vid), rewrite_marker_id(vid)])
             rolled.append(vid)
             if rec.get("regulation_id"):
                 self._recompute_currentness(rec["regulation_id"])
@@ -144,7 +159,7 @@ class ArticleIndex:
             self._recompute_currentness(rid)
         for rec in flipping:
             self._end_flip(rec["version_id"])
-        if rolled or flipping:
+        if rolled or finished or flipping:
             self.flush()
         return rolled
 
@@ -153,11 +168,15 @@ class ArticleIndex:
         self.versions_store.flush()
 
     # ---- writing ------------------------------------------------------------------------------------------
-    def write_version(self, record: dict, points: list[PointRecord]) -> WriteResult:
+    def write_version(self, record: dict, points: list[PointRecord], *, flip: bool = True) -> WriteResult:
         """Write one regulation version (all its article points) as a unit.
 
         `record` holds the regulation metadata (regulation_id, version_id, title, version_date, sha256, …).
         Points must carry payload fields regulation_id/version_id; currentness fields are set here.
+        `flip=False` writes the version complete but leaves currentness alone (a new version stays hidden): for
+        all volumes of one code but the last, so that the old edition stays whole until the new one is; the
+        flip of the last volume (or `flip()`) switches the whole regulation. A crash in between leaves the
+        written volumes complete and hidden, and the rerun skips them and writes the rest.
         """
         vid, rid = record["version_id"], record["regulation_id"]
         old = self.version_record(vid)
@@ -181,13 +200,24 @@ class ArticleIndex:
         pending = dict(record, state="pending", ingested_at=time.time(), is_current=False)
         if old:
             pending["previous_sha256"] = old.get("sha256")
-        self._put_version(pending)
+        # A rewrite in place overwrites the version's points under the same ids, so they stay visible; its complete
+        # record stays too (readers find the version through it), and the pending record goes beside it.
+        in_place = bool(old) and old.get("state") == "complete"
+        if in_place:
+            self.versions_store.upsert([PointRecord(id=rewrite_marker_id(vid), payload=pending,
+                                                    dense={"marker": [1.0]})])
+        else:
+            self._put_version(pending)
 
         new_ids = {p.id for p in points}
         # A new version's points stay hidden (not current) until its record is complete and the flip turns them on;
         # a rewrite of the same version overwrites current points in place (same ids), so they stay visible.
+        # A rewrite in place keeps the currentness fields the version has (same date, same place among the
+        # versions) on its points and record; the flip below changes them only if they no longer hold.
+        kept = {k: old[k] for k in CURRENTNESS_FIELDS if k in old} if in_place else {}
         for p in points:
             p.payload.update(is_current=will_be_current and bool(old), doc_type="article")
+            p.payload.update(kept)
         # Points of an existing current version stay visible until the new ones are in (same ids overwrite).
         self.articles.upsert(points)
         replaced = 0
@@ -197,12 +227,29 @@ class ArticleIndex:
             if stale:
                 self.articles.delete_ids(stale)
             replaced = len(stale)
-        complete = dict(pending, state="complete", article_points=len(points), flipping=True)
+        flip = flip or bool(old)  # only a new version waits for its flip: a rewrite in place retires nothing
+        complete = dict(pending, state="complete", article_points=len(points), flipping=flip)
+        complete.update(kept)
         self._put_version(complete)
+        if in_place:
+            self.versions_store.delete_ids([rewrite_marker_id(vid)])
+        if not flip:
+            return WriteResult(version_id=vid, regulation_id=rid, points=len(points), replaced=replaced,
+                               is_current=False)
         self._recompute_currentness(rid)
         current = self._end_flip(vid) or complete
         return WriteResult(version_id=vid, regulation_id=rid, points=len(points), replaced=replaced,
                            is_current=bool(current.get("is_current")))
+
+    def flip(self, regulation_id: str, version_id: str) -> None:
+        """Recompute the currentness of a regulation whose last write was `write_version(..., flip=False)`;
+        marked on `version_id`'s record like a write's own flip, so a crash midway is redone by `recover()`."""
+        rec = self.version_record(version_id)
+        if rec is None or rec.get("state") != "complete":
+            return
+        self._put_version(dict(rec, flipping=True))
+        self._recompute_currentness(regulation_id)
+        self._end_flip(version_id)
 
     def _end_flip(self, version_id: str) -> dict | None:
         rec = self.version_record(version_id)
@@ -299,7 +346,13 @@ class ArticleIndex:
             day = date_int(as_of) or 0
             chosen = [v for v in versions if v.get("valid_from", 0) <= day < v.get("valid_to", FAR_FUTURE)]
         else:
-            chosen = [v for v in versions if v.get("is_current")]
+            # A flip switches the new edition on (volume by volume) before the old one off: for a moment both are
+            # current, and the article would come back from both, or from neither when its volume is the one not
+            # yet switched (measured by `lawsearch bench reingest-load`). The latest current edition answers, with
+            # all its volumes.
+            current = [v for v in versions if v.get("is_current")]
+            latest = max((self._edition(v) for v in current), default=None)
+            chosen = [v for v in versions if current and self._edition(v) == latest]
         if not chosen:
             raise NotFound(f"《{title}》在指定日期没有有效版本", detail=as_of or version_id or "")
         # An edition may span several volumes (民法典): look the article up in all of them.

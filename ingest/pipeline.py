@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -56,6 +57,11 @@ def _progress(items, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(items, desc=desc, unit="个文件", file=sys.stderr, dynamic_ncols=True)
+
+
+def _edition_key(reg: Regulation) -> tuple[str, str] | None:
+    """(regulation, version date) for a volume of a code published in several files, else None."""
+    return (reg.regulation_id, reg.version_date) if reg.extra.get("volume") else None
 
 
 class Ingestor:
@@ -111,16 +117,30 @@ class Ingestor:
             from tqdm import tqdm
 
             bar = tqdm(total=len(parsed), desc="写入索引", unit="个文件", file=sys.stderr, dynamic_ncols=True)
+        # Volumes of one code edition (民法典 总则, 物权编, …) flip together with the last of them: flipping each
+        # as it lands would retire the whole old edition at the first volume, its other volumes' articles gone
+        # until the new ones are written.
+        volumes_left = Counter(_edition_key(r) for r in parsed if _edition_key(r))
+        deferred: dict[str, str] = {}  # regulation_id → a version written without its flip
         parsed.reverse()
         while parsed:
             reg = parsed.pop()  # written regulations are let go at once: peak memory stays near one copy
             if bar:
                 bar.update(1)
+            key = _edition_key(reg)
+            if key:
+                volumes_left[key] -= 1
+            flip = not key or volumes_left[key] == 0
             try:
-                res = self.writer.write(reg)
+                res = self.writer.write(reg, flip=flip)
             except LawSearchError as exc:
                 summary.failed.append(failure(reg.source_path, exc))
                 continue
+            if not res.alternate_of:  # an alternate writes nothing, and flips nothing
+                if flip:
+                    deferred.pop(res.regulation_id, None)
+                else:
+                    deferred[res.regulation_id] = res.version_id
             if res.alternate_of:
                 summary.alternates += 1
                 continue
@@ -130,6 +150,8 @@ class Ingestor:
             summary.replaced_points += res.replaced
         if bar:
             bar.close()
+        for rid, vid in deferred.items():  # the edition's last volume failed or was another file of a written one
+            self.index.flip(rid, vid)
         self.index.flush()
         summary.phases["write"] = round(time.perf_counter() - t2, 1)
         summary.phases["rss_mb_after_write"] = _rss_mb()

@@ -63,7 +63,7 @@ class ArticleIndexWriter:
     def dense_description(self) -> str:
         return getattr(self.embedder, "description", "") if self.embedder is not None else "dense: none (lexical only)"
 
-    def write(self, reg: Regulation) -> WriteResult:
+    def write(self, reg: Regulation, *, flip: bool = True) -> WriteResult:
         record = regulation_record(reg)
         texts = [document_text(a, reg.title) for a in reg.articles]
         sparse = {enc.name: enc.encode_documents(texts) for enc in self.sparse_encoders}
@@ -75,7 +75,7 @@ class ArticleIndexWriter:
                 payload=article_payload(reg, art, record),
                 sparse={name: vecs[i] for name, vecs in sparse.items()},
                 dense={"dense": [float(x) for x in dense[i]]} if dense is not None else {}))
-        return self.index.write_version(record, points)
+        return self.index.write_version(record, points, flip=flip)
 
     @component.output_types(results=list[WriteResult])
     def run(self, regulations: list[Regulation]) -> dict[str, list[WriteResult]]:

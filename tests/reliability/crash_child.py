@@ -25,10 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     state = {"writes": 0, "ops": 0}
     real_write = ArticleIndex.write_version
 
-    def write_version(self, record, points):
+    def write_version(self, record, points, **kw):
         state["writes"] += 1
         _say(f"@@write {state['writes']}")
-        return real_write(self, record, points)
+        return real_write(self, record, points, **kw)
 
     ArticleIndex.write_version = write_version
     if os.environ.get("LAWSEARCH_CRASH_GATE") == "1":
