@@ -102,6 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--queries", required=True)
     b.add_argument("--concurrency", type=int, default=8)
     b.add_argument("--requests", type=int, default=800)
+    b = bsub.add_parser("reingest-load", help="concurrent searches while successor versions are re-ingested "
+                                              "(writes them into the data directory: use a copy)")
+    b.add_argument("--data-dir", default=argparse.SUPPRESS, help="the index to load (a copy)")
+    b.add_argument("--queries", required=True, help="questions (stard_dev.jsonl format)")
+    b.add_argument("--reingest", nargs="+", required=True, help="folders whose current versions get successors")
+    b.add_argument("--concurrency", type=int, default=4)
+    b.add_argument("--regulations", nargs="*", help="regulations read throughout (default: 徐州市安全生产条例, "
+                                                    "安全生产法, 江苏省安全生产条例, 民法典)")
+    b.add_argument("--years", type=int, help="successor version date = current one + YEARS (default: 50, "
+                                             "less where that would pass 2100)")
+    b.add_argument("--before-s", type=float, default=10.0, help="seconds of load before the ingest starts")
+    b.add_argument("--after-s", type=float, default=5.0, help="seconds of load after it ends")
+    b.add_argument("--step-checks", action="store_true", help="also read the regulations after every store "
+                                                              "mutation (small corpora only)")
+    b.add_argument("--work-dir", help="where the successor copy is made (default: the system temp dir)")
 
     p = sub.add_parser("serve", help="serve the API and the web page")
     p.add_argument("--host", default="127.0.0.1")

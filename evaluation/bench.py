@@ -1,4 +1,4 @@
-"""`lawsearch bench parse|ingest|search|http`: figures to report, not assertions."""
+"""`lawsearch bench parse|ingest|search|http|reingest-load`: figures to report, not assertions."""
 from __future__ import annotations
 
 import json
@@ -133,9 +133,47 @@ def bench_http(args, settings) -> dict:
             "error_samples": errors[:5], "rps": round(len(ms) / wall, 1), **percentiles(ms)}
 
 
+DEFAULT_PROBES = ["徐州市安全生产条例", "中华人民共和国安全生产法", "江苏省安全生产条例", "中华人民共和国民法典"]
+
+
+def bench_reingest_load(args, settings) -> dict:
+    """Concurrent searches (in-process threads on one Runtime) while it re-ingests successor versions of the given
+    folders (see evaluation/reingest_load.py). Writes those versions into the data directory: run it on a copy."""
+    from api.runtime import Runtime
+    from evaluation.reingest_load import make_probe, run_reingest_load, successor_copy
+
+    questions = [q["query"] for q in load_queries(args.queries)]
+    work = tempfile.TemporaryDirectory(prefix="lawsearch-reingest-", dir=args.work_dir)
+    rt = Runtime.open(settings)
+    try:
+        t = time.perf_counter()
+        warm = rt.warm()
+        copy = successor_copy(rt.index, args.reingest, Path(work.name), years=args.years)
+        probes, skipped = [], []
+        for title in args.regulations or DEFAULT_PROBES:
+            try:
+                probes.append(make_probe(rt, title))
+            except ValueError as exc:
+                skipped.append(str(exc))
+        setup_s = round(time.perf_counter() - t, 1)
+        out = run_reingest_load(rt, paths=copy["paths"], questions=questions, probes=probes,
+                                concurrency=args.concurrency, before_s=args.before_s, after_s=args.after_s,
+                                step_checks=args.step_checks)
+        points = rt.index.articles.count()
+    finally:
+        rt.close()
+        work.cleanup()
+    return {"data_dir": str(settings.data_dir), "reingest": [str(p) for p in args.reingest],
+            "successor_files": copy["rewritten"], "unchanged_files": copy["copied_unchanged"],
+            "years_later": copy["years"], "questions": len(questions), "warm_up_rows": warm["rows"],
+            "setup_s": setup_s, "points_after": points, "probes_skipped": skipped,
+            "ok": out["errors"] == 0 and out["violations"] == 0 and out["duplicate_results"] == 0, **out}
+
+
 def main(args, settings) -> int:
-    fn = {"parse": bench_parse, "ingest": bench_ingest, "search": bench_search, "http": bench_http}[args.bench_cmd]
+    fn = {"parse": bench_parse, "ingest": bench_ingest, "search": bench_search, "http": bench_http,
+          "reingest-load": bench_reingest_load}[args.bench_cmd]
     result = fn(args, settings)
     json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
     print()
-    return 0
+    return 0 if result.get("ok", True) else 1
