@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.audit import AuditLog
+from api.limits import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
 from api.routes import outreach, regulations, search
 
@@ -82,6 +83,12 @@ def create_app(settings, runtime=None) -> FastAPI:
         attach_runtime(app, runtime)
 
     errors.install(app)
+    # Innermost first: the limits answer inside CORS (a browser can read a 429/413) and the metrics count them.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_kb * 1024)
+    app.state.rate_limits = {"read": RateLimiter(settings.rate_limit_per_minute),
+                             "heavy": RateLimiter(settings.rate_limit_heavy_per_minute)}
+    app.add_middleware(RateLimitMiddleware, read=app.state.rate_limits["read"],
+                       heavy=app.state.rate_limits["heavy"], api_keys=settings.api_keys or {})
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["X-API-Key", "Content-Type"])

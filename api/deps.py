@@ -40,7 +40,7 @@ def get_composer(request: Request):
     return request.app.state.composer
 
 
-def _lookup(keys: dict[str, str], given: str) -> str | None:
+def role_of(keys: dict[str, str], given: str) -> str | None:
     """The role of `given`, comparing against every configured key in constant time."""
     role = None
     for key, r in keys.items():
@@ -54,7 +54,7 @@ def identify(request: Request) -> Caller:
     client = request.client.host if request.client else None
     if not given:
         return Caller(key_id="anonymous", role="", client=client)
-    role = _lookup(request.app.state.settings.api_keys or {}, given)
+    role = role_of(request.app.state.settings.api_keys or {}, given)
     return Caller(key_id=key_id(given), role=role or "", client=client)
 
 

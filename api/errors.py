@@ -52,6 +52,20 @@ class UploadTypeRejected(UnsupportedFileType):
     http_status = 415
 
 
+class BodyTooLarge(LawSearchError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class TooManyRequests(LawSearchError):
+    code = "too_many_requests"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, **kw):
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
 _STATUS_MESSAGES = {
     400: ("bad_request", "请求格式不正确"),
     401: ("unauthorized", "需要有效的 API 密钥"),
@@ -79,8 +93,12 @@ def error_response(exc: LawSearchError) -> JSONResponse:
     body = error_body(exc.code, exc.message, exc.detail)
     if getattr(exc, "candidates", None):
         body["candidates"] = list(exc.candidates)
-    headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else {}
+    if getattr(exc, "retry_after", None):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 413:  # the rest of the body is not read: the connection cannot carry another request
+        headers["Connection"] = "close"
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def domain_error(exc: BaseException) -> LawSearchError | None:

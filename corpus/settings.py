@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_upload_mb: int = 20
     max_upload_files: int = 20
+    # Bodies of every other request (the /api/ask JSON): larger ones get 413 before they are read.
+    max_body_kb: int = Field(64, ge=0, description="0 = no cap")
+    # Requests per minute and client (its API key, else its address), token bucket; 0 = off. "heavy" is POST
+    # /api/ask and the admin routes. Reads are off by default: `lawsearch bench http` sends its whole budget from
+    # one address (any read limit below it measures the limiter, not the server); set it for exposed servers.
+    rate_limit_per_minute: int = Field(0, ge=0)
+    rate_limit_heavy_per_minute: int = Field(60, ge=0)
 
     @field_validator("training_questions", mode="before")
     @classmethod

@@ -15,7 +15,10 @@ def api_settings(tmp_path_factory):
     data = tmp_path_factory.mktemp("api-data")
     return Settings(data_dir=data, api_keys={ADMIN_KEY: "admin", READER_KEY: "reader"},
                     cors_origins=["http://allowed.example"], max_upload_mb=1, max_upload_files=3,
-                    llm_base_url=None, qdrant_url=None, embedding_model=None)
+                    llm_base_url=None, qdrant_url=None, embedding_model=None,
+                    # one client sends every request of the session (300 asks in one test): the limiter has
+                    # its own tests (test_limits.py) over apps of their own
+                    rate_limit_per_minute=0, rate_limit_heavy_per_minute=0)
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,7 @@ def fuzz_app(tmp_path_factory, corpus_dir):
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("schemathesis-data"), api_keys={ADMIN_KEY: "admin"},
                         max_upload_mb=1, max_upload_files=3, llm_base_url=None, qdrant_url=None,
-                        embedding_model=None)
+                        embedding_model=None, rate_limit_per_minute=0, rate_limit_heavy_per_minute=0)
     rt = Runtime.open(settings)
     summary = rt.ingest([corpus_dir / "xuzhou" / name for name in FILES], progress=False, train=False)
     assert summary.regulations == 3 and not summary.failed, summary.to_dict()
