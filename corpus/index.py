@@ -34,6 +34,8 @@ KEYWORD_FIELDS = ["regulation_id", "version_id", "title_key", "aliases", "level"
                   "kind", "sha256", "article_suffix", "doc_type"]
 INTEGER_FIELDS = ["article_no", "valid_from", "valid_to", "part"]
 BOOL_FIELDS = ["is_current", "is_penalty"]
+#: Article numbers at or above this are no article's (民法典, the longest text, has 1,260).
+MAX_ARTICLE_NO = 1_000_000
 # Set on a version's record and points by the currentness flip.
 CURRENTNESS_FIELDS = ("is_current", "superseded_by", "valid_from", "valid_to")
 VERSION_KEYWORD_FIELDS = ["regulation_id", "version_id", "sha256", "source_shas", "state", "title_key",
@@ -355,8 +357,9 @@ class ArticleIndex:
             chosen = [v for v in versions if current and self._edition(v) == latest]
         if not chosen:
             raise NotFound(f"《{title}》在指定日期没有有效版本", detail=as_of or version_id or "")
-        # An edition may span several volumes (民法典): look the article up in all of them.
-        hits = list(self.articles.scroll(FilterSpec(must=[
+        # An edition may span several volumes (民法典): look the article up in all of them. A number no article can
+        # have (the store's integers stop at 2^63) is simply not there.
+        hits = [] if not 0 <= int(article_no) < MAX_ARTICLE_NO else list(self.articles.scroll(FilterSpec(must=[
             Condition(field="version_id", any_of=sorted(v["version_id"] for v in chosen)),
             _eq("article_no", int(article_no)), _eq("article_suffix", suffix or "")])))
         if not hits:

@@ -1,6 +1,7 @@
 """The search engine: citations resolved directly, everything else by hybrid retrieval; filters and currentness."""
 from __future__ import annotations
 
+import datetime
 import html
 import re
 import threading
@@ -53,6 +54,14 @@ class TitleBook:
         return []
 
 
+def _real_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
+
+
 def build_filter(filters: dict[str, Any] | None, titles: TitleBook | None = None) -> FilterSpec:
     """User filters → store filter. Default: current versions only."""
     filters = dict(filters or {})
@@ -70,7 +79,7 @@ def build_filter(filters: dict[str, Any] | None, titles: TitleBook | None = None
         must.append(Condition(field="regulation_id", any_of=sorted({r["regulation_id"] for r in recs})))
     as_of = filters.get("as_of")
     if as_of:
-        if not _DATE.match(str(as_of)):
+        if not _DATE.match(str(as_of)) or not _real_date(str(as_of)):
             raise InvalidFilter("日期格式应为 YYYY-MM-DD", detail=str(as_of))
         day = date_int(str(as_of))
         must += [Condition(field="valid_from", lte=day), Condition(field="valid_to", gt=day)]

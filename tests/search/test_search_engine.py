@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from corpus.errors import InvalidFilter
+from corpus.errors import InvalidFilter, NotFound
 from corpus.numerals import int_to_cn
 from corpus.settings import Settings
 from search.citations import find_citations
@@ -113,8 +113,19 @@ class TestVersionsAndFilters:
         with pytest.raises(InvalidFilter) as e:
             rt.search("罚款", filters={"as_of": "2022/01/01"})
         assert "YYYY-MM-DD" in e.value.message
+        for impossible in ("2020-02-30", "2020-13-01"):
+            with pytest.raises(InvalidFilter) as e:
+                rt.search("罚款", filters={"as_of": impossible})
+            assert e.value.detail == impossible
         with pytest.raises(InvalidFilter):
             rt.search("罚款", filters={"colour": "red"})
+
+    def test_a_citation_of_an_impossible_article_number_is_no_error(self, rt):
+        """第9223372036854775808条 is past the store's 64-bit integers: no such article, search goes on."""
+        res = rt.search("徐州市安全生产条例第9223372036854775808条")
+        assert res["mode"] != "citation"
+        with pytest.raises(NotFound):
+            rt.index.article("徐州市安全生产条例", 2**63)
         with pytest.raises(InvalidFilter):
             rt.search("   ")
 
