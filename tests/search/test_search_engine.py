@@ -129,6 +129,13 @@ class TestVersionsAndFilters:
         with pytest.raises(InvalidFilter):
             rt.search("   ")
 
+    @pytest.mark.parametrize("query", ["遛狗不牵绳", "遛狗不拴绳怎么办"])
+    def test_lay_dog_walking_words_reach_the_leash_duty(self, rt, query):
+        """遛狗/牵绳 never occur in the texts: the glossary adds 携犬外出/束犬链/牵领 (徐州市养犬管理条例 第十八条)."""
+        top = rt.search(query, top_k=3)["hits"]
+        assert (top[0]["title"], top[0]["article_no"]) == ("徐州市养犬管理条例", 18), [
+            (h["title"], h["label"]) for h in top]
+
     def test_hits_carry_what_users_need(self, rt):
         h = rt.search("工厂没有给工人发劳动防护用品怎么办")["hits"][0]
         for key in ("regulation_id", "title", "article_no", "article_suffix", "label", "headings", "text", "snippet",
