@@ -36,6 +36,15 @@ PENALTY_INTENT_RE = re.compile(r"罚款|罚多少|怎么罚|怎样罚|(?:如何|
 _NON_CONTENT = {"罚款", "处罚", "罚金", "违反", "违法", "法律责任", "责任", "后果", "怎么", "怎样", "怎么样", "怎么办", "什么",
                 "如何", "处理", "可以", "是否", "应该", "规定", "承担", "追究", "多少", "会不会", "有没有", "行为", "被罚",
                 "没有", "如果", "的话", "请问", "单位"}
+#: Sanction words taken out of the retrieval query of a violation question: every penalty article says 罚款, and
+#: the word pulls towards texts about fines in general (行政处罚法) instead of the conduct asked about.
+#: Only the asking phrase at a clause end (…会被罚款吗, … 罚款, 罚多少钱), never a term such as 行政处罚 or 从轻处罚.
+SANCTION_WORDS_RE = re.compile(
+    r"罚多少钱?|怎么罚|怎样罚|"
+    r"(?:是否|会不会|会|要|将)?(?:被|受到|给予)?(?:什么|哪些|怎样的)?(?<![政事安轻重予除])(?:罚款|处罚|罚钱)(?:吗|么|多少钱?)?"
+    r"(?=[\s，,。？?！!；;]|$)")
+#: A penalty article whose conduct is only a reference: 违反本条例第十八条第一款第二项规定的.
+_BY_REFERENCE = re.compile(rf"^违反本(?:法|条例|规定|办法|细则)(?:第{NUMERAL_RE}条[^，。]{{0,40}}?)+规定的?$")
 _LABEL = re.compile(rf"^第(?P<no>{NUMERAL_RE})条(?P<suffix>之[一二三四五六七八九十]+)?$")
 _CONDUCT_HEAD = re.compile(r"^(?P<head>[^。；]*?)(?:有下列|的[，,：:])")
 
@@ -60,6 +69,15 @@ def parse_label(label: str) -> tuple[int, str] | None:
         return None
 
 
+def retrieval_query(query: str) -> str:
+    """The question as the retriever should see it: a violation question without its sanction words, when enough
+    of it is left (遛狗不牵绳 罚款 → 遛狗不牵绳)."""
+    if not is_violation_query(query):
+        return query
+    stripped = re.sub(r"\s+", " ", SANCTION_WORDS_RE.sub(" ", query)).strip()
+    return stripped if len(re.findall(r"[\u4e00-\u9fff]", stripped)) >= 4 else query
+
+
 def content_terms(query: str) -> list[str]:
     from search.engine import _terms
 
@@ -82,6 +100,12 @@ def conduct_cover(terms: list[str], payload: dict) -> float:
     head = m.group("head") if m else ""
     units = enf.get("conduct") or [payload.get("text") or ""]
     return max((cover(terms, head + "，" + u) for u in units), default=0.0)
+
+
+def by_reference(payload: dict) -> bool:
+    """A conduct unit of the penalty article is a bare reference to duty articles (违反本条例第十八条…规定的)."""
+    units = (payload.get("enforcement") or {}).get("conduct") or []
+    return any(_BY_REFERENCE.match(u.strip()) for u in units)
 
 
 def _key(title: str, no: Any, suffix: Any) -> tuple:
@@ -181,6 +205,9 @@ class PenaltyLinker:
                         continue
                     h = hit_dict(got, terms=_terms(query))
                 c = conduct_cover(terms, h)
+                if c < self.min_cover and by_reference(h):
+                    # The penalty names its conduct only by the duty's number: the duty's match stands for it.
+                    c = cover(terms, hits[i].get("text") or "") if i > 0 else 1.0
                 if c >= self.min_cover:
                     promote.setdefault(i, []).append((c, h))
         if not promote:

@@ -16,7 +16,7 @@ from corpus.store import FilterSpec
 
 from search.carriers import Hits, Result
 from search.citations import find_citations, is_pure_citation
-from search.linking import PenaltyLinker, is_violation_query
+from search.linking import PenaltyLinker, is_violation_query, retrieval_query
 
 #: Extra hits retrieved for a question about a violation, for the linker's re-rank to choose from.
 VIOLATION_DEPTH = 10
@@ -56,7 +56,7 @@ class HybridRetrieval:
             return {"hits": Hits()}
         # A question about a violation gets a deeper list: the linker may bring penalties from further down up.
         extra = VIOLATION_DEPTH if is_violation_query(query) else 0
-        found = self.engine.retriever.retrieve(query, flt, top_k=top_k + len(cited.items) + extra)
+        found = self.engine.retriever.retrieve(retrieval_query(query), flt, top_k=top_k + len(cited.items) + extra)
         terms = _terms(query)
         return {"hits": Hits(hit_dict(h, terms=terms) for h in found)}
 

@@ -23,6 +23,27 @@ def test_other_queries(query):
     assert not is_violation_query(query)
 
 
+def test_retrieval_query_drops_sanction_words_of_violation_questions_only():
+    from search.linking import retrieval_query
+
+    assert retrieval_query("遛狗不牵绳 罚款") == "遛狗不牵绳"
+    assert retrieval_query("遛狗不牵绳会被罚款吗") == "遛狗不牵绳"
+    assert retrieval_query("乱扔垃圾罚多少钱") == "乱扔垃圾"
+    assert retrieval_query("罚款") == "罚款"  # nothing would be left
+    assert retrieval_query("老板不给买工伤保险怎么办") == "老板不给买工伤保险怎么办"
+    for term in ("行政处罚的种类有哪些", "什么是行政处罚？", "有哪些加重处罚盗窃的情况？"):
+        assert retrieval_query(term) == term  # 处罚 as part of a legal term is kept
+
+
+def test_by_reference_penalties():
+    from search.linking import by_reference
+
+    ref = {"enforcement": {"conduct": ["违反本条例第十八条第一款第一项、第二项、第六项规定的", "在禁止区域携犬进入的"]}}
+    assert by_reference(ref)
+    assert not by_reference({"enforcement": {"conduct": ["未依法领取养犬登记证擅自养犬的"]}})
+    assert not by_reference({"enforcement": {}}) and not by_reference({})
+
+
 def test_parse_label():
     assert parse_label("第二十八条") == (28, "")
     assert parse_label("第一百一十条") == (110, "")
