@@ -27,6 +27,26 @@ def _env(data: Path, **extra) -> dict:
     return dict(os.environ, LAWSEARCH_DATA_DIR=str(data), **extra)
 
 
+
+def kill_before_step(base: Path, data: Path, path: Path, k: int) -> tuple[int, list[str]]:
+    """Copy the index `base` to `data`, ingest `path` into it in a child process and kill -9 it before its k-th
+    store mutation. Returns (exit status, the mutations announced); status 0 means k is past the last mutation."""
+    shutil.copytree(base, data)
+    proc = subprocess.Popen([*CHILD, "ingest", str(path), "--no-train"], cwd=REPO,
+                            env=_env(data, LAWSEARCH_CRASH_GATE="1"), stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ops: list[str] = []
+    for line in proc.stderr:
+        if line.startswith(b"@@op "):
+            ops.append(line.split()[2].decode())
+            if len(ops) == k:
+                proc.send_signal(signal.SIGKILL)
+                break
+            proc.stdin.write(b"g")
+            proc.stdin.flush()
+    proc.wait()
+    return proc.returncode, ops
+
 def rerun(data: Path, files: list[Path]) -> None:
     proc = subprocess.run([sys.executable, "-m", "cli.main", "ingest", *map(str, files), "--no-train"], cwd=REPO,
                           env=_env(data), capture_output=True, text=True, timeout=300)
@@ -179,23 +199,10 @@ def test_kill_at_every_step_of_a_version_replacement(tmp_path, corpus_dir):
     while True:
         k += 1
         data = tmp_path / f"kill{k}"
-        shutil.copytree(base, data)
-        proc = subprocess.Popen([*CHILD, "ingest", str(new_file), "--no-train"], cwd=REPO,
-                                env=_env(data, LAWSEARCH_CRASH_GATE="1"), stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        ops = []
-        for line in proc.stderr:
-            if line.startswith(b"@@op "):
-                ops.append(line.split()[2].decode())
-                if len(ops) == k:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-                proc.stdin.write(b"g")
-                proc.stdin.flush()
-        proc.wait()
-        if proc.returncode == 0:  # k is past the last mutation: every step has been killed once
+        returncode, ops = kill_before_step(base, data, new_file, k)
+        if returncode == 0:  # k is past the last mutation: every step has been killed once
             break
-        assert proc.returncode == -signal.SIGKILL and len(ops) == k
+        assert returncode == -signal.SIGKILL and len(ops) == k
         rt = RawIndex(data)
         try:
             recs = {r["version_id"]: r for r in rt.index.version_records(state=None)}

@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from corpus.settings import Settings
 from evaluation.metrics import load_queries
 from evaluation.reingest_load import make_probe, run_reingest_load, shifted_date, successor_copy, with_version_date
-from tests.reliability.test_crash import CHILD, REPO, RawIndex, _env, rerun, state
+from tests.reliability.test_crash import RawIndex, kill_before_step, open_rt, rerun, state
 
 pytestmark = pytest.mark.integration
 XUZHOU_QUESTIONS = ["徐州市安全生产条例第二十条", "生产经营单位未履行安全生产教育培训的罚款", "养犬 伤人 责任",
                     "法律援助 申请 条件", "生活垃圾分类投放"]
-
-
-def open_rt(data: Path):
-    from api.runtime import Runtime
-
-    return Runtime.open(Settings(data_dir=data))
 
 
 def build(data: Path, paths: list[Path]) -> Path:
@@ -166,23 +158,10 @@ def test_kill_at_every_step_of_a_rewrite_in_place(tmp_path, corpus_dir):
     while True:
         k += 1
         data = tmp_path / f"kill{k}"
-        shutil.copytree(base, data)
-        proc = subprocess.Popen([*CHILD, "ingest", str(path), "--no-train"], cwd=REPO,
-                                env=_env(data, LAWSEARCH_CRASH_GATE="1"), stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        ops = []
-        for line in proc.stderr:
-            if line.startswith(b"@@op "):
-                ops.append(line.split()[2].decode())
-                if len(ops) == k:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-                proc.stdin.write(b"g")
-                proc.stdin.flush()
-        proc.wait()
-        if proc.returncode == 0:
+        returncode, ops = kill_before_step(base, data, path, k)
+        if returncode == 0:
             break
-        assert proc.returncode == -signal.SIGKILL and len(ops) == k
+        assert returncode == -signal.SIGKILL and len(ops) == k
         raw = RawIndex(data)
         try:
             assert len(raw.index.resolve_title("徐州市安全生产条例")) == 1
