@@ -2,6 +2,12 @@
 (`Runtime.ingest(..., train=False)`: BM25 only, fast), and an app + TestClient over it."""
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 ADMIN_KEY = "test-admin-key-0123456789"
@@ -56,3 +62,26 @@ def admin():
 @pytest.fixture()
 def reader():
     return {"X-API-Key": READER_KEY}
+
+
+@contextmanager
+def serve_in_thread(app) -> Iterator[str]:
+    """`app` served by uvicorn on a free local port in a daemon thread; yields the base URL, stops it after."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started:
+        if time.time() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

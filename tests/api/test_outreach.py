@@ -10,6 +10,7 @@ import pytest
 
 from api.outreach import province_of, select_regulations
 from corpus.settings import Settings
+from tests.indexes import ingested_runtime, main_job_files
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -85,15 +86,8 @@ def test_duty_sentence_and_subject():
 
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory, corpus_dir):
-    from api.runtime import Runtime
-
-    runtime = Runtime.open(Settings(data_dir=tmp_path_factory.mktemp("outreach-index")))
-    files = [corpus_dir / "xuzhou", corpus_dir / "real-files",
-             *[p for p in (corpus_dir / "formats").iterdir() if "扫描" not in p.name]]
-    summary = runtime.ingest(files, progress=False, train=False)
-    assert not summary.failed
-    yield runtime
-    runtime.close()
+    with ingested_runtime(tmp_path_factory.mktemp("outreach-index"), main_job_files(corpus_dir)) as runtime:
+        yield runtime
 
 
 @pytest.fixture(scope="module")
@@ -239,31 +233,13 @@ def test_outreach_api(client):
 # ---- the web page (real browser; skipped where chromium is missing) ----------------------------------------------
 @pytest.fixture(scope="module")
 def page_url(rt, tmp_path_factory):
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
     from api.app import create_app
+    from tests.api.conftest import serve_in_thread
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("outreach-web"), llm_base_url=None, qdrant_url=None,
                         embedding_model=None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, runtime=rt), host="127.0.0.1", port=port,
-                                        log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        if time.time() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(settings, runtime=rt)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

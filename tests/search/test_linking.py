@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.settings import Settings
 from search.linking import conduct_cover, content_terms, cover, is_violation_query, parse_label
+from tests.indexes import ingested_runtime, main_job_files
 
 TRAINING_QUERY = "生产经营单位未对从业人员进行安全生产教育和培训 罚款"
 
@@ -73,15 +73,8 @@ def test_conduct_cover_picks_the_matching_item():
 # ---- on a real index ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory, corpus_dir):
-    from api.runtime import Runtime
-
-    runtime = Runtime.open(Settings(data_dir=tmp_path_factory.mktemp("linking-index")))
-    files = [corpus_dir / "xuzhou", corpus_dir / "real-files",
-             *[p for p in (corpus_dir / "formats").iterdir() if "扫描" not in p.name]]
-    summary = runtime.ingest(files, progress=False, train=False)
-    assert not summary.failed
-    yield runtime
-    runtime.close()
+    with ingested_runtime(tmp_path_factory.mktemp("linking-index"), main_job_files(corpus_dir)) as runtime:
+        yield runtime
 
 
 @pytest.fixture()

@@ -8,8 +8,8 @@ import pytest
 
 from corpus.errors import InvalidFilter, NotFound
 from corpus.numerals import int_to_cn
-from corpus.settings import Settings
 from search.citations import find_citations
+from tests.indexes import ingested_runtime, main_job_files
 
 pytestmark = pytest.mark.integration
 
@@ -18,15 +18,8 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 @pytest.fixture(scope="module")
 def rt(tmp_path_factory, corpus_dir):
-    from api.runtime import Runtime
-
-    runtime = Runtime.open(Settings(data_dir=tmp_path_factory.mktemp("search-index")))
-    files = [corpus_dir / "xuzhou", corpus_dir / "real-files",
-             *[p for p in (corpus_dir / "formats").iterdir() if "扫描" not in p.name]]
-    summary = runtime.ingest(files, progress=False, train=False)
-    assert not summary.failed
-    yield runtime
-    runtime.close()
+    with ingested_runtime(tmp_path_factory.mktemp("search-index"), main_job_files(corpus_dir)) as runtime:
+        yield runtime
 
 
 def current_regulations(rt) -> list[dict]:
