@@ -121,7 +121,8 @@ class Runtime:
         """The summary of an ingest in which every file is already indexed with the same content, else None.
 
         Answers without importing the pipeline (Haystack alone takes over a second to import)."""
-        from ingest.files import IngestSummary, find_files, sha256_file
+        from corpus.hashing import sha256_file
+        from ingest.files import IngestSummary, find_files
 
         t0 = time.perf_counter()
         if not self.index.exists() or self.index.version_records(state="pending"):

@@ -15,7 +15,6 @@ replaced as a whole). Members that are links, devices, absolute paths or contain
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -25,6 +24,7 @@ import time
 from pathlib import Path, PurePosixPath
 
 from corpus.errors import BackendUnavailable, LawSearchError
+from corpus.hashing import sha256_file
 
 MANIFEST = "lawsearch-snapshot.json"
 FORMAT = 1
@@ -33,14 +33,6 @@ FORMAT = 1
 class SnapshotError(LawSearchError):
     code = "snapshot_error"
     http_status = 400
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _data_files(data_dir: Path, skip: set[Path]) -> list[Path]:
@@ -98,7 +90,7 @@ def create_snapshot(data_dir: Path, out: Path, *, collection: str = "articles", 
                     rel = p.relative_to(data_dir).as_posix()
                     if rel == MANIFEST:
                         continue
-                    entries.append({"path": rel, "size": p.stat().st_size, "sha256": _sha256(p)})
+                    entries.append({"path": rel, "size": p.stat().st_size, "sha256": sha256_file(p)})
                     tar.add(p, arcname=rel, recursive=False)
                 manifest = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                             "collection": collection, "points": counts.get("points", 0),
@@ -188,7 +180,7 @@ def restore_snapshot(archive: Path, data_dir: Path, *, force: bool = False) -> d
                 if m.size != expected[rel]["size"]:
                     raise SnapshotError("快照文件内容与清单不符（大小）", detail=rel)
                 tar.extract(m, stage, filter="data")
-                if _sha256(stage / rel) != expected[rel]["sha256"]:
+                if sha256_file(stage / rel) != expected[rel]["sha256"]:
                     raise SnapshotError("快照文件内容与清单不符（校验和），可能已损坏", detail=rel)
                 seen.add(rel)
         missing = sorted(set(expected) - seen)

@@ -71,7 +71,7 @@ def successor_copy(index, roots: list[str | Path], dest: Path, *, years: int | N
     """Copy `roots` (folders or files) under `dest`; files that are the source of a current, dated version get a
     successor version `years` later (default: 50, or less so that no date passes 2100; see the module docstring).
     Returns the paths to ingest, the counts and the shift."""
-    from ingest.files import sha256_file
+    from corpus.hashing import sha256_file
 
     current = {r["sha256"]: r for r in index.version_records() if r.get("is_current") and r.get("version_date")}
     latest = max((int(r["version_date"][:4]) for r in current.values() if r["version_date"][:4].isdigit()),

@@ -13,8 +13,9 @@ from typing import Any
 from haystack import component
 
 from corpus.errors import CorruptFile, LawSearchError
+from corpus.hashing import sha256_file
 from corpus.model import Regulation
-from ingest.files import failure, sha256_file
+from ingest.files import failure
 
 log = logging.getLogger(__name__)
 

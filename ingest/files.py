@@ -1,8 +1,7 @@
-"""Finding the files to ingest, their content hashes, and the ingest summary — without importing Haystack, so an
+"""Finding the files to ingest, and the ingest summary — without importing Haystack, so an
 ingest whose files are all unchanged answers at once."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,14 +32,6 @@ def find_files(paths: list[str | Path]) -> tuple[list[Path], list[dict]]:
         else:
             failures.append(failure(p, UnsupportedFileType("文件或目录不存在", path=str(p), code="not_found")))
     return files, failures
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def failure(path: str | Path, exc: LawSearchError) -> dict[str, Any]:
