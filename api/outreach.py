@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidFilter, NotFound
-from corpus.numerals import article_label, cn_to_int
+from corpus.numerals import article_label
 from corpus.regions import NATIONAL, province_of
 
 CSS_FILE = Path(__file__).resolve().parent / "static" / "outreach.css"
@@ -37,7 +37,6 @@ MAX_DUTY_ONLY_CARDS = 12  # duty cards of a regulation that has no penalty artic
 _DUTY_WORD = re.compile(r"应当|不得|必须|禁止|严禁|负有[^。；]{0,20}义务")
 _SEGMENT = re.compile(r"[^。\n]+。?")
 _GOVERNMENT = re.compile(r"人民政府|部门|机关|委员会|办事处|人民法院|人民检察院|^国家|^国务院|行政管理|主管")
-_LABEL = re.compile(r"^第(?P<no>[零〇一二两三四五六七八九十百千0-9]+)条(?P<suffix>之[一二三四五六七八九十]+)?$")
 
 
 # ---- scope ---------------------------------------------------------------------------------------------------
@@ -201,16 +200,6 @@ def _item_line(text: str, item_no: int | None) -> str | None:
     return items[item_no - 1] if 0 < item_no <= len(items) else None
 
 
-def _parse_label(label: str) -> tuple[int, str] | None:
-    m = _LABEL.match(label or "")
-    if not m:
-        return None
-    try:
-        return cn_to_int(m.group("no")), m.group("suffix") or ""
-    except ValueError:
-        return None
-
-
 # ---- cards ---------------------------------------------------------------------------------------------------
 def _articles(rt, version_id: str) -> dict[str, dict]:
     """第X条 → merged payload (parts joined) of one version."""
@@ -291,8 +280,10 @@ def regulation_cards(title: str, arts: dict[str, dict], agency: str) -> list[dic
                 card["basis"].append(_quote(title, label, sline))
                 card["articles"].append(label)
     if cards:
+        from search.linking import parse_label
+
         def sort_key(k: str) -> tuple:
-            parsed = _parse_label(k.split("|")[0].split(":")[-1]) or (0, "")
+            parsed = parse_label(k.split("|")[0].split(":")[-1]) or (0, "")
             return (parsed[0], parsed[1], k.startswith("penalty:"))
 
         return [cards[k] for k in sorted(order, key=sort_key)]  # stable: article order, then first seen
