@@ -169,7 +169,7 @@ class PenaltyLinker:
         rerank = (getattr(self.engine, "violation_rerank", True) and result.get("mode") != "citation"
                   and is_violation_query(query) and bool(terms))
         if rerank and hits:
-            hits = self._rerank(hits, terms, reader, len(hits), query)
+            hits = self._rerank(hits, terms, reader, query)
             if PENALTY_INTENT_RE.search(query):
                 hits = self._penalties_first(hits, terms)
         hits = hits[:top_k]
@@ -180,8 +180,7 @@ class PenaltyLinker:
         return {"result": Result(out)}
 
     # -- re-rank --------------------------------------------------------------------------------------------
-    def _rerank(self, hits: list[dict], terms: list[str], reader: ArticleReader, top_k: int,
-                query: str) -> list[dict]:
+    def _rerank(self, hits: list[dict], terms: list[str], reader: ArticleReader, query: str) -> list[dict]:
         from search.engine import _terms, hit_dict
 
         wanted: dict[int, list[tuple[str, int, str]]] = {}
@@ -227,7 +226,7 @@ class PenaltyLinker:
                 continue
             placed.add(k)
             out.append(h)
-        return out[:top_k]
+        return out
 
     def _penalties_first(self, hits: list[dict], terms: list[str]) -> list[dict]:
         """For a question about the sanction: the penalty articles whose punished conduct matches the question best

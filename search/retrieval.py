@@ -129,6 +129,8 @@ class RerankFields:
 class HybridRetriever:
     """`retrieve(query, flt, top_k)` → hits (full payloads), best first."""
 
+    home_regions: frozenset[str] = frozenset()
+
     def __init__(
         self,
         store: ArticleStore,
@@ -231,7 +233,7 @@ class HybridRetriever:
             pos = {pid: i for i, pid in enumerate(ids)}
             n = len(ids)
             lw, kw = retriever.level_weights, retriever.kind_weights
-            home = getattr(retriever, "home_regions", frozenset())
+            home = retriever.home_regions
             prior = np.ones(n, dtype=np.float64)
             reg = np.empty(n, dtype=np.int64)
             art = np.empty(n, dtype=np.int64)
