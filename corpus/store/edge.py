@@ -36,6 +36,7 @@ What was measured on qdrant-edge-py 0.9.0 (see tests/corpus/test_store.py and te
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import uuid
@@ -78,10 +79,26 @@ def _has_shard(path: Path) -> bool:
     return (path / "edge_config.json").exists() or (path / "segments").exists()
 
 
+def _create(path: Path, config: qe.EdgeConfig) -> None:
+    """Create a shard at `path` all at once: built beside it, closed, then renamed into place. A process killed
+    while Edge writes a new shard's files (segments first, edge_config.json last) would otherwise leave a folder
+    that looks like a shard but cannot be loaded, and every later open of the index would fail."""
+    staging = path.with_name(path.name + ".creating")
+    if staging.exists():
+        shutil.rmtree(staging)
+    qe.EdgeShard.create(str(staging), config).close()
+    os.replace(staging, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _open(path: Path, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:
     try:
         if config is not None:
-            return qe.EdgeShard.create(str(path), config)
+            _create(path, config)
         return qe.EdgeShard.load(str(path))
     except Exception as e:  # the bindings raise bare Exception
         if "WouldBlock" in str(e):
@@ -124,7 +141,9 @@ class EdgeStore(ArticleStore):
             raise ConfigError("索引至少需要一种向量", detail="CollectionLayout has no vectors")
         with self._lock:
             self._check_open()
-            if recreate:
+            if recreate or (self._shard is not None and self._layout is None):
+                # A shard without a recorded layout is one whose creation was cut off (the layout is recorded
+                # before any point is written): it holds nothing, and its vectors may not be the ones asked for.
                 self._drop()
             if self._shard is not None and self._layout is not None:
                 if not self._layout.vectors_equal(layout):

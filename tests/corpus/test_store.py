@@ -304,6 +304,39 @@ def test_edge_survives_kill_without_flush(tmp_path):
 
 
 @pytest.mark.integration
+def test_edge_kill_while_creating_a_shard_leaves_an_openable_index(tmp_path):
+    """kill -9 while Edge writes a new shard (its segments are on disk, edge_config.json not yet: the state CI once
+    caught) must not leave a folder that every later open fails on; the next ensure_collection builds it again."""
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        import qdrant_edge as qe
+        from corpus.store import CollectionLayout, open_store
+        real_create = qe.EdgeShard.create
+        def create_then_die(path, config):
+            shard = real_create(path, config)
+            if "articles_meta" in path:
+                shard.close()
+                os.remove(os.path.join(path, "edge_config.json"))
+                os.kill(os.getpid(), signal.SIGKILL)
+            return shard
+        qe.EdgeShard.create = create_then_die
+        open_store(data_dir=Path({str(tmp_path)!r})).ensure_collection(CollectionLayout(sparse=["words"]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with open_store(data_dir=tmp_path) as s:
+        assert s.layout() is None
+        s.ensure_collection(LAYOUT)
+        s.upsert(DOCS)
+    with open_store(data_dir=tmp_path) as s:
+        assert s.count() == 5 and s.layout() == LAYOUT
+    assert not list((tmp_path / "qdrant").glob("*.creating"))
+
+
+@pytest.mark.integration
 def test_edge_directory_is_locked_while_open(tmp_path):
     s = open_store(data_dir=tmp_path)
     s.ensure_collection(LAYOUT)
