@@ -84,8 +84,9 @@ def _create(path: Path, config: qe.EdgeConfig) -> None:
     while Edge writes a new shard's files (segments first, edge_config.json last) would otherwise leave a folder
     that looks like a shard but cannot be loaded, and every later open of the index would fail."""
     staging = path.with_name(path.name + ".creating")
-    if staging.exists():
-        shutil.rmtree(staging)
+    for leftover in (staging, path.with_name(path.name + ".dropping")):
+        if leftover.exists():
+            shutil.rmtree(leftover)
     qe.EdgeShard.create(str(staging), config).close()
     os.replace(staging, path)
     fd = os.open(path.parent, os.O_RDONLY)
@@ -93,6 +94,17 @@ def _create(path: Path, config: qe.EdgeConfig) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    """Remove a shard folder all at once: renamed aside first, so a kill during the removal cannot leave a folder
+    that looks like a shard but has lost its edge_config.json."""
+    trash = path.with_name(path.name + ".dropping")
+    if trash.exists():
+        shutil.rmtree(trash)
+    if path.exists():
+        os.replace(path, trash)
+        shutil.rmtree(trash)
 
 
 def _open(path: Path, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:
@@ -200,8 +212,7 @@ class EdgeStore(ArticleStore):
         self._shard = self._meta = None
         self._layout = None
         for p in (self.path, self.meta_path):
-            if p.exists():
-                shutil.rmtree(p)
+            _remove(p)
 
     def layout(self) -> CollectionLayout | None:
         return CollectionLayout.from_dict(self._layout.to_dict()) if self._layout and self._shard else None
