@@ -138,7 +138,8 @@ def _in_use(data_dir: Path) -> bool:
         return False
     from corpus.store import open_store
 
-    for shard in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.endswith("_meta")):
+    shards = [p for p in root.iterdir() if p.is_dir() and not p.name.endswith("_meta") and "." not in p.name]
+    for shard in sorted(shards):  # "." marks a shard being created or removed (corpus.store.edge)
         try:
             open_store(data_dir=data_dir, collection=shard.name).close()
         except BackendUnavailable:

@@ -35,6 +35,7 @@ What was measured on qdrant-edge-py 0.9.0 (see tests/corpus/test_store.py and te
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -84,16 +85,23 @@ def _create(path: Path, config: qe.EdgeConfig) -> None:
     while Edge writes a new shard's files (segments first, edge_config.json last) would otherwise leave a folder
     that looks like a shard but cannot be loaded, and every later open of the index would fail."""
     staging = path.with_name(path.name + ".creating")
-    for leftover in (staging, path.with_name(path.name + ".dropping")):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    qe.EdgeShard.create(str(staging), config).close()
-    os.replace(staging, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        try:  # two processes creating the same shard: the second must not delete the first one's staging folder
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError("WouldBlock: another process is creating this shard") from None
+        if _has_shard(path):  # created by that other process meanwhile
+            return
+        for leftover in (staging, path.with_name(path.name + ".dropping")):
+            if leftover.exists():
+                shutil.rmtree(leftover)
+        qe.EdgeShard.create(str(staging), config).close()
+        os.replace(staging, path)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _remove(path: Path) -> None:

@@ -345,7 +345,24 @@ def test_edge_kill_while_creating_or_removing_a_shard_leaves_an_openable_index(t
         s.upsert(DOCS)
     with open_store(data_dir=tmp_path) as s:
         assert s.count() == 5 and s.layout() == LAYOUT
-    assert sorted(p.name for p in (tmp_path / "qdrant").iterdir()) == ["articles", "articles_meta"]
+    assert sorted(p.name for p in (tmp_path / "qdrant").iterdir() if p.is_dir()) == ["articles", "articles_meta"]
+
+
+@pytest.mark.integration
+def test_edge_shard_being_created_by_another_process_is_reported_not_deleted(tmp_path):
+    import fcntl
+
+    (tmp_path / "qdrant").mkdir()
+    with open(tmp_path / "qdrant" / "articles.lock", "a") as held:  # what a process creating the shard holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        staging = tmp_path / "qdrant" / "articles.creating"
+        staging.mkdir()
+        with open_store(data_dir=tmp_path) as s, pytest.raises(BackendUnavailable) as e:
+            s.ensure_collection(LAYOUT)
+        assert "另一个进程" in e.value.message and staging.is_dir()
+    with open_store(data_dir=tmp_path) as s:  # free once that process is done
+        s.ensure_collection(LAYOUT)
+        assert s.layout() == LAYOUT
 
 
 @pytest.mark.integration
