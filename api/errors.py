@@ -12,6 +12,7 @@ import re
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from corpus.errors import FileTooLarge, LawSearchError, UnsupportedFileType
@@ -76,6 +77,37 @@ _STATUS_MESSAGES = {
     415: ("unsupported_type", "不支持的文件类型"),
     422: ("invalid_request", "请求参数不正确"),
     429: ("too_many_requests", "请求过于频繁，请稍后再试"),
+}
+
+
+class ErrorBody(BaseModel):
+    """What every error answer carries (documented in the OpenAPI schema for the statuses in ERROR_RESPONSES)."""
+
+    code: str = Field(description="stable machine-readable code, e.g. invalid_request, not_found, too_many_requests")
+    message: str = Field(description="中文说明，可直接展示给用户")
+    detail: str = Field("", description="technical detail (never a stack trace or a server path)")
+    candidates: list[str] | None = Field(None, description="for an ambiguous title (409): the regulations it may mean")
+
+
+def documented(description: str) -> dict:
+    return {"model": ErrorBody, "description": description}
+
+
+#: The error answers any /api route may give; routers pass these to FastAPI so that generated clients see the
+#: real {code, message, detail} shape (FastAPI would otherwise document its own 422 body, which this API never sends).
+ERROR_RESPONSES: dict[int | str, dict] = {
+    400: documented("请求不正确（如筛选条件、日期格式）"),
+    404: documented("未找到法规、版本或条文"),
+    409: documented("法规名称有歧义，candidates 列出可能的法规"),
+    413: documented("请求体或上传文件超过上限"),
+    422: documented("请求参数不正确"),
+    429: documented("请求过于频繁（响应头 Retry-After 给出等待秒数）"),
+    503: documented("检索服务尚未就绪或索引不可用"),
+}
+#: Added for the routes that take an API key.
+AUTH_RESPONSES: dict[int | str, dict] = {
+    401: documented("缺少或无效的 API 密钥（请求头 X-API-Key）"),
+    403: documented("该密钥没有管理员权限"),
 }
 
 

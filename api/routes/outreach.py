@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from api.deps import get_runtime
+from api.errors import ERROR_RESPONSES
 from api.outreach import build_outreach, to_docx, to_html, to_markdown
 
-router = APIRouter(prefix="/api", tags=["outreach"])
+router = APIRouter(prefix="/api", tags=["outreach"], responses=ERROR_RESPONSES)
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 

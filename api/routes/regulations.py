@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.audit import AuditLog
 from api.deps import Caller, get_audit, get_runtime, require_admin
-from api.errors import BadRequest, TooManyFiles, UploadTooLarge, scrub
+from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, BadRequest, TooManyFiles, UploadTooLarge, documented, scrub
 from api.uploads import MB, CheckedFile, check, safe_name, store
 from corpus.errors import InvalidFilter, LawSearchError, NotFound
 from corpus.index import FAR_FUTURE, date_int
@@ -18,7 +18,7 @@ from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
 from search.answer import merge_clauses
 
-router = APIRouter(prefix="/api", tags=["regulations"])
+router = APIRouter(prefix="/api", tags=["regulations"], responses=ERROR_RESPONSES)
 
 VERSION_FIELDS = ("regulation_id", "version_id", "title", "short_title", "level", "region", "office", "status",
                   "version_date", "effective_date", "publish_date", "adopted_date", "amended_date", "is_current",
@@ -271,7 +271,8 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
                              "description": "PDF、Word（.docx）、HTML、Markdown 或文本文件"}}}}}}}
 
 
-@router.post("/regulations", status_code=200, openapi_extra=UPLOAD_BODY)
+@router.post("/regulations", status_code=200, openapi_extra=UPLOAD_BODY,
+             responses={**AUTH_RESPONSES, 415: documented("不支持的文件类型")})
 async def upload(request: Request, caller: Caller = Depends(require_admin), audit: AuditLog = Depends(get_audit),
                  runtime=Depends(get_runtime)) -> dict:
     settings = request.app.state.settings
@@ -363,7 +364,7 @@ def _ingest_one(runtime, f: CheckedFile, path) -> dict:
                 errors=errors)
 
 
-@router.delete("/regulations/{regulation_id}")
+@router.delete("/regulations/{regulation_id}", responses=AUTH_RESPONSES)
 def delete_regulation(regulation_id: str, request: Request, version_id: str | None = None,
                       caller: Caller = Depends(require_admin), audit: AuditLog = Depends(get_audit),
                       runtime=Depends(get_runtime)) -> dict:
@@ -381,7 +382,7 @@ def delete_regulation(regulation_id: str, request: Request, version_id: str | No
     return {"regulation_id": regulation_id, "version_id": version_id, "versions_deleted": n}
 
 
-@router.get("/audit")
+@router.get("/audit", responses=AUTH_RESPONSES)
 def read_audit(limit: int = Query(200, ge=1, le=5000), caller: Caller = Depends(require_admin),
                audit: AuditLog = Depends(get_audit)) -> dict:
     entries = audit.read(limit)

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from api.deps import get_composer, get_runtime
+from api.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], responses=ERROR_RESPONSES)
 
 
 def search_filters(region: str | None, level: str | None, status: str | None, agency: str | None,

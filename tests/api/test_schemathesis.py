@@ -1,5 +1,6 @@
 """Property-based API test: schemathesis generates requests from the served OpenAPI schema (/api/openapi.json) for
-every operation, valid (positive) and invalid (negative) ones, and no response may be a server error (5xx).
+every operation, valid (positive) and invalid (negative) ones; no response may be a server error (5xx), and every
+answer must match the schema documented for its status (errors: the {code, message, detail} ErrorBody).
 
 The app runs over its own small index (three Xuzhou files, module scope), not the session index of the other API
 tests: the generated calls include admin uploads and deletes, sent with a valid admin key so the admin routes are
@@ -21,7 +22,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from tests.api.conftest import ADMIN_KEY
 
@@ -103,7 +104,7 @@ def test_every_route_is_in_the_schema():
 
 
 @pytest.mark.parametrize("method,path,mode", CASES)
-def test_no_server_errors(fuzz_app, api_schema, method, path, mode):
+def test_no_server_errors_and_answers_match_the_schema(fuzz_app, api_schema, method, path, mode):
     operation = api_schema[path][method]
     seen: list[int] = []
 
@@ -113,7 +114,7 @@ def test_no_server_errors(fuzz_app, api_schema, method, path, mode):
     def run(case):
         response = case.call(headers={"X-API-Key": ADMIN_KEY})
         seen.append(response.status_code)
-        case.validate_response(response, checks=[not_a_server_error])
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
     run()
     assert seen, "no request was generated"
