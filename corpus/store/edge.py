@@ -76,6 +76,9 @@ _META_VECTOR = "_"
 _LIVE_IDF = qe.SearchParams(idf=qe.IdfParams(corpus=qe.Filter()))
 
 
+_IN_USE = "索引目录正被另一个进程使用，请先关闭该进程或改用 Qdrant 服务器"
+
+
 def _has_shard(path: Path) -> bool:
     return (path / "edge_config.json").exists() or (path / "segments").exists()
 
@@ -89,7 +92,8 @@ def _create(path: Path, config: qe.EdgeConfig) -> None:
         try:  # two processes creating the same shard: the second must not delete the first one's staging folder
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError("WouldBlock: another process is creating this shard") from None
+            raise BackendUnavailable(_IN_USE, detail="another process is creating this shard",
+                                     path=str(path)) from None
         if _has_shard(path):  # created by that other process meanwhile
             return
         for leftover in (staging, path.with_name(path.name + ".dropping")):
@@ -120,13 +124,11 @@ def _open(path: Path, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:
         if config is not None:
             _create(path, config)
         return qe.EdgeShard.load(str(path))
+    except BackendUnavailable:
+        raise
     except Exception as e:  # the bindings raise bare Exception
         if "WouldBlock" in str(e):
-            raise BackendUnavailable(
-                "索引目录正被另一个进程使用，请先关闭该进程或改用 Qdrant 服务器",
-                detail=str(e),
-                path=str(path),
-            ) from e
+            raise BackendUnavailable(_IN_USE, detail=str(e), path=str(path)) from e
         raise BackendUnavailable("无法打开本地索引", detail=str(e), path=str(path)) from e
 
 
