@@ -28,7 +28,6 @@ def _env(data: Path, **extra) -> dict:
     return dict(os.environ, LAWSEARCH_DATA_DIR=str(data), **extra)
 
 
-
 def kill_before_step(base: Path, data: Path, path: Path, k: int) -> tuple[int, list[str]]:
     """Copy the index `base` to `data`, ingest `path` into it in a child process and kill -9 it before its k-th
     store mutation. Returns (exit status, the mutations announced); status 0 means k is past the last mutation."""
