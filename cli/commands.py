@@ -88,32 +88,23 @@ def cmd_regulations(args, settings) -> int:
     return 0
 
 
-def parse_article_arg(text: str) -> tuple[int, str]:
-    """'20', '第二十条', '第二十条之一', '20之一' → (20, '之一')."""
-    import re
-
-    from corpus.numerals import NUMERAL_RE, cn_to_int
-
-    m = re.fullmatch(rf"\s*第?({NUMERAL_RE})条?(之[一二三四五六七八九十]+)?\s*", text)
-    if not m:
-        raise NotFound("条号格式不正确，应为 20 或 第二十条", detail=text)
-    return cn_to_int(m.group(1)), m.group(2) or ""
-
-
 def cmd_article(args, settings) -> int:
-    no, suffix = parse_article_arg(args.article)
+    from corpus.articles import ArticleRecord
+    from corpus.numerals import parse_article_number
+
+    no, suffix = parse_article_number(args.article)
     rt = _runtime(settings)
     try:
         rec, hits = rt.index.article(args.title, no, suffix, as_of=args.as_of)
     finally:
         rt.close()
-    text = "\n".join(h.payload["text"] for h in hits)
-    p = hits[0].payload
+    art = ArticleRecord.from_parts(hits)
+    text, p = art.text, art.payload
     if args.json:
         _out({"regulation": {k: rec.get(k) for k in ("regulation_id", "version_id", "title", "version_date",
                                                       "effective_date", "is_current", "status")},
               "article_no": p["article_no"], "article_suffix": p["article_suffix"], "label": p["label"],
-              "headings": p["headings"], "clauses": [c for h in hits for c in h.payload["clauses"]], "text": text})
+              "headings": p["headings"], "clauses": art.clauses, "text": text})
     else:
         state = "现行有效版本" if rec.get("is_current") else "历史版本"
         print(f"《{rec['title']}》{p['label']}（{rec.get('version_date') or '日期不详'}，{state}）")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from corpus.errors import InvalidFilter
+
 _DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3, "四": 4,
            "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
 _UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
@@ -83,3 +85,43 @@ def int_to_cn(n: int) -> str:
 def article_label(article_no: int, suffix: str = "") -> str:
     """第二十条, 第二十条之一."""
     return f"第{int_to_cn(article_no)}条{suffix}"
+
+
+# ---- the article-label grammar: 第二十条, 第二十条之一 (written once; citations, links and routes use it) ----------
+#: The 之一/之二 suffix of an article inserted by an amendment.
+SUFFIX_RE = r"之[一二三四五六七八九十]+"
+#: An article label: 第<numeral>条 with an optional 之X suffix (groups `no` and `suffix`).
+LABEL_RE = rf"第(?P<no>{NUMERAL_RE})条(?P<suffix>{SUFFIX_RE})?"
+_LABEL = re.compile(rf"^{LABEL_RE}$")
+_LABEL_PREFIX = re.compile(LABEL_RE)
+#: What a user types for an article number: 20, 20之一, 第二十条, 第二十条之一 (spaces tolerated).
+_ARTICLE_NUMBER = re.compile(rf"^\s*第?\s*(?P<no>{NUMERAL_RE})\s*条?\s*(?P<suffix>{SUFFIX_RE})?\s*$")
+
+
+def parse_label(label: str) -> tuple[int, str] | None:
+    """'第二十八条' → (28, ''), '第二十条之一' → (20, '之一'); anything else (第十二章, '') → None."""
+    m = _LABEL.match((label or "").strip())
+    if not m:
+        return None
+    try:
+        return cn_to_int(m.group("no")), m.group("suffix") or ""
+    except ValueError:
+        return None
+
+
+def label_prefix(reference: str) -> str:
+    """The article part at the start of a written reference: '第十一条第一款' → '第十一条'; '' when there is none."""
+    m = _LABEL_PREFIX.match(reference or "")
+    return m.group(0) if m else ""
+
+
+def parse_article_number(text: str) -> tuple[int, str]:
+    """An article number as users type it (CLI argument, API path): '20', '20之一', '第二十条', '第二十条之一' →
+    (20, '之一'). Anything else raises InvalidFilter with a Chinese message naming the input."""
+    m = _ARTICLE_NUMBER.match(text or "")
+    try:
+        if m:
+            return cn_to_int(m.group("no")), m.group("suffix") or ""
+    except ValueError:
+        pass
+    raise InvalidFilter("条文编号格式不正确，例如 20 或 20之一", detail=text)

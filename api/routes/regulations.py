@@ -11,12 +11,12 @@ from api.audit import AuditLog
 from api.deps import Caller, get_audit, get_runtime, require_admin
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, BadRequest, TooManyFiles, UploadTooLarge, documented, scrub
 from api.uploads import MB, CheckedFile, check, safe_name, store
+from corpus.articles import ArticleRecord, group_articles
 from corpus.errors import InvalidFilter, LawSearchError, NotFound
 from corpus.index import FAR_FUTURE, date_int
-from corpus.numerals import NUMERAL_RE, article_label, cn_to_int
+from corpus.numerals import article_label, label_prefix, parse_article_number, parse_label
 from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
-from search.answer import merge_clauses
 
 router = APIRouter(prefix="/api", tags=["regulations"], responses=ERROR_RESPONSES)
 
@@ -28,7 +28,6 @@ ARTICLE_FIELDS = ("regulation_id", "version_id", "title", "short_title", "articl
                   "headings", "text", "clauses", "level", "region", "version_date", "effective_date", "status",
                   "is_current", "superseded_by", "agencies", "is_penalty", "kind", "citation")
 ARTICLE_NO_MAX = 2**63 - 1  # the index stores article numbers as 64-bit integers: none lies beyond
-_ARTICLE_REF = re.compile(rf"^\s*第?\s*(?P<no>{NUMERAL_RE})\s*条?\s*(?P<suffix>之[一二三四五六七八九十]+)?\s*$")
 
 
 def public_version(rec: dict) -> dict:
@@ -36,17 +35,6 @@ def public_version(rec: dict) -> dict:
     if rec.get("warnings"):
         out["warnings"] = [scrub(w) for w in rec["warnings"]]
     return out
-
-
-def parse_article_ref(text: str) -> tuple[int, str]:
-    """'20', '20之一', '第二十条', '第二十条之一' → (20, '之一')."""
-    m = _ARTICLE_REF.match(text or "")
-    if not m:
-        raise InvalidFilter("条文编号格式不正确，例如 20 或 20之一", detail=text)
-    try:
-        return cn_to_int(m.group("no")), m.group("suffix") or ""
-    except ValueError:
-        raise InvalidFilter("条文编号格式不正确，例如 20 或 20之一", detail=text)
 
 
 def _versions(runtime, regulation_id: str) -> list[dict]:
@@ -89,31 +77,12 @@ def edition_points(runtime, edition: list[dict]) -> list:
 
 
 def _merge(parts: list) -> dict:
-    parts = sorted(parts, key=lambda h: h.payload.get("part", 0))
-    p = parts[0].payload
-    d = {k: p.get(k) for k in ARTICLE_FIELDS}
-    d["text"] = "\n".join(h.payload.get("text", "") for h in parts)
-    d["clauses"] = merge_clauses([h.payload.get("clauses") or [] for h in parts])
-    enf = next((h.payload.get("enforcement") for h in parts if h.payload.get("enforcement")), None)
-    if enf:
-        d["enforcement"] = enf
-    d["id"] = parts[0].id
-    return d
+    return ArticleRecord.from_parts(parts).fields(ARTICLE_FIELDS)
 
 
 def _grouped(points: list) -> list[dict]:
     """Version points (sorted by article and part) → one dict per article."""
-    out, cur, key = [], [], None
-    for h in points:
-        k = (h.payload.get("kind"), h.payload.get("article_no"), h.payload.get("article_suffix") or "")
-        if k != key and cur:
-            out.append(_merge(cur))
-            cur = []
-        key = k
-        cur.append(h)
-    if cur:
-        out.append(_merge(cur))
-    return out
+    return [rec.fields(ARTICLE_FIELDS) for rec in group_articles(points)]
 
 
 @router.get("/regulations")
@@ -171,9 +140,7 @@ def _same_key(ref: dict, title_key: str, own_keys: set[str]) -> bool:
 
 def _link(runtime, ref_title: str, label: str, here: dict) -> dict:
     """A link to an article by written title (empty = the same regulation) and label (第X条…)."""
-    m = re.match(rf"第(?P<no>{NUMERAL_RE})条(?P<suffix>之[一二三四五六七八九十]+)?", label or "")
-    no = cn_to_int(m.group("no")) if m else None
-    suffix = m.group("suffix") or "" if m else ""
+    no, suffix = parse_label(label_prefix(label)) or (None, "")
     title, rid = here.get("title"), here.get("regulation_id")
     if ref_title and normalize_title(ref_title) != normalize_title(here.get("title") or ""):
         title, rid = ref_title, None
@@ -217,7 +184,7 @@ def article_links(runtime, art: dict, siblings: list[dict]) -> dict:
 @router.get("/regulations/{regulation_id}/articles/{article}")
 def get_article(regulation_id: str, article: str, version_id: str | None = None, as_of: str | None = None,
                 runtime=Depends(get_runtime)) -> dict:
-    no, suffix = parse_article_ref(article)
+    no, suffix = parse_article_number(article)
     recs = _versions(runtime, regulation_id)
     edition = choose_edition(recs, version_id=version_id, as_of=as_of)
     parts = [] if no > ARTICLE_NO_MAX else list(runtime.index.articles.scroll(FilterSpec(must=[

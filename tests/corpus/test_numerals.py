@@ -30,3 +30,30 @@ class TestNumerals:
     def test_rejects_non_numerals(self, bad):
         with pytest.raises(ValueError):
             cn_to_int(bad)
+
+
+def test_article_label_grammar():
+    from corpus.numerals import label_prefix, parse_label
+
+    assert parse_label("第二十八条") == (28, "")
+    assert parse_label("第一百一十条") == (110, "")
+    assert parse_label("第二十条之一") == (20, "之一")
+    assert parse_label("第十二章") is None and parse_label("") is None
+    assert label_prefix("第十一条第一款第（二）项") == "第十一条"
+    assert label_prefix("第二十条之一第二款") == "第二十条之一"
+    assert label_prefix("本条例第十一条") == ""
+
+
+def test_article_numbers_as_users_type_them():
+    import pytest
+
+    from corpus.errors import InvalidFilter
+    from corpus.numerals import parse_article_number
+
+    for text, want in (("20", (20, "")), ("第二十条", (20, "")), (" 第 20 条之一 ", (20, "之一")), ("20之一", (20, "之一")),
+                       ("２０", (20, ""))):
+        assert parse_article_number(text) == want
+    for bad in ("", "第二十章", "abc", "20条款"):
+        with pytest.raises(InvalidFilter) as err:
+            parse_article_number(bad)
+        assert "条文编号格式不正确" in err.value.message
