@@ -199,7 +199,7 @@ class SentenceTransformerEmbedder:
 
         self.model_name = model
         self.model = SentenceTransformer(model, device=device or "cpu")
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
         self.description = f"dense: sentence-transformers {model}"
         self.fingerprint = f"st:{model}:{self.dim}"
