@@ -20,6 +20,7 @@ from api.audit import AuditLog
 from api.limits import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
 from api.routes import outreach, regulations, search
+from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -55,8 +56,6 @@ def create_app(settings, runtime=None) -> FastAPI:
     async def lifespan(app: FastAPI):
         warming = None
         if owned:
-            from api.runtime import Runtime
-
             rt = Runtime.open(settings)
             attach_runtime(app, rt)
             # The first searches would otherwise read the re-ranking fields of their candidates from disk (≈5 s

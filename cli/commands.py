@@ -20,11 +20,15 @@ def _print_failures(failures: list[dict]) -> None:
 
 
 def cmd_parse(args, settings) -> int:
-    from api.runtime import ingest_limits
+    from dataclasses import replace
+
+    from ingest.converters import ConvertLimits
     from ingest.pipeline import parse_files
 
-    regs, failures = parse_files(args.files, ocr_enabled=settings.ocr_enabled and not args.no_ocr,
-                                 progress=sys.stderr.isatty(), limits=ingest_limits(settings))
+    limits = ConvertLimits.from_settings(settings)
+    if args.no_ocr:
+        limits = replace(limits, ocr_enabled=False)
+    regs, failures = parse_files(args.files, limits=limits, progress=sys.stderr.isatty())
     if args.json:
         _out({"regulations": [r.to_dict() for r in regs], "failures": failures})
     else:
@@ -42,7 +46,7 @@ def cmd_parse(args, settings) -> int:
 
 
 def _runtime(settings):
-    from api.runtime import Runtime
+    from service.runtime import Runtime
 
     return Runtime.open(settings)
 
@@ -127,7 +131,7 @@ def cmd_delete(args, settings) -> int:
 def cmd_search(args, settings) -> int:
     rt = _runtime(settings)
     try:
-        result = rt.search(args.query, top_k=args.top_k, filters=_filters(args))
+        result = rt.search(args.query, top_k=args.top_k, filters=search_filters(args))
     finally:
         rt.close()
     if args.json:
@@ -155,7 +159,8 @@ def terminal_snippet(snippet: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(text))
 
 
-def _filters(args) -> dict:
+def search_filters(args) -> dict:
+    """The search filters given on the command line (--region, --level, … --all-versions) as the engine takes them."""
     keys = ("region", "level", "status", "agency", "regulation", "as_of")
     f = {k: getattr(args, k) for k in keys if getattr(args, k, None)}
     if getattr(args, "all_versions", False):
@@ -176,13 +181,33 @@ def cmd_train(args, settings) -> int:
 def cmd_bench(args, settings) -> int:
     from evaluation import bench
 
-    return bench.main(args, settings)
+    if args.bench_cmd == "parse":
+        result = bench.bench_parse(args.paths)
+    elif args.bench_cmd == "ingest":
+        result = bench.bench_ingest(settings, args.paths, fresh_dir=not args.data_dir)
+    elif args.bench_cmd == "search":
+        result = bench.bench_search(settings, queries=args.queries, top_k=args.top_k, cold=args.cold)
+    elif args.bench_cmd == "http":
+        result = bench.bench_http(url=args.url, queries=args.queries, concurrency=args.concurrency,
+                                  requests=args.requests)
+    else:
+        result = bench.bench_reingest_load(settings, queries=args.queries, reingest=args.reingest,
+                                           concurrency=args.concurrency, regulations=args.regulations,
+                                           years=args.years, before_s=args.before_s, after_s=args.after_s,
+                                           step_checks=args.step_checks, work_dir=args.work_dir)
+    _out(result)
+    return 0 if result.get("ok", True) else 1
 
 
 def cmd_eval(args, settings) -> int:
-    from evaluation import cli as eval_cli
+    from evaluation import commands
 
-    return eval_cli.main(args, settings)
+    if args.eval_cmd == "run":
+        return commands.eval_run(settings, queries=args.queries, out=args.out, top_k=args.top_k,
+                                 filters=search_filters(args))
+    if args.eval_cmd == "score":
+        return commands.eval_score(queries=args.queries, run=args.run, plot=args.plot, as_json=args.json)
+    return commands.eval_crossval(settings, queries=args.queries, folds=args.folds)
 
 
 def cmd_serve(args, settings) -> int:

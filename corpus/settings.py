@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # its province, are ranked like national law when a question names no region; other places' local texts are
     # down-weighted. Empty = no home region (every local text down-weighted).
     home_region: str | None = "徐州市"
+    # For violation questions, put the penalty article next to the duty it punishes (links are attached either way).
+    violation_rerank: bool = True
 
     # Ingest limits (hostile files): enforced per file.
     max_file_mb: int = 50

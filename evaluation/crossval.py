@@ -206,22 +206,3 @@ def store_crossval(
                   flush=True)
     return {"k": k, "variants": {name: {"queries": len(v), **average(v)} for name, v in rows.items()}}
 
-
-def run_crossval_cli(args, settings) -> int:
-    """`lawsearch eval crossval --queries FILE [--folds 5]` on the configured index."""
-    from api.runtime import Runtime
-    from corpus.store import Condition, FilterSpec
-
-    questions = read_questions(Path(args.queries))
-    rt = Runtime.open(settings)
-    try:
-        if rt.index.articles.count() == 0:
-            print("索引为空：请先导入法规（lawsearch ingest）", file=sys.stderr)
-            return 2
-        res = store_crossval(rt.index.articles, rt.sparse_encoders, data_dir=rt.data_dir, questions=questions,
-                             k=int(getattr(args, "folds", 5) or 5),
-                             flt=FilterSpec(must=[Condition(field="is_current", eq=True)]), progress=True)
-    finally:
-        rt.close()
-    print(json.dumps(res, ensure_ascii=False))
-    return 0

@@ -34,6 +34,7 @@ from typing import Any, Callable
 from corpus.numerals import article_label
 from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
+from evaluation.latency import percentiles
 
 SCAN_LIMIT = 200  # the search API's largest top_k: regulations with more articles are checked by scroll only
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -245,8 +246,6 @@ def run_reingest_load(rt, *, paths: list[str | Path], questions: list[str], prob
                       concurrency: int = 4, before_s: float = 5.0, after_s: float = 5.0, top_k: int = 10,
                       step_checks: bool = False, progress: bool = False) -> dict[str, Any]:
     """Search load and regulation checks while `rt.ingest(paths)` runs in this thread; figures and violations."""
-    from evaluation.bench import percentiles
-
     log = _Log()
     stop = threading.Event()
     citations = [q for p in probes for q in p.citations]

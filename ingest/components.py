@@ -7,14 +7,16 @@ path and a Chinese reason, and the batch goes on; programming errors raise.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from haystack import component
+from haystack import component, default_to_dict
 
 from corpus.errors import CorruptFile, LawSearchError
 from corpus.hashing import sha256_file
 from corpus.model import Regulation
+from ingest.converters import ConvertLimits
 from ingest.files import failure
 
 log = logging.getLogger(__name__)
@@ -66,33 +68,28 @@ class ChangeDetector:
 class LawFileConverter:
     """PDF (text layer or OCR), DOCX, TXT, HTML and Markdown → regulations parsed into articles."""
 
-    def __init__(self, *, max_file_mb: int = 50, max_unzipped_mb: int = 200, max_pdf_pages: int = 2000,
-                 ocr_enabled: bool = True, ocr_max_pages: int = 200, progress: bool = False):
-        self.max_file_mb = max_file_mb
-        self.max_unzipped_mb = max_unzipped_mb
-        self.max_pdf_pages = max_pdf_pages
-        self.ocr_enabled = ocr_enabled
-        self.ocr_max_pages = ocr_max_pages
+    def __init__(self, *, limits: ConvertLimits | None = None, progress: bool = False):
+        self.limits = limits or ConvertLimits()  # per file, OCR switch included
         self.progress = progress
 
-    def _limits(self):
-        from ingest.converters import ConvertLimits
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, limits=asdict(self.limits), progress=self.progress)
 
-        return ConvertLimits(max_file_bytes=self.max_file_mb << 20, max_unzipped_bytes=self.max_unzipped_mb << 20,
-                             max_pdf_pages=self.max_pdf_pages, ocr_enabled=self.ocr_enabled,
-                             ocr_max_pages=self.ocr_max_pages)
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LawFileConverter":
+        init = data.get("init_parameters", {})
+        return cls(limits=ConvertLimits(**init.get("limits", {})), progress=init.get("progress", False))
 
     @component.output_types(regulations=Regulations, failures=list[dict])
     def run(self, files: list[dict]) -> dict[str, list]:
         from ingest.converters import convert_file
         from ingest.metadata import build_regulation
 
-        limits = self._limits()
         regulations, failures = [], []
         for item in files:
             path = Path(item["path"])
             try:
-                converted = convert_file(path, limits=limits, progress=self.progress)
+                converted = convert_file(path, limits=self.limits, progress=self.progress)
                 reg = build_regulation(converted, source_path=str(path), sha256=item["sha256"])
                 if not reg.articles:
                     from corpus.errors import NoArticlesFound

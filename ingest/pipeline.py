@@ -13,16 +13,16 @@ from haystack import Pipeline
 from corpus.errors import LawSearchError
 from corpus.model import Regulation
 from ingest.components import ArticleSplitter, ChangeDetector, EnforcementAnnotator, LawFileConverter
+from ingest.converters import ConvertLimits
 from ingest.files import IngestSummary, failure, find_files  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
-def build_parse_pipeline(*, index: Any = None, ocr_enabled: bool = True, limits: dict | None = None,
-                         progress: bool = False, max_chars: int = 512, split: bool = True) -> Pipeline:
-    limits = limits or {}
+def build_parse_pipeline(*, index: Any = None, limits: ConvertLimits | None = None, progress: bool = False,
+                         max_chars: int = 512, split: bool = True) -> Pipeline:
     pipe = Pipeline()
     pipe.add_component("detector", ChangeDetector(index=index))
-    pipe.add_component("converter", LawFileConverter(ocr_enabled=ocr_enabled, progress=progress, **limits))
+    pipe.add_component("converter", LawFileConverter(limits=limits, progress=progress))
     pipe.add_component("annotator", EnforcementAnnotator())
     pipe.connect("detector.changed", "converter.files")
     pipe.connect("converter.regulations", "annotator.regulations")
@@ -32,11 +32,11 @@ def build_parse_pipeline(*, index: Any = None, ocr_enabled: bool = True, limits:
     return pipe
 
 
-def parse_files(paths: list[str | Path], *, ocr_enabled: bool = True, progress: bool = False,
-                limits: dict | None = None) -> tuple[list[Regulation], list[dict]]:
+def parse_files(paths: list[str | Path], *, limits: ConvertLimits | None = None,
+                progress: bool = False) -> tuple[list[Regulation], list[dict]]:
     """Parse files without indexing (for `lawsearch parse`): articles stay whole."""
     files, failures = find_files(paths)
-    pipe = build_parse_pipeline(ocr_enabled=ocr_enabled, progress=progress, limits=limits, split=False)
+    pipe = build_parse_pipeline(limits=limits, progress=progress, split=False)
     regs: list[Regulation] = []
     for f in _progress(files, "解析", progress):
         out = pipe.run({"detector": {"sources": [str(f)]}})
@@ -67,16 +67,15 @@ def _edition_key(reg: Regulation) -> tuple[str, str] | None:
 class Ingestor:
     """Runs the parse pipeline in batches and writes each regulation version through the index writer."""
 
-    def __init__(self, index, writer, *, ocr_enabled: bool = True, limits: dict | None = None,
-                 progress: bool = False, batch_files: int = 32,
-                 before_write: Callable[[list[Regulation]], None] | None = None):
+    def __init__(self, index, writer, *, limits: ConvertLimits | None = None, progress: bool = False,
+                 batch_files: int = 32, before_write: Callable[[list[Regulation]], None] | None = None):
         self.index = index
         self.writer = writer
         self.progress = progress
         self.batch_files = batch_files
         self.before_write = before_write
-        self.pipeline = build_parse_pipeline(index=index, ocr_enabled=ocr_enabled, limits=limits,
-                                             progress=progress, max_chars=writer.max_chars)
+        self.pipeline = build_parse_pipeline(index=index, limits=limits, progress=progress,
+                                             max_chars=writer.max_chars)
 
     def run(self, paths: list[str | Path]) -> IngestSummary:
         t0 = time.perf_counter()

@@ -125,15 +125,13 @@ def hit_dict(hit: Hit, *, terms: list[str] | None = None, marked: dict | None = 
 class SearchEngine:
     """One query entry point for the CLI, the API and evaluation."""
 
-    def __init__(self, index: ArticleIndex, retriever: Any, *, mode_description: str):
+    def __init__(self, index: ArticleIndex, retriever: Any, *, mode_description: str, violation_rerank: bool = True):
         self.index = index
         self.retriever = retriever
         self.mode_description = mode_description
         self.titles = TitleBook(index)
         self._pipeline = None
-        from search.linking import violation_rerank_default
-
-        self.violation_rerank = violation_rerank_default()  # penalty above its duty for violation questions
+        self.violation_rerank = violation_rerank  # penalty above its duty for violation questions
 
     def refresh(self) -> None:
         self.titles.refresh()

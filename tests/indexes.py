@@ -17,7 +17,7 @@ def main_job_files(corpus_dir: Path) -> list[Path]:
 @contextmanager
 def ingested_runtime(data_dir: Path, files: list[Path]) -> Iterator:
     """A Runtime over `data_dir` with `files` ingested (every file must parse); closed after."""
-    from api.runtime import Runtime
+    from service.runtime import Runtime
 
     runtime = Runtime.open(Settings(data_dir=data_dir))
     try:

@@ -48,7 +48,8 @@ class ConvertLimits:
 
     @classmethod
     def from_settings(cls, settings) -> "ConvertLimits":
-        """Limits from corpus.settings.Settings (max_file_mb, max_unzipped_mb, max_pdf_pages, ocr_*)."""
+        """Limits from corpus.settings.Settings (max_file_mb, max_unzipped_mb, max_pdf_pages, ocr_*): built once by
+        the entry point's wiring and passed through to every conversion unchanged."""
         return cls(max_file_bytes=settings.max_file_mb * 2**20, max_unzipped_bytes=settings.max_unzipped_mb * 2**20,
                    max_pdf_pages=settings.max_pdf_pages, ocr_enabled=settings.ocr_enabled,
                    ocr_max_pages=settings.ocr_max_pages)

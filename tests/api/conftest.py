@@ -29,7 +29,7 @@ def api_settings(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def runtime(api_settings, corpus_dir):
-    from api.runtime import Runtime
+    from service.runtime import Runtime
 
     rt = Runtime.open(api_settings)
     summary = rt.ingest([corpus_dir / "xuzhou"], progress=False, train=False)

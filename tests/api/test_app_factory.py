@@ -35,8 +35,8 @@ def test_app_warms_search_in_the_background_and_closes_cleanly(tmp_path, corpus_
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.runtime import Runtime
     from corpus.settings import Settings
+    from service.runtime import Runtime
 
     settings = Settings(data_dir=tmp_path)
     rt = Runtime.open(settings)

@@ -55,8 +55,8 @@ ARTICLES = ["1", "3", "第五条", "第十二条", "20"]
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory, corpus_dir):
     from api.app import create_app
-    from api.runtime import Runtime
     from corpus.settings import Settings
+    from service.runtime import Runtime
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("schemathesis-data"), api_keys={ADMIN_KEY: "admin"},
                         max_upload_mb=1, max_upload_files=3, llm_base_url=None, qdrant_url=None,

@@ -212,7 +212,7 @@ def annotated_copy(client, runtime, corpus_dir, admin):
     from ingest.pipeline import parse_files
     from ingest.writer import ArticleIndexWriter
 
-    regs, failures = parse_files([corpus_dir / "xuzhou" / "徐州市安全生产条例_2024修正.md"], ocr_enabled=False)
+    regs, failures = parse_files([corpus_dir / "xuzhou" / "徐州市安全生产条例_2024修正.md"])
     reg = regs[0]
     reg.title = reg.short_title = "测试市安全生产条例"
     reg.region = "测试市"

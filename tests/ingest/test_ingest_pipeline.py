@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def runtime(data_dir: Path):
-    from api.runtime import Runtime
+    from service.runtime import Runtime
 
     return Runtime.open(Settings(data_dir=data_dir))
 

@@ -54,7 +54,7 @@ def rerun(data: Path, files: list[Path]) -> None:
 
 
 def open_rt(data: Path):
-    from api.runtime import Runtime
+    from service.runtime import Runtime
 
     return Runtime.open(Settings(data_dir=data))
 

@@ -121,8 +121,8 @@ class TestEntityExpansion:
 def test_hostile_folder_ingest_writes_nothing(tmp_path):
     """The hostile files plus links (a directory loop, a dangling link) through a real ingest: every hostile file
     fails alone with a Chinese reason or is indexed verbatim (entities unexpanded), in bounded time."""
-    from api.runtime import Runtime
     from corpus.settings import Settings
+    from service.runtime import Runtime
 
     src = tmp_path / "src"
     src.mkdir()
@@ -162,8 +162,8 @@ def test_hostile_uploads_through_the_api(tmp_path):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.runtime import Runtime
     from corpus.settings import Settings
+    from service.runtime import Runtime
 
     key = "reliability-admin-key-0123456789"
     settings = Settings(data_dir=tmp_path / "data", api_keys={key: "admin"}, max_upload_mb=5, max_upload_files=10,

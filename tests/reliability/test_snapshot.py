@@ -27,7 +27,7 @@ def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def runtime(data_dir: Path):
-    from api.runtime import Runtime
+    from service.runtime import Runtime
 
     return Runtime.open(Settings(data_dir=data_dir))
 

@@ -13,7 +13,7 @@ def safety_hits(corpus_dir):
     """Search-hit dicts for every article of 徐州市安全生产条例 (2024), as the engine returns them."""
     from ingest.pipeline import parse_files
 
-    regs, failures = parse_files([corpus_dir / "xuzhou" / "徐州市安全生产条例_2024修正.md"], ocr_enabled=False)
+    regs, failures = parse_files([corpus_dir / "xuzhou" / "徐州市安全生产条例_2024修正.md"])
     assert not failures and len(regs) == 1
     reg = regs[0]
     hits = {}
@@ -146,7 +146,7 @@ def test_verify_rejects_a_clause_the_article_does_not_have(safety_hits):
 def dog_hits(corpus_dir):
     from ingest.pipeline import parse_files
 
-    regs, _ = parse_files([corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"], ocr_enabled=False)
+    regs, _ = parse_files([corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"])
     reg = regs[0]
     return {a.label: {"regulation_id": reg.regulation_id, "version_id": reg.version_id, "title": reg.title,
                       "article_no": a.article_no, "article_suffix": a.article_suffix, "label": a.label,

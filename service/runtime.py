@@ -1,11 +1,12 @@
-"""Wiring for the entry points (CLI and app factory): the index, encoders, embedder, ingest and search together.
+"""The application's wiring: the index, encoders, embedder, ingest and search together, for the API, the CLI and
+the benchmarks alike.
 
-Settings are read by the caller; this module receives plain values from them.
+`Runtime.open(settings)` is the one place that turns the settings into components; below it only plain values and
+the ingest limits object travel.
 """
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,30 +16,25 @@ from corpus.embedders import load_embedder
 from corpus.encoders import default_sparse_encoders, document_text
 from corpus.index import ArticleIndex
 from corpus.store import open_store
+from ingest.converters import ConvertLimits
 
 log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
 EMBEDDER_META = "embedder"
 
 
-def ingest_limits(settings) -> dict:
-    """The per-file ingest limits from the settings, as the converter component takes them."""
-    return {"max_file_mb": settings.max_file_mb, "max_unzipped_mb": settings.max_unzipped_mb,
-            "max_pdf_pages": settings.max_pdf_pages, "ocr_max_pages": settings.ocr_max_pages}
-
-
 class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
-                 training_questions: list[Path], limits: dict, ocr_enabled: bool = True,
-                 optimize_after_ingest: bool = False, home_region: str | None = None):
+                 training_questions: list[Path], limits: ConvertLimits, optimize_after_ingest: bool = False,
+                 home_region: str | None = None, violation_rerank: bool = True):
         self.data_dir = Path(data_dir)
         self.home_region = (home_region or "").strip() or None
         self.index = index
         self.embedding_model = embedding_model
         self.training_questions = list(training_questions)
-        self.limits = limits
-        self.ocr_enabled = ocr_enabled
+        self.limits = limits  # per ingested file, OCR switch included
         self.optimize_after_ingest = optimize_after_ingest
+        self.violation_rerank = violation_rerank
         self.write_lock = threading.Lock()
         self.sparse_encoders = default_sparse_encoders()
         for enc in self.sparse_encoders:
@@ -60,8 +56,8 @@ class Runtime:
                               collection=f"{settings.collection}_versions")
         return cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
                    embedding_model=settings.embedding_model, training_questions=settings.training_questions,
-                   limits=ingest_limits(settings), ocr_enabled=settings.ocr_enabled,
-                   optimize_after_ingest=settings.optimize_after_ingest, home_region=settings.home_region)
+                   limits=ConvertLimits.from_settings(settings), optimize_after_ingest=settings.optimize_after_ingest,
+                   home_region=settings.home_region, violation_rerank=settings.violation_rerank)
 
     def close(self) -> None:
         self.index.close()
@@ -154,8 +150,8 @@ class Runtime:
                 writer.embedder = self.embedder
                 writer.trained = self.embedder is not None and not had
 
-            ingestor = Ingestor(self.index, writer, ocr_enabled=self.ocr_enabled, limits=self.limits,
-                                progress=progress, before_write=before_write)
+            ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
+                                before_write=before_write)
             summary = ingestor.run(paths)
             if self.optimize_after_ingest and summary.points >= 5000:
                 # Edge has no background optimizer: build the dense HNSW index after a bulk load.
@@ -212,7 +208,8 @@ class Runtime:
             embedder = self.embedder if (layout and layout.dense) else None
             retriever = HybridRetriever(self.index.articles, self.sparse_encoders, embedder,
                                         home_regions=self.home_regions())
-            self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description)
+            self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description,
+                                        violation_rerank=self.violation_rerank)
         return self._engine
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
@@ -237,7 +234,3 @@ class Runtime:
         rows = engine.retriever.warm()
         engine.search("安全生产", top_k=1)
         return {"rows": rows, "seconds": round(time.perf_counter() - t0, 2)}
-
-
-def progress_enabled() -> bool:
-    return sys.stderr.isatty()
