@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
@@ -77,7 +77,7 @@ def create_app(settings, runtime=None) -> FastAPI:
     app.state.runtime = None
     app.state.composer = None
     app.state.audit = AuditLog(Path(settings.data_dir) / "audit.log")
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(index_counts=lambda: app.state.runtime.index.counts() if app.state.runtime else None)
     if runtime is not None:
         attach_runtime(app, runtime)
 
@@ -119,16 +119,8 @@ def create_app(settings, runtime=None) -> FastAPI:
 
     @app.get("/metrics", tags=["ops"])
     def metrics(request: Request):
-        extra = {}
-        rt = request.app.state.runtime
-        if rt is not None:
-            try:
-                c = rt.index.counts()
-                extra = {"lawsearch_index_points": c.get("points", 0), "lawsearch_index_versions": c.get("versions", 0)}
-            except Exception:  # noqa: BLE001
-                pass
-        return PlainTextResponse(request.app.state.metrics.render(extra),
-                                 media_type="text/plain; version=0.0.4; charset=utf-8")
+        m = request.app.state.metrics
+        return Response(m.render(), media_type=m.content_type)
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index_page():

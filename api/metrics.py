@@ -1,63 +1,58 @@
-"""Prometheus text-format metrics, written by hand: request counters and a latency histogram per route."""
+"""/metrics through prometheus-client: requests and latency per route template, requests in flight, uptime, and
+the index's size read when scraped. Each app has its own registry (tests build several apps in one process)."""
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict
+from collections.abc import Callable, Iterator
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-def _esc(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class IndexSize:
+    """A collector: the index's article points and regulation versions, asked for at each scrape; nothing while
+    there is no index to ask (the app is starting) or it cannot answer."""
+
+    def __init__(self, counts: Callable[[], dict | None]):
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            c = self.counts()
+        except Exception:  # noqa: BLE001 - a scrape reports what it can
+            c = None
+        if c:
+            yield GaugeMetricFamily("lawsearch_index_points", "Article points in the index.", value=c.get("points", 0))
+            yield GaugeMetricFamily("lawsearch_index_versions", "Regulation versions in the index.",
+                                    value=c.get("versions", 0))
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str, str], int] = defaultdict(int)  # (method, route, status)
-        self.buckets: dict[tuple[str, str], list[int]] = {}  # (method, route) → counts per bucket (cumulative)
-        self.sums: dict[tuple[str, str], float] = defaultdict(float)
-        self.counts: dict[tuple[str, str], int] = defaultdict(int)
-        self.in_flight = 0
-        self.started = time.time()
+    content_type = CONTENT_TYPE_LATEST  # of what render() writes
+
+    def __init__(self, index_counts: Callable[[], dict | None] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("lawsearch_http_requests", "HTTP requests by method, route and status.",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("lawsearch_http_request_duration_seconds", "Request latency by method and route.",
+                                 ["method", "route"], buckets=BUCKETS, registry=self.registry)
+        self.in_flight = Gauge("lawsearch_http_requests_in_flight", "Requests being served.", registry=self.registry)
+        started = time.time()
+        uptime = Gauge("lawsearch_uptime_seconds", "Seconds since the app started.", registry=self.registry)
+        uptime.set_function(lambda: time.time() - started)
+        if index_counts is not None:
+            self.registry.register(IndexSize(index_counts))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self.requests[(method, route, str(status))] += 1
-            key = (method, route)
-            counts = self.buckets.setdefault(key, [0] * len(BUCKETS))
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-            self.sums[key] += seconds
-            self.counts[key] += 1
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
 
-    def render(self, extra: dict[str, float] | None = None) -> str:
-        lines = ["# HELP lawsearch_http_requests_total HTTP requests by method, route and status.",
-                 "# TYPE lawsearch_http_requests_total counter"]
-        with self._lock:
-            for (m, r, s), n in sorted(self.requests.items()):
-                lines.append(f'lawsearch_http_requests_total{{method="{_esc(m)}",route="{_esc(r)}",status="{s}"}} {n}')
-            lines += ["# HELP lawsearch_http_request_duration_seconds Request latency by method and route.",
-                      "# TYPE lawsearch_http_request_duration_seconds histogram"]
-            for (m, r), counts in sorted(self.buckets.items()):
-                labels = f'method="{_esc(m)}",route="{_esc(r)}"'
-                for bound, n in zip(BUCKETS, counts):
-                    lines.append(f'lawsearch_http_request_duration_seconds_bucket{{{labels},le="{bound}"}} {n}')
-                lines.append(f'lawsearch_http_request_duration_seconds_bucket{{{labels},le="+Inf"}} '
-                             f'{self.counts[(m, r)]}')
-                lines.append(f"lawsearch_http_request_duration_seconds_sum{{{labels}}} {self.sums[(m, r)]:.6f}")
-                lines.append(f"lawsearch_http_request_duration_seconds_count{{{labels}}} {self.counts[(m, r)]}")
-            lines += ["# HELP lawsearch_http_requests_in_flight Requests being served.",
-                      "# TYPE lawsearch_http_requests_in_flight gauge", f"lawsearch_http_requests_in_flight {self.in_flight}",
-                      "# HELP lawsearch_uptime_seconds Seconds since the app started.",
-                      "# TYPE lawsearch_uptime_seconds gauge", f"lawsearch_uptime_seconds {time.time() - self.started:.3f}"]
-        for name, value in (extra or {}).items():
-            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        """The Prometheus text exposition format."""
+        return generate_latest(self.registry)
 
 
 def _route_of(scope: Scope) -> str:
@@ -88,11 +83,11 @@ class MetricsMiddleware:
                 status["code"] = message["status"]
             await send(message)
 
-        self.metrics.in_flight += 1
+        self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, _send)
         finally:
-            self.metrics.in_flight -= 1
+            self.metrics.in_flight.dec()
             self.metrics.observe(scope.get("method", ""), _route_of(scope), status["code"], time.perf_counter() - t0)
 
 

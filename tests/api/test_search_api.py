@@ -141,8 +141,9 @@ def test_metrics_prometheus_text(client):
     text = client.get("/metrics").text
     assert "# TYPE lawsearch_http_requests_total counter" in text
     assert re.search(r'lawsearch_http_requests_total\{method="GET",route="/api/search",status="200"\} \d+', text)
-    assert re.search(r'lawsearch_http_request_duration_seconds_bucket\{method="GET",route="/api/search",le="\+Inf"\} \d+',
+    assert re.search(r'lawsearch_http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="/api/search"\} \d+',
                      text)
+    assert re.search(r"lawsearch_index_points \d+", text)
     assert "lawsearch_http_request_duration_seconds_count" in text
 
 

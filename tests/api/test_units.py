@@ -85,15 +85,26 @@ def test_check_enforces_size():
 
 
 def test_metrics_text_format():
-    m = Metrics()
+    m = Metrics(index_counts=lambda: {"points": 10, "versions": 3})
     m.observe("GET", "/api/search", 200, 0.03)
     m.observe("GET", "/api/search", 200, 0.7)
     m.observe("POST", "/api/ask", 400, 0.001)
-    text = m.render({"lawsearch_index_points": 10})
-    assert 'lawsearch_http_requests_total{method="GET",route="/api/search",status="200"} 2' in text
-    assert 'lawsearch_http_request_duration_seconds_bucket{method="GET",route="/api/search",le="0.05"} 1' in text
-    assert 'lawsearch_http_request_duration_seconds_bucket{method="GET",route="/api/search",le="1.0"} 2' in text
-    assert 'lawsearch_http_request_duration_seconds_count{method="GET",route="/api/search"} 2' in text
-    assert "lawsearch_index_points 10" in text
+    text = m.render().decode("utf-8")
+    assert 'lawsearch_http_requests_total{method="GET",route="/api/search",status="200"} 2.0' in text
+    assert 'lawsearch_http_request_duration_seconds_bucket{le="0.05",method="GET",route="/api/search"} 1.0' in text
+    assert 'lawsearch_http_request_duration_seconds_bucket{le="1.0",method="GET",route="/api/search"} 2.0' in text
+    assert 'lawsearch_http_request_duration_seconds_count{method="GET",route="/api/search"} 2.0' in text
+    assert "lawsearch_index_points 10.0" in text and "lawsearch_index_versions 3.0" in text
     for line in text.splitlines():
         assert line.startswith("#") or re.match(r"^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$", line), line
+
+
+def test_metrics_without_an_index_leave_out_its_size():
+    """While the app is starting (no runtime) or the index cannot answer, the scrape still succeeds."""
+
+    def broken():
+        raise RuntimeError("store closed")
+
+    for counts in (lambda: None, broken):
+        text = Metrics(index_counts=counts).render().decode("utf-8")
+        assert "lawsearch_uptime_seconds" in text and "lawsearch_index_points" not in text
