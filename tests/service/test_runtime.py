@@ -1,0 +1,55 @@
+"""The wiring: what the settings say reaches the components they govern, unchanged."""
+from __future__ import annotations
+
+import pytest
+
+from corpus.settings import Settings
+from service.runtime import Runtime
+
+
+@pytest.fixture()
+def open_runtime(tmp_path, monkeypatch):
+    opened = []
+
+    def _open(**env):
+        for name, value in env.items():
+            monkeypatch.setenv(f"LAWSEARCH_{name.upper()}", value)
+        rt = Runtime.open(Settings(data_dir=tmp_path / "data"))
+        opened.append(rt)
+        return rt
+
+    yield _open
+    for rt in opened:
+        rt.close()
+
+
+def test_violation_rerank_setting_reaches_the_engine(open_runtime):
+    assert open_runtime().engine.violation_rerank is True
+    assert open_runtime(violation_rerank="0").engine.violation_rerank is False
+
+
+def test_a_bad_violation_rerank_value_fails_at_start_naming_the_field(monkeypatch):
+    monkeypatch.setenv("LAWSEARCH_VIOLATION_RERANK", "perhaps")
+    with pytest.raises(ValueError, match="violation_rerank"):
+        Settings()
+
+
+def test_one_limits_object_from_the_settings_to_the_converter(open_runtime, tmp_path):
+    from ingest.pipeline import Ingestor
+    from ingest.writer import ArticleIndexWriter
+
+    rt = open_runtime(max_file_mb="1", max_pdf_pages="3", ocr_enabled="false", ocr_max_pages="2")
+    limits = rt.limits
+    assert (limits.max_file_bytes, limits.max_pdf_pages, limits.ocr_enabled, limits.ocr_max_pages) == (
+        2**20, 3, False, 2)
+    writer = ArticleIndexWriter(index=rt.index, sparse_encoders=rt.sparse_encoders, embedder=None)
+    converter = Ingestor(rt.index, writer, limits=limits).pipeline.get_component("converter")
+    assert converter.limits is limits
+
+
+def test_an_oversized_file_is_refused_with_the_configured_limit(open_runtime, tmp_path):
+    src = tmp_path / "big.txt"
+    src.write_text("第一条　" + "安全生产" * 300_000, encoding="utf-8")  # ≈ 3.6 MB
+    rt = open_runtime(max_file_mb="1")
+    summary = rt.ingest([src], progress=False, train=False)
+    assert [f["code"] for f in summary.failed] == ["file_too_large"], summary.failed
