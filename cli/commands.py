@@ -228,11 +228,11 @@ def cmd_serve(args, settings) -> int:
 
 
 def cmd_outreach(args, settings) -> int:
-    from api.outreach import render_outreach
+    from outreach import render_outreach
 
     rt = _runtime(settings)
     try:
-        body = render_outreach(rt, args.agency, region=args.region, fmt=args.format)
+        body = render_outreach(rt.index, args.agency, region=args.region, fmt=args.format)
     finally:
         rt.close()
     if args.out:

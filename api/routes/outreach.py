@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from api.deps import get_runtime
 from api.errors import ERROR_RESPONSES
-from api.outreach import build_outreach, to_docx, to_html, to_markdown
+from outreach import build_outreach, to_docx, to_html, to_markdown
 
 router = APIRouter(prefix="/api", tags=["outreach"], responses=ERROR_RESPONSES)
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -19,11 +19,11 @@ def outreach(agency: str = Query(..., min_length=1, max_length=40, description="
              region: str | None = Query(None, max_length=40, description="地区，如 徐州市（含所在省和全国）"),
              format: str = Query("json", pattern="^(json|md|html|docx)$", description="json、md、html（可打印）或 docx"),
              runtime=Depends(get_runtime)):
-    doc = build_outreach(runtime, agency, region=region)
+    doc = build_outreach(runtime.index, agency, region=region)
     if format == "md":
         return PlainTextResponse(to_markdown(doc), media_type="text/markdown; charset=utf-8")
     if format == "html":
-        return HTMLResponse(to_html(doc, css_href="/static/outreach.css"))
+        return HTMLResponse(to_html(doc))
     if format == "docx":
         name = quote(f"{doc['region'] or ''}{doc['agency']}普法责任清单.docx")
         return Response(to_docx(doc), media_type=DOCX_TYPE,
