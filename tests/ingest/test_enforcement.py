@@ -430,22 +430,6 @@ def test_payload_is_json_serialisable(corpus_dir):
 
 
 @pytest.mark.integration
-def test_outreach_groups_penalties_by_agency(corpus_dir):
-    from ingest.enforcement.links import outreach
-
-    _, info = analysed(corpus_dir, XZ24)
-    items = outreach(info)
-    assert set(items) == {"应急管理"}
-    by_penalty = {i["penalty"]: i for i in items["应急管理"]}
-    assert set(by_penalty) == {"第四十五条", "第四十六条", "第四十七条", "第四十八条"}
-    training = by_penalty["第四十六条"]
-    assert training["duties"] == ["第十八条"]
-    assert (training["fine_min"], training["fine_max"]) == (10_000, 200_000)
-    assert training["conduct"][0].startswith("生产经营单位未按照规定对有关从业人员进行安全生产教育和培训")
-    assert "第十八条" in training["summary"] and "1万元至20万元" in training["summary"]
-
-
-@pytest.mark.integration
 @pytest.mark.parametrize("name", ["安全生产法.docx", "安全生产法.pdf"])
 def test_same_analysis_from_docx_and_pdf(corpus_dir, name):
     """The Word file and its PDF rendering (lines wrapped, articles across pages) give the markdown's analysis."""
