@@ -1,36 +1,52 @@
 """Lay → legal wording: 老板 → 用人单位, 辞退 → 解除劳动合同, 房东 → 出租人 …
 
-People ask in everyday words; statutes use legal terms. `Glossary.expand` appends the legal wording of every lay
-term found in the query (it never removes anything), so BM25 can match the statute's words. The list is
-`search/data/glossary.tsv` (general vocabulary, not tuned per question).
+People ask in everyday words; statutes use legal terms. One glossary, `search/data/glossary.tsv`, with two columns
+of legal words per lay word (the file's header says why there are two):
+
+- retrieval words: `Glossary.expand` appends the legal wording of every lay term found in the query (it never
+  removes anything), so BM25 can match the statute's words;
+- answer words: `Glossary.synonyms` — what the answer composer counts as the lay word when it judges relevance.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
+from search.words import DATA_DIR, data_lines
+
+GLOSSARY_PATH = DATA_DIR / "glossary.tsv"
+
+
+def _words(column: str) -> list[str]:
+    return [t.strip() for t in column.split("|") if t.strip()]
+
+
+def _add(rows: dict[str, list[str]], lay: str, words: list[str]) -> None:
+    if lay and words:
+        have = rows.setdefault(lay, [])
+        have += [t for t in words if t not in have]
 
 
 @dataclass(frozen=True)
 class Glossary:
-    entries: tuple[tuple[str, tuple[str, ...]], ...]  # (lay term, legal terms), longest lay term first
+    entries: tuple[tuple[str, tuple[str, ...]], ...]  # (lay term, retrieval words), longest lay term first
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lay term → answer words
 
     @classmethod
     def load(cls, path: Path = GLOSSARY_PATH) -> Glossary:
-        rows: dict[str, list[str]] = {}
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if not line or line.startswith("#") or "\t" not in line:
+        retrieval: dict[str, list[str]] = {}
+        answer: dict[str, list[str]] = {}
+        for line in data_lines(path):
+            cols = line.split("\t")
+            if len(cols) < 2:
                 continue
-            lay, legal = line.split("\t", 1)
-            terms = [t.strip() for t in legal.split("|") if t.strip()]
-            if lay.strip() and terms:
-                rows.setdefault(lay.strip(), [])
-                rows[lay.strip()] += [t for t in terms if t not in rows[lay.strip()]]
-        ordered = sorted(rows.items(), key=lambda kv: (-len(kv[0]), kv[0]))
-        return cls(tuple((k, tuple(v)) for k, v in ordered))
+            lay = cols[0].strip()
+            _add(retrieval, lay, _words(cols[1]))
+            if len(cols) > 2:
+                _add(answer, lay, _words(cols[2]))
+        ordered = sorted(retrieval.items(), key=lambda kv: (-len(kv[0]), kv[0]))
+        return cls(tuple((k, tuple(v)) for k, v in ordered), {k: tuple(v) for k, v in answer.items()})
 
     def terms_for(self, query: str) -> list[str]:
         """Legal terms for the lay terms in `query` (a lay term inside a longer matched one is skipped)."""
