@@ -1,9 +1,10 @@
 """Grounded answers: which retrieved articles apply and what they say, quoted verbatim and cited.
 
-The composer works only from what retrieval returned (plus, for a question about a violation, the penalty article
-linked to a retrieved duty article). Offline it is purely extractive: every statement is an exact substring of an
-indexed article, followed by its citation 《title》第X条第Y款. When nothing retrieved is relevant enough (term
-overlap below a threshold) it says so instead of guessing.
+The composer works only from what retrieval returned (plus, for a question about a violation, the penalty article of
+a retrieved duty article: `search.penalties`). It reads the question through its `QueryAnalysis` (search.query).
+Offline it is purely extractive: every statement is an exact substring of an indexed article, followed by its
+citation 《title》第X条第Y款. When nothing retrieved is relevant enough (term overlap below a threshold) it says so
+instead of guessing.
 
 An optional chat generator (e.g. Haystack's OpenAIChatGenerator) may rephrase the quotes; its output is split into
 sentences and only those whose every citation names a quoted article (and whose quoted text, if any, is a verbatim
@@ -18,57 +19,30 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from corpus.articles import ArticleRecord
 from corpus.model import Citation
-from corpus.numerals import NUMERAL_RE, article_label, cn_to_int, int_to_cn
+from corpus.numerals import LABEL_RE, NUMERAL_RE, cn_to_int, int_to_cn
 from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
-from search.citations import find_citations
+
+from search.citations import CitationMatch
+from search.expansion import default_glossary
+from search.hits import article_key
+from search.penalties import find_penalty, is_penalty
+from search.query import analyse
+from search.words import word_pattern, word_set
 
 log = logging.getLogger(__name__)
 
 NOTHING_FOUND = "没有找到能够回答该问题的条文"
 
-# Question words and generic legal words that say nothing about which article applies.
-STOPWORDS = frozenset("""
-怎么办 怎么样 怎么 怎样 如何 什么 哪些 哪个 哪里 是否 可以 可不 能否 能不能 能够 应该 应当 需要 需不需要 必须
-规定 法律 法规 条例 条文 有关 相关 关于 请问 问题 情况 如果 假如 的话 是不是 还是 还有 一个 一些 这个 那个
-这种 那种 自己 我们 他们 她们 你们 我的 他的 没有 不是 就是 已经 因为 所以 但是 或者 以及 时候 之后 以后
-之前 以前 现在 目前 要求 责任 承担 处理 办法 知道 告诉 咨询 合法 违法 违反 行为 怎么回事 多少 几年 多久
-有没有 会不会 要不要 不能 不会 不要 可能 一般 属于 算不算 算是 依法 按照 根据 依照 我国 中华人民共和国 人民
-进行 包括 内容 履行 义务 权利 申请 程序 关系 认定 实施 作出 确定 造成 提交 他人 有效 超过 期间 区分 受到 什么样
-哪种 多长时间 时间 方面 方式 怎么 处罚 罚款 被罚 会被 一定 还要 还是 别人 有人 谁来 如何处理 具体 情形 条件
-材料 大致 启动 主体 对方 本人 个人 单位 其他 相应 有效性 合同 规定是 签订 订立 是什么 为什么 干什么
-多少钱 多少 怎么处罚 要求 什么样 有用 管不管 该怎么 应该怎么
-""".split())
-# Everyday words → the words statutes use for them (used only to judge relevance and pick quotes).
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "狗": ("犬",), "养狗": ("养犬", "犬只"), "遛狗": ("携犬", "犬只出户", "犬"), "狗绳": ("犬链",), "拴绳": ("犬链", "牵领"),
-    "牵绳": ("犬链", "牵领"), "狗狗": ("犬只",), "宠物狗": ("犬只",), "工厂": ("生产经营单位", "企业"),
-    "公司": ("用人单位", "生产经营单位", "企业"), "老板": ("用人单位", "生产经营单位", "主要负责人"),
-    "工人": ("从业人员", "劳动者", "职工"), "员工": ("从业人员", "劳动者", "职工"), "打工": ("劳动者",),
-    "乱扔": ("乱扔", "随意丢弃", "抛撒", "丢弃"), "扔": ("丢弃", "投放"), "小区": ("住宅区", "居住区", "物业"),
-    "社保": ("社会保险",), "律师": ("法律援助", "律师"), "没钱": ("经济困难",), "请不起": ("经济困难",),
-    "工伤": ("工伤",), "口罩": ("口罩",), "烟花": ("烟花爆竹",), "鞭炮": ("烟花爆竹",), "放鞭炮": ("燃放烟花爆竹",),
-}
-# Who-words: they say whose duty it is, not which duty; at least one other word must match too.
-ACTORS = frozenset({"工厂", "公司", "老板", "工人", "员工", "单位", "企业", "用人单位", "劳动者", "职工", "居民", "市民"})
-# Single characters jieba leaves alone that carry no content.
-_SINGLE_STOP = set("的了吗呢吧啊呀么给发在对和与是有不没要能把让就都也还我你他她它谁啥会被罚钱里上下中时后前多少几该想")
-# A question about conduct that breaks a duty: then the penalty article is looked for too.
-_VIOLATION = re.compile(r"违反|违法|违规|没有|没给|不给|不发|未|不按|拒绝|拒不|擅自|处罚|罚款|罚|法律责任|怎么办|"
-                        r"投诉|举报|追究|不履行|不提供|不缴|不交|私自")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE_END = "。；！？"
 _ITEM_NO = re.compile(rf"^\s*[（(](?P<n>{NUMERAL_RE})[）)]")
 _QUOTED = re.compile(r"“([^”]{4,})”")
-_CITED = re.compile(
-    rf"《(?P<title>[^》]{{2,80}})》\s*第(?P<no>{NUMERAL_RE})条(?P<suffix>之[一二三四五六七八九十]+)?"
-    rf"(?:第(?P<clause>{NUMERAL_RE})款)?(?:第?[（(](?P<item>{NUMERAL_RE})[）)]项)?")
-PENALTY_HEADINGS = ("法律责任", "罚则", "处罚")
-_PENALTY_TEXT = re.compile(r"^(?:[（(][一二三四五六七八九十]+[）)])?\s*(?:违反|未|不|擅自|拒绝|拒不)[^。]{0,200}?的，[^。]{0,120}?"
-                           r"(?:处|给予|予以|责令)[^。]{0,120}?(?:罚款|警告|没收|吊销|拘留|处分)", re.M)
-_GENERAL_PENALTY = re.compile(r"违反本(?:法|条例|规定|办法|细则)(?:的)?规定的?(?:行为)?[^。]{0,40}"
-                              r"(?:适用其规定|从其规定|依照其规定|依照[^。]{0,30}处罚|依法[^。]{0,10}处罚)")
+#: A citation written in a generated sentence: 《title》第X条(之一)第Y款第（Z）项.
+_CITED = re.compile(rf"《(?P<title>[^》]{{2,80}})》\s*{LABEL_RE}"
+                    rf"(?:第(?P<clause>{NUMERAL_RE})款)?(?:第?[（(](?P<item>{NUMERAL_RE})[）)]项)?")
 
 MIN_COVERAGE = 0.5  # share of the question's content characters found in the article
 MIN_TERMS = 2  # distinct content words found whole in one 款/项 (all of them when the question has fewer)
@@ -77,34 +51,10 @@ RELATIVE = 0.75  # an article is quoted when it scores at least this share of th
 
 
 # ---- terms -------------------------------------------------------------------------------------------------
-def content_terms(question: str) -> list[str]:
-    """The content words of a question (jieba precise mode), without question words and generic legal words."""
-    import jieba
-
-    text = re.sub(r"[《》]", " ", question)
-    words: list[str] = []
-    run = ""
-    for w in jieba.lcut(text) + [""]:
-        w = w.strip()
-        if len(w) == 1 and _CJK.match(w) and w not in _SINGLE_STOP:
-            run += w  # 乱 扔 → 乱扔; a lone content character (狗) is kept when it has a statutory synonym
-            continue
-        if len(run) >= 2 or run in SYNONYMS:
-            words.append(run)
-        run = ""
-        words.append(w)
-    out: list[str] = []
-    for w in words:
-        if not w or (len(w) < 2 and w not in SYNONYMS) or not _CJK.search(w) or w in STOPWORDS or w in out:
-            continue
-        out.append(w)
-    return out
-
-
 def term_match(term: str, text: str) -> float:
     """1.0 when the word (or its statutory synonym) occurs; for a longer word, the share of its character
     bigrams that occur (≥ half)."""
-    if term in text or any(syn in text for syn in SYNONYMS.get(term, ())):
+    if term in text or any(syn in text for syn in default_glossary().synonyms.get(term, ())):
         return 1.0
     if len(term) >= 3:
         grams = [term[i:i + 2] for i in range(len(term) - 1)]
@@ -150,22 +100,8 @@ def hit_contexts(hit: dict) -> list[str]:
     return [c for c in out if c.strip()] or [hit.get("text") or ""]
 
 
-def expansion(terms: list[str]) -> list[str]:
-    """The statutory words for the everyday words of a question (养狗 → 养犬 犬只), not already among them."""
-    out: list[str] = []
-    for t in terms:
-        for syn in SYNONYMS.get(t, ()):
-            if syn != t and syn not in terms and syn not in out:
-                out.append(syn)
-    return out
-
-
 def _hit_key(h: dict) -> tuple:
     return (h.get("version_id"), h.get("article_no"), h.get("article_suffix") or "", h.get("part") or 0)
-
-
-def is_violation_question(question: str) -> bool:
-    return bool(_VIOLATION.search(question))
 
 
 # ---- statements --------------------------------------------------------------------------------------------
@@ -301,9 +237,6 @@ def cited_units(art: FullArticle, specs: list[tuple]) -> list[Unit]:
     return picked
 
 
-_SANCTION = re.compile(r"罚款|警告|没收|吊销|拘留|处分|责令|追究")
-
-
 def with_sanction(art: FullArticle, picked: list[Unit]) -> list[Unit]:
     """For a penalty article: when the quote is one 项 (the conduct), add its 款's sentence that states the
     sanction (由…处…罚款), so the statement says what the penalty is."""
@@ -313,25 +246,11 @@ def with_sanction(art: FullArticle, picked: list[Unit]) -> list[Unit]:
         if u.item_no is None:
             continue
         lead = next((x for x in units if x.item_no is None and x.clause_no == u.clause_no
-                     and _SANCTION.search(x.text)), None)
+                     and word_pattern("sanction_words").search(x.text)), None)
         if lead is not None and all(lead.text != o.text for o in out):
             out.append(lead)
     order = {x.text: i for i, x in enumerate(units)}
     return sorted(out, key=lambda x: order.get(x.text, 0))
-
-
-def merge_clauses(parts: list[list[dict]]) -> list[dict]:
-    """The 款 of an article split into parts: a part that starts inside a 款 (its first clause has no text of
-    its own, only 项) continues the previous part's last 款, so 款 numbers stay those of the article."""
-    out: list[dict] = []
-    for i, clauses in enumerate(parts):
-        for j, cl in enumerate(clauses):
-            if i > 0 and j == 0 and out and not (cl.get("text") or "").strip():
-                last = out[-1]
-                out[-1] = {"text": last.get("text", ""), "items": list(last.get("items") or []) + list(cl.get("items") or [])}
-                continue
-            out.append({"text": cl.get("text", ""), "items": list(cl.get("items") or [])})
-    return out
 
 
 # ---- loading articles --------------------------------------------------------------------------------------
@@ -354,16 +273,12 @@ class ArticleLoader:
                 log.exception("could not load the article parts of %s", hit.get("citation"))
                 parts = None
         if parts:
-            parts.sort(key=lambda p: p.payload.get("part", 0))
-            payload = dict(parts[0].payload)
-            text = "\n".join(p.payload.get("text", "") for p in parts)
-            clauses = merge_clauses([p.payload.get("clauses") or [] for p in parts])
+            rec = ArticleRecord.from_parts(parts)
             merged = dict(hit)
             for k in ("title", "regulation_id", "version_id", "label", "headings", "is_penalty", "citation"):
-                merged.setdefault(k, payload.get(k))
-            merged["text"], merged["clauses"] = text, clauses
-            enf = next((p.payload.get("enforcement") for p in parts if p.payload.get("enforcement")), None)
-            return FullArticle(merged, text, clauses, enf or hit.get("enforcement") or {})
+                merged.setdefault(k, rec.payload.get(k))
+            merged["text"], merged["clauses"] = rec.text, rec.clauses
+            return FullArticle(merged, rec.text, rec.clauses, rec.enforcement or hit.get("enforcement") or {})
         return FullArticle(dict(hit), hit.get("text") or "", hit.get("clauses") or [], hit.get("enforcement") or {})
 
     def version(self, version_id: str) -> list:
@@ -380,61 +295,10 @@ class ArticleLoader:
         parts = [h for h in self.version(version_id) if h.payload.get("label") == label]
         if not parts:
             return None
-        parts.sort(key=lambda h: h.payload.get("part", 0))
-        d = dict(parts[0].payload)
-        d["text"] = "\n".join(p.payload.get("text", "") for p in parts)
-        d["clauses"] = merge_clauses([p.payload.get("clauses") or [] for p in parts])
-        d["score"] = 0.0
-        d["id"] = parts[0].id
+        rec = ArticleRecord.from_parts(parts)
+        d = dict(rec.payload, score=0.0, id=rec.id)
         d.setdefault("snippet", "")
         return d
-
-
-def _label_key(label: str) -> str:
-    """第十一条第一款 → 第十一条 (the article part of a written reference)."""
-    m = re.match(rf"第{NUMERAL_RE}条(?:之[一二三四五六七八九十]+)?", label or "")
-    return m.group(0) if m else ""
-
-
-def _is_penalty(hit: dict) -> bool:
-    """Flagged by ingest, in a 法律责任 chapter, or worded as one (违反…的，由…处…罚款) in a text without chapters."""
-    return (bool(hit.get("is_penalty")) or any(any(w in h for w in PENALTY_HEADINGS) for h in hit.get("headings") or [])
-            or bool(_PENALTY_TEXT.search(hit.get("text") or "")))
-
-
-def find_penalty(duty: FullArticle, loader: ArticleLoader, retrieved: list[dict],
-                 hints: list[str] | None = None) -> tuple[dict | None, str]:
-    """The penalty article for a duty article: linked in the enforcement payload, else the one in the same
-    version whose text names the duty article (违反本条例第X条; of several, the one naming most `hints`, e.g.
-    the quoted 项 第二项), else a retrieved penalty article naming it, else the chapter's general provision."""
-    label = duty.hit.get("label") or article_label(int(duty.hit.get("article_no") or 0),
-                                                   duty.hit.get("article_suffix") or "")
-    vid = duty.hit.get("version_id") or ""
-    hints = hints or []
-    linked = [got for got in (loader.by_label(vid, _label_key(x) or x)
-                              for x in (duty.enforcement or {}).get("penalized_by") or []) if got]
-    if linked:
-        return max(linked, key=lambda d: sum(h in (d.get("text") or "") for h in hints)), "linked"
-    pattern = re.compile(r"(?<!》)" + re.escape(label) + r"(?!之)")  # not 《另一部法》第X条
-    naming = []
-    for h in loader.version(vid):
-        p = h.payload
-        if p.get("label") != label and p.get("label") not in naming and _is_penalty(p) \
-                and pattern.search(p.get("text", "")):
-            naming.append(p.get("label"))
-    if naming:
-        found = [loader.by_label(vid, lab) for lab in naming]
-        return max(found, key=lambda d: sum(h in (d.get("text") or "") for h in hints)), "referenced"
-    naming_hits = [h for h in retrieved if h.get("version_id") == vid and h.get("label") != label
-                   and _is_penalty(h) and pattern.search(h.get("text") or "")]
-    if naming_hits:
-        return max(naming_hits, key=lambda d: sum(x in (d.get("text") or "") for x in hints)), "retrieved"
-    # No article names it: the chapter's general provision (违反本条例规定的行为，…适用其规定/依法处罚).
-    for h in loader.version(vid):
-        p = h.payload
-        if _is_penalty(p) and _GENERAL_PENALTY.search(p.get("text", "")):
-            return loader.by_label(vid, p.get("label")), "general"
-    return None, ""
 
 
 # ---- the composer ------------------------------------------------------------------------------------------
@@ -479,13 +343,13 @@ class AnswerComposer:
         title and headings, an item with its clause's lead-in) carries the question's words. The gate uses
         length-weighted coverage (≥ min_coverage, ≥ min_terms words found whole, one of them not a who-word);
         the returned score uses `weights`. A cited article scores 2."""
-        key = (normalize_title(hit.get("title") or ""), int(hit.get("article_no") or 0), hit.get("article_suffix") or "")
-        if key in cited:
+        if article_key(hit) in cited:
             return 2.0
         if not terms:
             return 0.0
         frame = " ".join([hit.get("title") or "", " ".join(hit.get("headings") or [])])
-        core = [t for t in terms if t not in ACTORS]
+        actors = word_set("actors")
+        core = [t for t in terms if t not in actors]
         best = 0.0
         for ctx in hit_contexts(hit):
             text = frame + " " + ctx
@@ -499,15 +363,17 @@ class AnswerComposer:
     def relevant(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]]) -> bool:
         return self.relevance(hit, terms, cited) > 0
 
-    def _cited_keys(self, question: str, hits: list[dict]) -> dict[tuple[str, int, str], list[tuple]]:
+    @staticmethod
+    def _cited_keys(citations: tuple[CitationMatch, ...], hits: list[dict]) -> dict[tuple[str, int, str], list[tuple]]:
         """Articles the question names itself (安全生产条例第二十条第一款): relevant whatever their wording.
         Maps each to the (款, 项) written with it ((None, None): the whole article)."""
         out: dict[tuple[str, int, str], list[tuple]] = {}
-        for m in find_citations(question):
+        for m in citations:
             c = m.citation
             for h in hits:
                 names = {normalize_title(h.get("title") or ""), normalize_title(h.get("short_title") or "")}
-                if (int(h.get("article_no") or 0) == c.article_no and (h.get("article_suffix") or "") == c.article_suffix
+                if (int(h.get("article_no") or 0) == c.article_no
+                        and (h.get("article_suffix") or "") == c.article_suffix
                         and any(normalize_title(t) in names or any(n.endswith(normalize_title(t)) for n in names if n)
                                 for t in m.title_candidates)):
                     key = (normalize_title(h.get("title") or ""), c.article_no, c.article_suffix)
@@ -518,11 +384,12 @@ class AnswerComposer:
 
     def answer(self, question: str, filters: dict | None = None) -> Answer:
         question = (question or "").strip()
+        query = analyse(question)
         result = self.search(question, top_k=self.top_k, filters=filters or {})
         hits = result.get("hits") or []
         mode = result.get("mode") or ""
-        terms = content_terms(question)
-        extra = expansion(terms)
+        terms = list(query.answer_terms)
+        extra = list(query.expansion)
         if extra and not result.get("mode", "").startswith("citation"):
             # Everyday words (养狗, 拴绳) rarely occur in statutes: search again with the statutory words added,
             # and put what that finds first. Quotes still come only from the retrieved articles.
@@ -534,7 +401,7 @@ class AnswerComposer:
                     seen_keys.add(_hit_key(h))
                     merged.append(h)
             hits = merged
-        cited = self._cited_keys(question, hits)
+        cited = self._cited_keys(query.citations, hits)
         if len(terms) == 1 and len(terms[0]) * 3 < len(_CJK.findall(question)) and not cited:
             terms = []  # one content word in a long question says too little to pick an article by
         weights = term_weights(terms, [c for h in hits for c in hit_contexts(h)])
@@ -545,7 +412,7 @@ class AnswerComposer:
         if not chosen:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
 
-        violation = is_violation_question(question)
+        violation = query.breach
         loader = ArticleLoader(self.index)
         statements: list[Statement] = []
         articles: list[dict] = []
@@ -557,11 +424,10 @@ class AnswerComposer:
                 continue
             seen.add(art.key)
             articles.append(art.hit)
-            specs = cited.get((normalize_title(h.get("title") or ""), int(h.get("article_no") or 0),
-                               h.get("article_suffix") or ""))
+            specs = cited.get(article_key(h))
             whole = specs is not None
             units = cited_units(art, specs) if whole else best_units(art, terms, weights=weights)
-            penalty = _is_penalty(art.hit)
+            penalty = is_penalty(art.hit)
             if penalty and not whole:
                 units = with_sanction(art, units)
             statements += [make_statement(art, u, "penalty" if penalty and violation else "applies") for u in units]
@@ -576,7 +442,7 @@ class AnswerComposer:
                 hints = [f"第{int_to_cn(st.item_no)}项" for st in quoted if st.item_no]
                 hints += [f"第{int_to_cn(st.clause_no)}款" for st in quoted if st.clause_no]
                 hints_of[id(duty)] = hints
-                found.append((duty, *find_penalty(duty, loader, hits, hints)))
+                found.append((duty, *find_penalty(duty.hit, duty.enforcement, loader, hits, hints)))
             specific = {d.hit.get("version_id") for d, pen, how in found if pen and how != "general"}
             for duty, pen, _how in found:
                 if not pen or (_how == "general" and duty.hit.get("version_id") in specific):
@@ -717,5 +583,5 @@ def make_generator(base_url: str, model: str, api_key: str | None = None, timeou
                                timeout=timeout, max_retries=1, generation_kwargs={"temperature": 0})
 
 
-__all__ = ["AnswerComposer", "Answer", "Statement", "NOTHING_FOUND", "content_terms", "overlap",
-           "verify_generated", "make_generator", "article_units", "is_violation_question"]
+__all__ = ["AnswerComposer", "Answer", "Statement", "NOTHING_FOUND", "overlap", "verify_generated", "make_generator",
+           "article_units", "ArticleLoader", "FullArticle"]

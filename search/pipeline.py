@@ -3,8 +3,9 @@
     query ─► CitationResolver ─┬─(pure citation)──────────────────────► ResultMerger ─► PenaltyLinker
                                └─(otherwise) ─► HybridRetrieval ───────►
 
-PenaltyLinker (search.linking) attaches the linked duty/penalty articles to each hit and, for questions about a
-violation, places the penalty article above the duty it punishes (switch: LAWSEARCH_VIOLATION_RERANK).
+Every component that reads the query gets its `QueryAnalysis` (search.query), computed once. PenaltyLinker
+(search.linking) attaches the linked duty/penalty articles to each hit and, for questions about a violation, places
+the penalty article above the duty it punishes (switch: its `violation_rerank` input).
 """
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from typing import Any
 
 from haystack import Pipeline, component
 
+from corpus.articles import ArticleRecord
+from corpus.errors import AmbiguousTitle, NotFound
+from corpus.index import ArticleIndex
 from corpus.store import FilterSpec
 
 from search.carriers import Hits, Result
-from search.citations import find_citations, is_pure_citation
-from search.linking import PenaltyLinker, is_violation_query, retrieval_query
+from search.citations import CitationMatch
+from search.hits import collapse, hit_dict
+from search.linking import PenaltyLinker
+from search.query import QueryAnalysis
+from search.titles import TitleBook
 
 #: Extra hits retrieved for a question about a violation, for the linker's re-rank to choose from.
 VIOLATION_DEPTH = 10
@@ -24,41 +31,62 @@ VIOLATION_DEPTH = 10
 
 @component
 class CitationResolver:
-    """Finds 《…》第X条 citations in the query and resolves them to the article of the right version."""
+    """Resolves the 《…》第X条 citations of the query to the article of the right version."""
 
-    def __init__(self, *, engine: Any):
-        self.engine = engine
+    def __init__(self, *, titles: TitleBook, index: ArticleIndex):
+        self.titles = titles
+        self.index = index
+
+    def resolve(self, match: CitationMatch, filters: dict) -> tuple[list[dict], list[str]]:
+        """Hits for one written citation, plus candidate titles when the written title is ambiguous."""
+        recs: list[dict] = []
+        for cand in match.title_candidates:
+            recs = self.titles.resolve(cand, region=filters.get("region"))
+            if recs:
+                break
+        if not recs:
+            return [], []
+        by_reg: dict[str, dict] = {}
+        for r in recs:
+            by_reg.setdefault(r["regulation_id"], r)
+        candidates = sorted(r["title"] for r in by_reg.values()) if len(by_reg) > 1 else []
+        c = match.citation
+        hits = []
+        for rec in by_reg.values():
+            try:
+                _, parts = self.index.article(rec["title"], c.article_no, c.article_suffix,
+                                              as_of=filters.get("as_of"))
+            except (NotFound, AmbiguousTitle):
+                continue
+            marked = {"clause": c.clause_no, "item": c.item_no} if (c.clause_no or c.item_no) else None
+            hits.append(hit_dict(ArticleRecord.from_parts(parts).as_hit(score=1.0), marked=marked))
+        return hits, candidates
 
     @component.output_types(cited=Hits, candidates=list[str], pure=bool)
-    def run(self, query: str, filters: dict) -> dict[str, Any]:
-        matches = find_citations(query)
+    def run(self, query: QueryAnalysis, filters: dict) -> dict[str, Any]:
         cited, candidates = [], []
-        for m in matches:
-            hits, cands = self.engine.resolve_citation(m, filters)
+        for m in query.citations:
+            hits, cands = self.resolve(m, filters)
             cited += hits
             candidates += cands
-        return {"cited": Hits(cited), "candidates": candidates,
-                "pure": bool(cited) and is_pure_citation(query, matches)}
+        return {"cited": Hits(cited), "candidates": candidates, "pure": bool(cited) and query.citation_only}
 
 
 @component
 class HybridRetrieval:
     """Sparse + dense retrieval in the store with the user's filters (skipped for pure citation queries)."""
 
-    def __init__(self, *, engine: Any):
-        self.engine = engine
+    def __init__(self, *, retriever: Any):
+        self.retriever = retriever
 
     @component.output_types(hits=Hits)
-    def run(self, query: str, flt: FilterSpec, top_k: int, pure: bool, cited: Hits) -> dict[str, Hits]:
-        from search.engine import _terms, hit_dict
-
+    def run(self, query: QueryAnalysis, flt: FilterSpec, top_k: int, pure: bool, cited: Hits) -> dict[str, Hits]:
         if pure:
             return {"hits": Hits()}
         # A question about a violation gets a deeper list: the linker may bring penalties from further down up.
-        extra = VIOLATION_DEPTH if is_violation_query(query) else 0
-        found = self.engine.retriever.retrieve(retrieval_query(query), flt, top_k=top_k + len(cited.items) + extra)
-        terms = _terms(query)
-        return {"hits": Hits(hit_dict(h, terms=terms) for h in found)}
+        extra = VIOLATION_DEPTH if query.violation else 0
+        found = self.retriever.retrieve(query.retrieval_query, flt, top_k=top_k + len(cited.items) + extra)
+        return {"hits": Hits(hit_dict(h, terms=query.terms) for h in found)}
 
 
 @component
@@ -71,8 +99,6 @@ class ResultMerger:
     @component.output_types(result=Result)
     def run(self, cited: Hits, candidates: list[str], pure: bool, hits: Hits, top_k: int,
             filters: dict) -> dict[str, Result]:
-        from search.engine import collapse
-
         if pure:
             return {"result": Result({"mode": "citation", "candidates": candidates, "hits": cited.items[:top_k]})}
         merged = collapse(cited.items + hits.items, all_versions=bool(filters.get("all_versions")))  # linker cuts
@@ -80,12 +106,12 @@ class ResultMerger:
         return {"result": Result({"mode": mode, "candidates": candidates, "hits": merged})}
 
 
-def build_query_pipeline(engine: Any) -> Pipeline:
+def build_query_pipeline(*, titles: TitleBook, index: ArticleIndex, retriever: Any, mode_description: str) -> Pipeline:
     pipe = Pipeline()
-    pipe.add_component("citations", CitationResolver(engine=engine))
-    pipe.add_component("retriever", HybridRetrieval(engine=engine))
-    pipe.add_component("merger", ResultMerger(mode_description=engine.mode_description))
-    pipe.add_component("linker", PenaltyLinker(engine=engine))
+    pipe.add_component("citations", CitationResolver(titles=titles, index=index))
+    pipe.add_component("retriever", HybridRetrieval(retriever=retriever))
+    pipe.add_component("merger", ResultMerger(mode_description=mode_description))
+    pipe.add_component("linker", PenaltyLinker(articles=index.articles))
     pipe.connect("citations.pure", "retriever.pure")
     pipe.connect("citations.cited", "retriever.cited")
     pipe.connect("citations.cited", "merger.cited")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.answer import (NOTHING_FOUND, AnswerComposer, article_units, content_terms, is_violation_question,
-                           verify_generated)
+from search.answer import NOTHING_FOUND, AnswerComposer, FullArticle, article_units, verify_generated
+from search.query import analyse
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +51,14 @@ class FakeChatGenerator:
         return {"replies": [ChatMessage.from_assistant(self.reply)]}
 
 
-def test_content_terms_drop_question_words():
-    assert content_terms("工厂没有给工人发劳动防护用品怎么办") == ["工厂", "工人", "劳动", "防护用品"]
-    assert content_terms("乱扔垃圾会被罚多少钱") == ["乱扔", "垃圾"]
-    assert is_violation_question("工厂没有给工人发劳动防护用品怎么办")
-    assert not is_violation_question("安全生产委员会由谁组成")
+def test_answer_terms_drop_question_words():
+    assert analyse("工厂没有给工人发劳动防护用品怎么办").answer_terms == ("工厂", "工人", "劳动", "防护用品")
+    assert analyse("乱扔垃圾会被罚多少钱").answer_terms == ("乱扔", "垃圾")
+    assert analyse("工厂没有给工人发劳动防护用品怎么办").breach
+    assert not analyse("安全生产委员会由谁组成").breach
 
 
 def test_units_are_verbatim_and_numbered(safety_hits):
-    from search.answer import FullArticle
-
     art = safety_hits["第二十一条"]
     units = article_units(FullArticle(art, art["text"], art["clauses"]))
     assert all(u.text in art["text"] for u in units)
@@ -180,17 +178,6 @@ def test_who_words_alone_do_not_make_an_article_relevant(safety_hits):
     assert not a.grounded and a.statements == []
     a = AnswerComposer(canned(hits)).answer("保证人在什么情况下需要承担保证责任？")
     assert not a.grounded
-
-
-def test_parts_of_a_split_article_keep_clause_numbers():
-    from search.answer import merge_clauses
-
-    parts = [[{"text": "养犬应当遵守下列规定：", "items": ["（一）甲；", "（二）乙；"]}],
-             [{"text": "", "items": ["（三）丙；"]}, {"text": "盲人可以携带导盲犬。", "items": []}]]
-    merged = merge_clauses(parts)
-    assert [c["text"] for c in merged] == ["养犬应当遵守下列规定：", "盲人可以携带导盲犬。"]
-    assert merged[0]["items"] == ["（一）甲；", "（二）乙；", "（三）丙；"]
-    assert parts[0][0]["items"] == ["（一）甲；", "（二）乙；"]  # inputs untouched
 
 
 def test_a_cited_clause_or_item_is_quoted_alone(dog_hits, safety_hits):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.linking import conduct_cover, content_terms, cover, is_violation_query, parse_label
+from search.linking import by_reference, conduct_cover, cover
+from search.query import analyse, retrieval_query
 from tests.indexes import ingested_runtime, main_job_files
 
 TRAINING_QUERY = "生产经营单位未对从业人员进行安全生产教育和培训 罚款"
@@ -14,18 +15,16 @@ TRAINING_QUERY = "生产经营单位未对从业人员进行安全生产教育�
                                    "不办健康证会怎样", "没有给员工培训怎么处理", "超市卖过期食品怎么处罚",
                                    "养狗不拴绳被罚多少"])
 def test_violation_queries(query):
-    assert is_violation_query(query)
+    assert analyse(query).violation
 
 
 @pytest.mark.parametrize("query", ["生产经营单位应当对从业人员进行安全生产教育和培训", "法律援助的申请条件",
                                    "安全生产法第二十八条", "什么是注册安全工程师"])
 def test_other_queries(query):
-    assert not is_violation_query(query)
+    assert not analyse(query).violation
 
 
 def test_retrieval_query_drops_sanction_words_of_violation_questions_only():
-    from search.linking import retrieval_query
-
     assert retrieval_query("遛狗不牵绳 罚款") == "遛狗不牵绳"
     assert retrieval_query("遛狗不牵绳会被罚款吗") == "遛狗不牵绳"
     assert retrieval_query("乱扔垃圾罚多少钱") == "乱扔垃圾"
@@ -36,30 +35,20 @@ def test_retrieval_query_drops_sanction_words_of_violation_questions_only():
 
 
 def test_by_reference_penalties():
-    from search.linking import by_reference
-
     ref = {"enforcement": {"conduct": ["违反本条例第十八条第一款第一项、第二项、第六项规定的", "在禁止区域携犬进入的"]}}
     assert by_reference(ref)
     assert not by_reference({"enforcement": {"conduct": ["未依法领取养犬登记证擅自养犬的"]}})
     assert not by_reference({"enforcement": {}}) and not by_reference({})
 
 
-def test_parse_label():
-    assert parse_label("第二十八条") == (28, "")
-    assert parse_label("第一百一十条") == (110, "")
-    assert parse_label("第二十条之一") == (20, "之一")
-    assert parse_label("第十二章") is None
-    assert parse_label("") is None
-
-
-def test_content_terms_leave_out_violation_words():
-    terms = content_terms(TRAINING_QUERY)
+def test_conduct_terms_leave_out_violation_words():
+    terms = analyse(TRAINING_QUERY).conduct_terms
     assert "培训" in terms and "从业人员" in terms
     assert "罚款" not in terms
 
 
 def test_conduct_cover_picks_the_matching_item():
-    terms = content_terms(TRAINING_QUERY)
+    terms = list(analyse(TRAINING_QUERY).conduct_terms)
     penalty = {"text": "生产经营单位有下列行为之一的，责令限期改正，处十万元以下的罚款:\n（一）未按照规定设置安全生产管理机构的；\n"
                        "（三）未按照规定对从业人员、被派遣劳动者、实习学生进行安全生产教育和培训的；",
                "enforcement": {"conduct": ["未按照规定设置安全生产管理机构",
