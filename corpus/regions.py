@@ -44,4 +44,11 @@ def home_regions(region: str | None, records: list[dict]) -> set[str]:
     return {r for r in (region, province_of(region, records)) if r}
 
 
-__all__ = ["NATIONAL", "MUNICIPALITIES", "province_of", "home_regions"]
+def applicable_regions(region: str | None, records: list[dict]) -> list[str]:
+    """The regions whose texts bind someone in `region`: the region itself, its province, and national law
+    (a resident of 徐州市 is bound by 徐州市, 江苏省 and national texts at once)."""
+    chain = [r for r in dict.fromkeys((region, province_of(region or "", records))) if r and r not in NATIONAL]
+    return chain + list(NATIONAL)
+
+
+__all__ = ["NATIONAL", "MUNICIPALITIES", "applicable_regions", "province_of", "home_regions"]

@@ -11,7 +11,7 @@ from corpus.numerals import NUMERAL_RE, SUFFIX_RE, cn_to_int
 _TITLE_TAIL = r"(?:法|条例|规定|办法|细则|解释|规则|决定|准则|章程|意见|通知|规范|纲要|法典)"
 _NUM = NUMERAL_RE
 _CITATION = re.compile(
-    rf"(?:《(?P<bracketed>[^》]{{2,80}})》|(?P<bare>[\u4e00-\u9fff（）()〈〉]{{1,60}}?{_TITLE_TAIL}))"
+    rf"(?:《(?P<bracketed>[^》]{{2,80}})》|(?P<bare>[\u4e00-\u9fff（）()〈〉《》]{{1,60}}?{_TITLE_TAIL}))"
     rf"[\s\u3000]*(?:的)?[\s\u3000]*第?[\s\u3000]*(?P<no>{_NUM})[\s\u3000]*条(?P<suffix>{SUFFIX_RE})?"
     rf"(?:[\s\u3000]*第?[\s\u3000]*(?P<clause>{_NUM})[\s\u3000]*款)?"
     rf"(?:[\s\u3000]*第?[\s\u3000]*[（(]?(?P<item>{_NUM})[）)]?[\s\u3000]*项)?"

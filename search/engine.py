@@ -8,13 +8,16 @@ from typing import Any
 
 from corpus.errors import InvalidFilter, LawSearchError
 from corpus.index import ArticleIndex, date_int
+from corpus.regions import applicable_regions
 from corpus.store import Condition, FilterSpec
 
 from search.pipeline import build_query_pipeline
 from search.query import analyse
 from search.titles import TitleBook
 
-FILTER_KEYS = ("region", "level", "status", "agency", "regulation", "as_of", "all_versions")
+FILTER_KEYS = ("region", "applicable_in", "scope", "level", "status", "agency", "regulation", "as_of", "all_versions")
+#: `scope`: the law applicable in a place (its texts, its province's, national law) or every region's texts.
+SCOPES = ("applicable", "all")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -26,13 +29,25 @@ def _real_date(text: str) -> bool:
     return True
 
 
-def build_filter(filters: dict[str, Any] | None, titles: TitleBook | None = None) -> FilterSpec:
-    """User filters → store filter. Default: current versions only."""
+def build_filter(filters: dict[str, Any] | None, titles: TitleBook | None = None, *,
+                 home_region: str | None = None) -> FilterSpec:
+    """User filters → store filter. Default: current versions only, and the law applicable in the deployment's
+    home region (its own texts, its province's and national law) unless `scope=all`.
+
+    `region` means "issued by" (徐州市: the city's own texts only); `applicable_in` means "binding there" (徐州市:
+    徐州市, 江苏省 and national texts)."""
     filters = dict(filters or {})
     unknown = set(filters) - set(FILTER_KEYS)
     if unknown:
         raise InvalidFilter("不支持的筛选条件", detail="、".join(sorted(unknown)))
+    scope = filters.get("scope") or "applicable"
+    if scope not in SCOPES:
+        raise InvalidFilter("检索范围只能是 applicable（适用于本地的法律）或 all（所有地区）", detail=str(scope))
     must: list[Condition] = []
+    place = filters.get("applicable_in") or (home_region if scope == "applicable" else None)
+    if place and not filters.get("region"):
+        records = titles.records() if titles else []
+        must.append(Condition(field="region", any_of=applicable_regions(str(place), records)))
     for key, field in (("region", "region"), ("level", "level"), ("status", "status"), ("agency", "agencies")):
         if filters.get(key):
             must.append(Condition(field=field, eq=str(filters[key])))
@@ -55,8 +70,10 @@ def build_filter(filters: dict[str, Any] | None, titles: TitleBook | None = None
 class SearchEngine:
     """One query entry point for the CLI, the API and evaluation."""
 
-    def __init__(self, index: ArticleIndex, retriever: Any, *, mode_description: str, violation_rerank: bool = True):
+    def __init__(self, index: ArticleIndex, retriever: Any, *, mode_description: str, violation_rerank: bool = True,
+                 home_region: str | None = None):
         self.index = index
+        self.home_region = home_region  # searches without a region cover the law applicable here
         self.retriever = retriever
         self.mode_description = mode_description
         self.titles = TitleBook(index)
@@ -75,7 +92,8 @@ class SearchEngine:
         if not 1 <= int(top_k) <= 200:
             raise InvalidFilter("top_k 应在 1 到 200 之间", detail=str(top_k))
         filters = dict(filters or {})
-        flt = build_filter(filters, self.titles)  # a bad filter is the user's error, reported before any work
+        # a bad filter is the user's error, reported before any work
+        flt = build_filter(filters, self.titles, home_region=self.home_region)
         analysis = analyse(query)
         try:
             out = self.pipeline.run({"citations": {"query": analysis, "filters": filters},

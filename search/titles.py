@@ -40,4 +40,24 @@ class TitleBook:
         return []
 
 
+    def nearest(self, written: str, limit: int = 5) -> list[str]:
+        """Titles of current regulations most like a written title that names none (shared character pairs)."""
+        want = _pairs(normalize_title(written))
+        if not want:
+            return []
+        scored = []
+        for r in self.records():
+            if not r.get("is_current"):
+                continue
+            have = _pairs(r.get("title_key") or "")
+            overlap = len(want & have) / len(want | have) if have else 0.0
+            if overlap > 0:
+                scored.append((-overlap, r.get("title") or "", ))
+        return list(dict.fromkeys(t for _, t in sorted(scored)))[:limit]
+
+
+def _pairs(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
 __all__ = ["TitleBook"]

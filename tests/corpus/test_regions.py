@@ -24,3 +24,13 @@ def test_home_region_setting(monkeypatch):
     assert Settings().home_region == "徐州市"
     monkeypatch.setenv("LAWSEARCH_HOME_REGION", "")
     assert not Settings().home_region
+
+
+def test_applicable_law_is_the_city_its_province_and_national_law():
+    from corpus.regions import applicable_regions
+
+    assert applicable_regions("徐州市", RECORDS) == ["徐州市", "江苏省", "全国", ""]
+    assert applicable_regions("江苏省", RECORDS) == ["江苏省", "全国", ""]
+    assert applicable_regions("上海市", []) == ["上海市", "全国", ""]
+    assert applicable_regions("苏州市", RECORDS) == ["苏州市", "全国", ""]  # province unknown: the city and national law
+    assert applicable_regions(None, RECORDS) == ["全国", ""]
