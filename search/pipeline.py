@@ -16,6 +16,7 @@ from haystack import Pipeline, component
 from corpus.articles import ArticleRecord
 from corpus.errors import AmbiguousTitle, NotFound
 from corpus.index import ArticleIndex
+from corpus.numerals import article_label, int_to_cn
 from corpus.store import FilterSpec
 
 from search.carriers import Hits, Result
@@ -37,20 +38,25 @@ class CitationResolver:
         self.titles = titles
         self.index = index
 
-    def resolve(self, match: CitationMatch, filters: dict) -> tuple[list[dict], list[str]]:
-        """Hits for one written citation, plus candidate titles when the written title is ambiguous."""
+    def resolve(self, match: CitationMatch, filters: dict) -> tuple[list[dict], list[str], dict | None]:
+        """Hits for one written citation, candidate titles when the written title is ambiguous, and — when the
+        law or the article does not exist — a not-found notice with the nearest real candidates."""
         recs: list[dict] = []
         for cand in match.title_candidates:
             recs = self.titles.resolve(cand, region=filters.get("region"))
             if recs:
                 break
+        c = match.citation
+        written = f"{c.title}{article_label(c.article_no, c.article_suffix)}"
         if not recs:
-            return [], []
+            nearest = self.titles.nearest(c.title)
+            return [], [], {"written": written, "reason": "law_not_found", "nearest": nearest,
+                            "message": f"索引中没有名为“{c.title}”的法规" + (
+                                f"；相近的法规：{'、'.join(f'《{t}》' for t in nearest)}" if nearest else "")}
         by_reg: dict[str, dict] = {}
         for r in recs:
             by_reg.setdefault(r["regulation_id"], r)
         candidates = sorted(r["title"] for r in by_reg.values()) if len(by_reg) > 1 else []
-        c = match.citation
         hits = []
         for rec in by_reg.values():
             try:
@@ -60,16 +66,30 @@ class CitationResolver:
                 continue
             marked = {"clause": c.clause_no, "item": c.item_no} if (c.clause_no or c.item_no) else None
             hits.append(hit_dict(ArticleRecord.from_parts(parts).as_hit(score=1.0), marked=marked))
-        return hits, candidates
+        if hits:
+            return hits, candidates, None
+        rec = next(iter(by_reg.values()))
+        count = int(rec.get("article_count") or 0)
+        nearest = [f"《{rec['title']}》{article_label(n)}" for n in sorted({max(1, min(c.article_no, count)), count})
+                   if count]
+        when = f"在 {filters['as_of']} 有效的版本中" if filters.get("as_of") else ""
+        return [], candidates, {"written": written, "reason": "article_not_found", "nearest": nearest,
+                                "message": f"《{rec['title']}》{when}没有{article_label(c.article_no, c.article_suffix)}"
+                                           + (f"（共{int_to_cn(count)}条）" if count else "")}
 
-    @component.output_types(cited=Hits, candidates=list[str], pure=bool)
+    @component.output_types(cited=Hits, candidates=list[str], pure=bool, not_found=list[dict])
     def run(self, query: QueryAnalysis, filters: dict) -> dict[str, Any]:
-        cited, candidates = [], []
+        cited, candidates, missing = [], [], []
         for m in query.citations:
-            hits, cands = self.resolve(m, filters)
+            hits, cands, notice = self.resolve(m, filters)
             cited += hits
             candidates += cands
-        return {"cited": Hits(cited), "candidates": candidates, "pure": bool(cited) and query.citation_only}
+            if notice:
+                missing.append(notice)
+        # A query that is nothing but citations is answered by them alone — also when none exists: it is told so
+        # instead of getting similar-sounding articles as if they answered.
+        pure = query.citation_only and bool(cited or missing)
+        return {"cited": Hits(cited), "candidates": candidates, "pure": pure, "not_found": missing}
 
 
 @component
@@ -85,7 +105,8 @@ class HybridRetrieval:
             return {"hits": Hits()}
         # A question about a violation gets a deeper list: the linker may bring penalties from further down up.
         extra = VIOLATION_DEPTH if query.violation else 0
-        found = self.retriever.retrieve(query.retrieval_query, flt, top_k=top_k + len(cited.items) + extra)
+        found = self.retriever.retrieve(query.retrieval_query, flt, top_k=top_k + len(cited.items) + extra,
+                                        flags=query.ranker_flags)
         return {"hits": Hits(hit_dict(h, terms=query.terms) for h in found)}
 
 
@@ -98,12 +119,14 @@ class ResultMerger:
 
     @component.output_types(result=Result)
     def run(self, cited: Hits, candidates: list[str], pure: bool, hits: Hits, top_k: int,
-            filters: dict) -> dict[str, Result]:
+            filters: dict, not_found: list[dict]) -> dict[str, Result]:
         if pure:
-            return {"result": Result({"mode": "citation", "candidates": candidates, "hits": cited.items[:top_k]})}
+            mode = "citation" if cited.items else "citation_not_found"
+            return {"result": Result({"mode": mode, "candidates": candidates, "hits": cited.items[:top_k],
+                                      "not_found": not_found})}
         merged = collapse(cited.items + hits.items, all_versions=bool(filters.get("all_versions")))  # linker cuts
         mode = ("citation+" if cited.items else "") + self.mode_description
-        return {"result": Result({"mode": mode, "candidates": candidates, "hits": merged})}
+        return {"result": Result({"mode": mode, "candidates": candidates, "hits": merged, "not_found": not_found})}
 
 
 def build_query_pipeline(*, titles: TitleBook, index: ArticleIndex, retriever: Any, mode_description: str) -> Pipeline:
@@ -117,6 +140,7 @@ def build_query_pipeline(*, titles: TitleBook, index: ArticleIndex, retriever: A
     pipe.connect("citations.cited", "merger.cited")
     pipe.connect("citations.candidates", "merger.candidates")
     pipe.connect("citations.pure", "merger.pure")
+    pipe.connect("citations.not_found", "merger.not_found")
     pipe.connect("retriever.hits", "merger.hits")
     pipe.connect("merger.result", "linker.result")
     return pipe

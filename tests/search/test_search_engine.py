@@ -70,6 +70,21 @@ class TestCitations:
         assert (res["hits"][0]["title"], res["hits"][0]["article_no"]) == ("中华人民共和国劳动法", 36)
         assert res["mode"].startswith("citation+") and len(res["hits"]) > 1
 
+    def test_a_citation_of_an_article_or_law_that_does_not_exist_says_so(self, rt):
+        """安全生产法第九百条 is no article: the answer says so with the nearest real ones, never similar hits."""
+        res = rt.search("安全生产法第九百条")
+        assert res["mode"] == "citation_not_found" and res["hits"] == []
+        notice = res["not_found"][0]
+        assert notice["reason"] == "article_not_found"
+        assert "没有第九百条" in notice["message"] and "共一百一十九条" in notice["message"]
+        assert "《中华人民共和国安全生产法》第一百一十九条" in notice["nearest"]
+        res = rt.search("《中华人民共和国安全生产管理法》第三条")
+        assert res["mode"] == "citation_not_found" and res["hits"] == []
+        assert res["not_found"][0]["reason"] == "law_not_found"
+        assert "中华人民共和国安全生产法" in res["not_found"][0]["nearest"]
+        mixed = rt.search("安全生产法第九百条 和 第二十八条")
+        assert [h["article_no"] for h in mixed["hits"]] == [28] and mixed["not_found"][0]["written"].endswith("第九百条")
+
     def test_recogniser_reads_every_form(self):
         got = [(m.citation.title, m.citation.article_no, m.citation.clause_no, m.citation.item_no)
                for m in find_citations("《中华人民共和国安全生产法》第二十八条、安全生产法第45条第2款和刑法第二百二十四条之一")]
@@ -101,6 +116,26 @@ class TestVersionsAndFilters:
         assert agency and all("应急管理" in h["agencies"] for h in agency)
         one = rt.search("罚款", top_k=20, filters={"regulation": "徐州市养犬管理条例"})["hits"]
         assert one and {h["title"] for h in one} == {"徐州市养犬管理条例"}
+
+    def test_default_scope_is_the_law_applicable_in_the_home_region(self, rt):
+        """A Xuzhou service answers from 徐州市, 江苏省 and national texts; another region's texts only when asked."""
+        q = "劳动合同 试用期 工资"
+        default = rt.search(q, top_k=30)["hits"]
+        assert default and {h["region"] for h in default} <= {"徐州市", "江苏省", "全国", ""}
+        everywhere = rt.search(q, top_k=30, filters={"scope": "all"})["hits"]
+        assert "上海市" in {h["region"] for h in everywhere}
+        shanghai = rt.search(q, top_k=30, filters={"applicable_in": "上海市"})["hits"]
+        assert "上海市" in {h["region"] for h in shanghai}
+        assert {h["region"] for h in shanghai} <= {"上海市", "全国", ""}
+
+    def test_region_means_issued_by_and_applicable_in_means_binding_there(self, rt):
+        issued = rt.search("安全生产 责任", top_k=20, filters={"region": "徐州市"})["hits"]
+        assert issued and {h["region"] for h in issued} == {"徐州市"}
+        binding = rt.search("安全生产 责任", top_k=30, filters={"applicable_in": "徐州市"})["hits"]
+        assert {"徐州市", "江苏省", "全国"} <= {h["region"] for h in binding}
+        with pytest.raises(InvalidFilter) as e:
+            rt.search("安全生产", filters={"scope": "everywhere"})
+        assert "检索范围" in e.value.message and e.value.detail == "everywhere"
 
     def test_bad_filters_are_clear_errors(self, rt):
         with pytest.raises(InvalidFilter) as e:
@@ -145,3 +180,37 @@ class TestVersionsAndFilters:
                     "score", "level", "region", "version_date", "status"):
             assert key in h, key
         assert "<mark>" in h["snippet"] and re.search("劳动防护用品|防护用品", h["text"])
+
+
+class TestLearnedRanker:
+    def test_a_ranker_trained_on_labelled_questions_orders_the_searches(self, rt, eval_dir):
+        """`lawsearch train` fits the ranker on the labelled questions with this index's candidates and saves it;
+        searches then say so and are ordered by it; without it they fall back to the fused order."""
+        q = "新来的工人没培训就让上岗干活，合法吗？"
+        before = [(h["title"], h["article_no"]) for h in rt.search(q, top_k=10)["hits"]]
+        rt.training_questions = [eval_dir / "xuzhou_dev.jsonl"]
+        try:
+            folder = rt.train_ranker(progress=False)
+            card = (folder / "card.json").read_text(encoding="utf-8")
+            assert '"questions_used"' in card and "xuzhou_dev.jsonl" in card
+            res = rt.search(q, top_k=10)
+            assert "ranking: learned" in res["mode"]
+            scores = [h["score"] for h in res["hits"]]
+            assert scores == sorted(scores, reverse=True) and len(scores) == 10
+            assert {(h["title"], h["article_no"]) for h in res["hits"]} != set() and all(
+                h["region"] in ("徐州市", "江苏省", "全国") for h in res["hits"])
+        finally:
+            rt.training_questions = []
+            rt.remove_ranker()
+        assert [(h["title"], h["article_no"]) for h in rt.search(q, top_k=10)["hits"]] == before
+
+
+def test_a_title_with_inner_book_marks_resolves(tmp_path, corpus_dir):
+    """国务院实施《民族区域自治法》若干规定第十八条: the title itself holds 《》."""
+    name = "国务院实施《民族区域自治法》若干规定(2005-05-19).md"
+    with ingested_runtime(tmp_path, [corpus_dir / "lawref" / "行政法规" / name]) as rt:
+        for q in ("国务院实施《民族区域自治法》若干规定第十八条", "国务院实施《中华人民共和国民族区域自治法》若干规定第十八条",
+                  "《国务院实施〈中华人民共和国民族区域自治法〉若干规定》第十八条"):
+            res = rt.search(q)
+            assert res["mode"] == "citation", q
+            assert res["hits"][0]["article_no"] == 18 and "民族区域自治法" in res["hits"][0]["title"], q
