@@ -161,7 +161,7 @@ def terminal_snippet(snippet: str) -> str:
 
 def search_filters(args) -> dict:
     """The search filters given on the command line (--region, --level, … --all-versions) as the engine takes them."""
-    keys = ("region", "level", "status", "agency", "regulation", "as_of")
+    keys = ("region", "applicable_in", "scope", "level", "status", "agency", "regulation", "as_of")
     f = {k: getattr(args, k) for k in keys if getattr(args, k, None)}
     if getattr(args, "all_versions", False):
         f["all_versions"] = True
@@ -207,6 +207,11 @@ def cmd_eval(args, settings) -> int:
                                  filters=search_filters(args))
     if args.eval_cmd == "score":
         return commands.eval_score(queries=args.queries, run=args.run, plot=args.plot, as_json=args.json)
+    if args.eval_cmd == "feedback-sim":
+        return commands.eval_feedback_sim(settings, base=args.base, feedback=args.feedback, out=args.out)
+    if args.eval_cmd == "system-cv":
+        return commands.eval_system_cv(settings, queries=args.queries, folds=args.folds, ablations=args.ablations,
+                                       out=args.out)
     return commands.eval_crossval(settings, queries=args.queries, folds=args.folds)
 
 

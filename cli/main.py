@@ -25,7 +25,11 @@ def _print_json(obj) -> None:
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--region", help="地区，如 徐州市、江苏省、全国")
+    p.add_argument("--region", help="制定地区（只看该地区自己制定的法规），如 徐州市、江苏省、全国")
+    p.add_argument("--applicable-in", dest="applicable_in",
+                   help="适用地区：该地区、所在省份和全国的法律法规（默认：本服务所在地区）")
+    p.add_argument("--scope", choices=("applicable", "all"),
+                   help="applicable＝适用于本地的法律（默认），all＝所有地区的法规")
     p.add_argument("--level", help="效力级别，如 法律、地方性法规")
     p.add_argument("--status", help="时效状态（来源标注），如 有效")
     p.add_argument("--agency", help="执法部门，如 应急管理")
@@ -85,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     e = esub.add_parser("crossval", help="5-fold cross-validation of training on the labelled questions")
     e.add_argument("--queries", required=True)
     e.add_argument("--folds", type=int, default=5)
+    e = esub.add_parser("system-cv", help="k-fold cross-validation of the embedder and the learned ranker together, "
+                                          "with the ranker's feature ablations")
+    e.add_argument("--queries", required=True, nargs="+", help="labelled question files (JSONL)")
+    e.add_argument("--folds", type=int, default=5)
+    e.add_argument("--no-ablations", dest="ablations", action="store_false")
+    e.add_argument("--out", help="write the full result (JSON) here")
+    e = esub.add_parser("feedback-sim", help="simulate users' feedback: half of --feedback's questions given as "
+                                             "accepted feedback, the other half scored, and the other way round")
+    e.add_argument("--base", required=True, nargs="+", help="labelled question files trained on in both variants")
+    e.add_argument("--feedback", required=True, nargs="+", help="question files playing users' feedback")
+    e.add_argument("--out", help="write the full result (JSON) here")
 
     p = sub.add_parser("bench", help="benchmarks")
     bsub = p.add_subparsers(dest="bench_cmd", required=True)

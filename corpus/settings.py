@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     home_region: str | None = "徐州市"
     # For violation questions, put the penalty article next to the duty it punishes (links are attached either way).
     violation_rerank: bool = True
+    # Users' feedback on results ("this answered my question" / "none of these") is kept this many days (questions
+    # can hold personal data); 0 = kept until deleted.
+    feedback_retention_days: int = Field(180, ge=0)
 
     # Ingest limits (hostile files): enforced per file.
     max_file_mb: int = 50

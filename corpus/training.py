@@ -43,20 +43,35 @@ def first_sentence(text: str) -> str:
     return _SENTENCE_END.split(text, 1)[0].strip()
 
 
+def relevant_keys(question: dict) -> set[tuple[str, int, str]]:
+    """The (normalised title, number, suffix) keys of a labelled question's articles; `relevant` may hold the file
+    format's {"title", "article", "suffix"} objects or keys already."""
+    out = set()
+    for x in question.get("relevant") or []:
+        if isinstance(x, dict):
+            out.add((normalize_title(x["title"]), int(x["article"]), x.get("suffix", "") or ""))
+        else:
+            out.add((normalize_title(x[0]), int(x[1]), x[2] if len(x) > 2 else ""))
+    return out
+
+
 def read_questions(paths: Iterable[Path]) -> list[dict]:
-    """Questions from files in the stard_dev.jsonl format: {"id", "query", "relevant": [{"title","article","suffix"}]}."""
-    out = []
+    """Questions from files in the stard_dev.jsonl format: {"id", "query", "relevant": [{"title","article","suffix"}]}
+    → {"id", "query", "relevant": [(title key, number, suffix), …]} (lines without both are skipped)."""
+    raw = []
     for p in paths:
         with open(p, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                r = json.loads(line)
-                rel = [(normalize_title(x["title"]), int(x["article"]), x.get("suffix", "") or "")
-                       for x in r.get("relevant", [])]
-                if r.get("query") and rel:
-                    out.append({"id": r.get("id", ""), "query": r["query"], "relevant": rel})
+            raw += [json.loads(line) for line in fh if line.strip()]
+    return question_records(raw)
+
+
+def question_records(questions: Iterable[dict]) -> list[dict]:
+    """Labelled questions in the file format → training records (those without a query or articles skipped)."""
+    out = []
+    for r in questions:
+        rel = sorted(relevant_keys(r))
+        if r.get("query") and rel:
+            out.append({"id": r.get("id", ""), "query": r["query"], "relevant": rel})
     return out
 
 

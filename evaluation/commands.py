@@ -1,4 +1,4 @@
-"""What `lawsearch eval run|score|crossval` do, given plain values (the command line parses them)."""
+"""What `lawsearch eval run|score|crossval|system-cv` do, given plain values (the command line parses them)."""
 from __future__ import annotations
 
 import json
@@ -72,3 +72,45 @@ def eval_crossval(settings, *, queries: str, folds: int = 5) -> int:
         rt.close()
     print(json.dumps(res, ensure_ascii=False))
     return 0
+
+
+def _with_default_scope(settings, work) -> int:
+    """Run `work(runtime, flt)` on the configured index under the search's default filter and scope."""
+    from search.engine import build_filter
+
+    rt = Runtime.open(settings)
+    try:
+        if rt.index.articles.count() == 0:
+            print("索引为空：请先导入法规（lawsearch ingest）", file=sys.stderr)
+            return 2
+        work(rt, build_filter({}, rt.engine.titles, home_region=rt.home_region))
+    finally:
+        rt.close()
+    return 0
+
+
+def _report(res: dict, out: str | None) -> None:
+    if out:
+        Path(out).write_text(json.dumps(res, ensure_ascii=False, indent=2), encoding="utf-8")
+    for name, by_source in res["variants"].items():
+        print(f"{name:<18}" + "  ".join(f"{src} R@10 {m['R@10']:.3f} R@100 {m['R@100']:.3f} MRR@10 {m['MRR@10']:.3f}"
+                                        for src, m in by_source.items()))
+
+
+def eval_system_cv(settings, *, queries: list[str], folds: int = 5, ablations: bool = True,
+                   out: str | None = None) -> int:
+    """k-fold cross-validation of the embedder and the learned ranker (search default scope and filter)."""
+    from evaluation.ranker_cv import load_labelled, system_crossval
+
+    questions = load_labelled([Path(q) for q in queries])
+    return _with_default_scope(settings, lambda rt, flt: _report(
+        system_crossval(rt, questions, flt=flt, k=int(folds or 5), ablations=ablations), out))
+
+
+def eval_feedback_sim(settings, *, base: list[str], feedback: list[str], out: str | None = None) -> int:
+    """Feedback simulation (evaluation.ranker_cv.feedback_simulation) on the configured index."""
+    from evaluation.ranker_cv import feedback_simulation, load_labelled
+
+    base_q, users = load_labelled([Path(q) for q in base]), load_labelled([Path(q) for q in feedback])
+    return _with_default_scope(settings, lambda rt, flt: _report(
+        feedback_simulation(rt, base_q, users, flt=flt), out))

@@ -16,15 +16,15 @@ import hashlib
 import json
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from corpus.titles import normalize_title
+from corpus.training import relevant_keys
+from search.learning import FoldEmbedder
 
 Key = tuple[str, int, str]
 KS = (1, 5, 10, 20, 100)
@@ -41,10 +41,6 @@ def read_questions(path: Path) -> list[dict]:
             if line.strip():
                 out.append(json.loads(line))
     return out
-
-
-def relevant_keys(q: dict) -> set[Key]:
-    return {(normalize_title(x["title"]), int(x["article"]), x.get("suffix", "") or "") for x in q["relevant"]}
 
 
 def hit_key(hit: Any) -> Key | None:
@@ -116,23 +112,6 @@ def evaluate(questions: list[dict], search: Callable[[str], list[Any]]) -> dict[
 
 
 # ---- the concrete procedure for an index --------------------------------------------------------------------
-class InMemoryDense:
-    """Exact cosine search over pre-computed unit vectors, shaped like a store query (for per-fold models)."""
-
-    def __init__(self, hits: list[Any], vectors: np.ndarray):
-        self.hits = hits
-        self.vectors = vectors
-
-    def query(self, vec: Sequence[float], limit: int) -> list[Any]:
-        from corpus.store import Hit
-
-        s = self.vectors @ np.asarray(vec, dtype=np.float32)
-        limit = min(limit, len(s))
-        idx = np.argpartition(-s, limit - 1)[:limit]
-        idx = idx[np.argsort(-s[idx])]
-        return [Hit(id=self.hits[i].id, score=float(s[i]), payload=self.hits[i].payload) for i in idx]
-
-
 def store_crossval(
     store: Any,
     sparse_encoders: Sequence[Any],
@@ -154,30 +133,14 @@ def store_crossval(
     re-ranking are the production code. `variants` ({name: retriever options}) scores several retriever settings
     with the same per-fold models (for ablations); the result then has one entry per variant under "variants".
     """
-    from corpus.embedders import StaticEmbedder
-    from corpus.encoders import document_text
-    from corpus.model import Article
-    from corpus.training import train_static_embedder
     from search.retrieval import RERANK_FIELDS, HybridRetriever
 
-    hits = list(store.scroll(flt, fields=RERANK_FIELDS + ["title", "headings", "text", "kind", "label"]))
-    arts = [Article(regulation_title=h.payload.get("title", ""), article_no=int(h.payload.get("article_no", 0)),
-                    article_suffix=h.payload.get("article_suffix", "") or "", label=h.payload.get("label", ""),
-                    headings=h.payload.get("headings", []) or [], text=h.payload.get("text", ""),
-                    kind=h.payload.get("kind", "article")) for h in hits]
-    docs = [document_text(a) for a in arts]
-    slim = [type(h)(id=h.id, score=0.0, payload={f: h.payload.get(f) for f in RERANK_FIELDS + ["title"]})
-            for h in hits]
-    tmp = Path(tempfile.mkdtemp(prefix="crossval-"))
-
+    train_embedder = FoldEmbedder(store, flt=flt, data_dir=data_dir, fields=RERANK_FIELDS + ["title"],
+                                  train_options=train_options)
     settings = variants or {"": retriever_options or {}}
 
     def fit(train: list[dict]) -> Any:
-        recs = [{"id": q["id"], "query": q["query"], "relevant": sorted(relevant_keys(q))} for q in train]
-        path = train_static_embedder(arts, data_dir=data_dir, question_records=recs, out_dir=tmp / "model",
-                                     progress=False, **(train_options or {}))
-        emb = StaticEmbedder.load(path)
-        dense = InMemoryDense(slim, emb.encode_documents(docs))
+        emb, dense = train_embedder(train)
         out = {}
         for name, opts in settings.items():
             r = HybridRetriever(store, sparse_encoders, emb, use_dense=True, **opts)

@@ -125,6 +125,11 @@ class QueryAnalysis:
     breach: bool
     retrieval_query: str  # `text` without the sanction asking phrase of a violation question
 
+    @property
+    def ranker_flags(self) -> dict[str, bool]:
+        """What the learned ranker reads of the question's kind (`search.ranker`)."""
+        return {"violation": self.violation, "penalty_intent": self.penalty_intent}
+
     def __deepcopy__(self, memo: dict) -> QueryAnalysis:
         return self  # immutable: the pipeline's deep copies between components may share it
 

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 
 from corpus.store import ArticleStore, FilterSpec, Hit
+from search.query import analyse
+from search.ranker import FEATURE_FIELDS, Candidate, Jurisdiction, RegulationStats, bigrams, build_features
 
 #: Score factor per regulation level (others 1.0).
 DEFAULT_LEVEL_WEIGHTS = {"地方性法规": 0.5, "地方政府规章": 0.5, "自治条例和单行条例": 0.5, "部门规章": 0.5,
@@ -177,6 +179,10 @@ class HybridRetriever:
             use_dense = embedder is not None and bool(layout and dense_name in (layout.dense or {}))
         self.use_dense = bool(use_dense) and embedder is not None
         self.last_timing: dict[str, float] = {}
+        # The learned ranker (search.ranker), set by `use_ranker`; None: fused order with the priors alone.
+        self.ranker: Any | None = None
+        self.ranker_stats: Any | None = None
+        self.ranker_pool = 300
         self.fields = list(RERANK_FIELDS)  # payload fields fetched for every candidate
         # Evaluation hooks: a replacement for the store's dense search (cross-validation searches each fold's
         # vectors in memory) and whether to read full payloads back (re-ranking payloads suffice for scoring).
@@ -337,16 +343,71 @@ class HybridRetriever:
         return [(kind, [h if h.payload else Hit(h.id, h.score, table[h.id]) for h in hits
                         if h.payload or h.id in table]) for kind, hits in results]
 
+    # -- the learned ranker ------------------------------------------------------------------------------------
+    def use_ranker(self, ranker: Any | None, stats: Any | None = None, *, pool: int | None = None) -> None:
+        """Re-order the first `pool` fused candidates with a trained `search.ranker.LearnedRanker` (None: off).
+        `stats` is the `RegulationStats` of the indexed regulations (title words, sizes); with stats alone the
+        candidates carry the features' fields, for training a ranker."""
+        self.ranker = ranker
+        self.ranker_stats = stats
+        if pool is not None:
+            self.ranker_pool = pool
+        wanted = list(RERANK_FIELDS) + (FEATURE_FIELDS if (ranker is not None or stats is not None) else [])
+        if self.fields[: len(wanted)] != wanted:
+            self.fields = wanted + [f for f in self.fields if f not in wanted]
+
+    def ranker_candidates(self, results: list[tuple[str, list[Hit]]],
+                          fused: list[tuple[str, float, dict]]) -> list[Any]:
+        """The first `ranker_pool` fused candidates with their per-list scores and ranks, as the ranker sees them."""
+        best: dict[str, dict[str, tuple[float, int]]] = {"sparse": {}, "dense": {}}
+        for kind, hits in results:
+            if not hits:
+                continue
+            top = max(h.score for h in hits) if kind == "sparse" else 1.0
+            scale = 1.0 / top if top > 0 else 1.0
+            seen = best[kind]
+            for rank, h in enumerate(hits):
+                if h.id not in seen:
+                    seen[h.id] = (max(h.score, 0.0) * scale, rank)
+        out = []
+        for rank, (pid, score, payload) in enumerate(fused[: self.ranker_pool]):
+            b, d = best["sparse"].get(pid), best["dense"].get(pid)
+            out.append(Candidate(id=pid, payload=payload, fused=score, fused_rank=rank,
+                                 bm25=b[0] if b else None, bm25_rank=b[1] if b else None,
+                                 cos=d[0] if d else None, cos_rank=d[1] if d else None))
+        return out
+
+    def features(self, query: str, flags: dict[str, bool], candidates: list[Any]):
+        stats = self.ranker_stats or RegulationStats()
+        return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions))
+
+    def _ranked(self, query: str, flags: dict[str, bool] | None, results: list[tuple[str, list[Hit]]],
+                fused: list[tuple[str, float, dict]]) -> list[tuple[str, float, dict]]:
+        """Fused candidates, the first `ranker_pool` re-ordered by the ranker. Their score is the ranker's, shifted
+        above 1; the candidates below the pool keep their fused score halved (below 0.65), so scores still fall."""
+        if self.ranker is None or not fused:
+            return fused
+        if flags is None:
+            flags = analyse(query).ranker_flags
+        cands = self.ranker_candidates(results, fused)
+        scores = self.ranker.scores(self.features(query, flags, cands))
+        order = np.argsort(-scores, kind="stable")
+        lo = float(scores.min())
+        span = float(scores.max()) - lo or 1.0
+        head = [(cands[i].id, 1.0 + (float(scores[i]) - lo) / span, cands[i].payload) for i in order.tolist()]
+        tail = [(pid, score * 0.5, p) for pid, score, p in fused[len(cands):]]
+        return head + tail
+
     # -- public -----------------------------------------------------------------------------------------------
-    def retrieve(self, query: str, flt: FilterSpec | None = None, top_k: int = 10) -> list[Hit]:
+    def candidate_lists(self, query: str, flt: FilterSpec | None, limit: int,
+                        timing: dict[str, float] | None = None) -> list[tuple[str, list[Hit]]]:
+        """The candidate lists (one per sparse encoder, one dense) with their re-ranking fields."""
         t0 = time.perf_counter()
-        query = (query or "").strip()
-        if not query or top_k <= 0:
-            return []
-        reqs = self._requests(query, flt, max(self.candidates, top_k))
+        reqs = self._requests(query, flt, limit)
+        if timing is not None:
+            timing["encode_ms"] = (time.perf_counter() - t0) * 1e3
         if not reqs:
             return []
-        t1 = time.perf_counter()
         if self.dense_search is not None:
             in_store = [(kind, r) for kind, r in reqs if kind != "dense"]
             raw = self.store.query_batch([r for _, r in in_store]) if in_store else []
@@ -358,14 +419,28 @@ class HybridRetriever:
             results = [(kind, hits) for (kind, _), hits in zip(reqs, raw)]
         if self.cache_fields:
             results = self._with_fields(results)
+        return results
+
+    def retrieve(self, query: str, flt: FilterSpec | None = None, top_k: int = 10, *,
+                 flags: dict[str, bool] | None = None) -> list[Hit]:
+        """The best `top_k` articles for `query` under `flt`. `flags` (violation, penalty_intent) describe the
+        question for the ranker; analysed from the query when not given."""
+        t0 = time.perf_counter()
+        query = (query or "").strip()
+        if not query or top_k <= 0:
+            return []
+        timing: dict[str, float] = {}
+        results = self.candidate_lists(query, flt, max(self.candidates, top_k), timing)
+        if not results:
+            return []
         t2 = time.perf_counter()
-        ranked = self.fuse(results)[:top_k]
+        ranked = self._ranked(query, flags, results, self.fuse(results))[:top_k]
         if self.full_payloads:
             full = {h.id: h for h in self.store.retrieve([pid for pid, _, _ in ranked])}
             out = [Hit(id=pid, score=s, payload=full[pid].payload) for pid, s, _ in ranked if pid in full]
         else:
             out = [Hit(id=pid, score=s, payload=p) for pid, s, p in ranked]
         t3 = time.perf_counter()
-        self.last_timing = {"encode_ms": (t1 - t0) * 1e3, "search_ms": (t2 - t1) * 1e3,
-                            "rerank_ms": (t3 - t2) * 1e3}
+        self.last_timing = {"encode_ms": timing.get("encode_ms", 0.0),
+                            "search_ms": (t2 - t0) * 1e3 - timing.get("encode_ms", 0.0), "rerank_ms": (t3 - t2) * 1e3}
         return out

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.embedders import load_embedder
+from corpus.feedback import FeedbackStore
 from corpus.encoders import default_sparse_encoders, document_text
 from corpus.index import ArticleIndex
 from corpus.store import open_store
@@ -26,7 +27,7 @@ EMBEDDER_META = "embedder"
 class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
                  training_questions: list[Path], limits: ConvertLimits, optimize_after_ingest: bool = False,
-                 home_region: str | None = None, violation_rerank: bool = True):
+                 home_region: str | None = None, violation_rerank: bool = True, feedback_retention_days: int = 180):
         self.data_dir = Path(data_dir)
         self.home_region = (home_region or "").strip() or None
         self.index = index
@@ -35,6 +36,7 @@ class Runtime:
         self.limits = limits  # per ingested file, OCR switch included
         self.optimize_after_ingest = optimize_after_ingest
         self.violation_rerank = violation_rerank
+        self.feedback = FeedbackStore(self.data_dir, retention_days=feedback_retention_days)
         self.write_lock = threading.Lock()
         self.sparse_encoders = default_sparse_encoders()
         for enc in self.sparse_encoders:
@@ -57,7 +59,14 @@ class Runtime:
         return cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
                    embedding_model=settings.embedding_model, training_questions=settings.training_questions,
                    limits=ConvertLimits.from_settings(settings), optimize_after_ingest=settings.optimize_after_ingest,
-                   home_region=settings.home_region, violation_rerank=settings.violation_rerank)
+                   home_region=settings.home_region, violation_rerank=settings.violation_rerank,
+                   feedback_retention_days=settings.feedback_retention_days)
+
+    def labelled_questions(self) -> list[dict]:
+        """What training learns from: the labelled question files and the feedback an admin accepted."""
+        from corpus.training import question_records, read_questions
+
+        return read_questions(self.training_questions) + question_records(self.feedback.accepted_questions())
 
     def close(self) -> None:
         self.index.close()
@@ -69,7 +78,9 @@ class Runtime:
         layout = self.index.layout()
         has_dense = bool(layout and layout.dense) and self.embedder is not None
         dense = self.embedder.description if has_dense else "dense: none (lexical only)"
-        return f"sparse: BM25 ({sparse}); {dense}"
+        ranker = self.ranker()
+        ranking = f"; ranking: learned (LightGBM, {ranker.card.get('questions', '?')} questions)" if ranker else ""
+        return f"sparse: BM25 ({sparse}); {dense}{ranking}"
 
     def retrieval_modes(self) -> dict[str, Any]:
         layout = self.index.layout()
@@ -93,7 +104,8 @@ class Runtime:
             from corpus.training import train_static_embedder
 
             arts = [a for r in regulations for a in r.articles]
-            train_static_embedder(arts, data_dir=self.data_dir, questions=self.training_questions, progress=True)
+            train_static_embedder(arts, data_dir=self.data_dir, question_records=self.labelled_questions(),
+                                  progress=True)
             self.embedder = load_embedder(data_dir=self.data_dir, model=None)
         self._ensure_collection()
 
@@ -161,7 +173,11 @@ class Runtime:
             if self._engine is not None:
                 self._engine.refresh()
                 self._engine.retriever.home_regions = frozenset(self.home_regions())
-            return summary
+                if self._engine.retriever.ranker is not None:
+                    self._engine.retriever.ranker_stats = self.regulation_stats()
+        if writer.trained and self.training_questions:
+            self.train_ranker(progress=progress)  # the first index of a library: its ranker too
+        return summary
 
     def train(self, *, progress: bool = True) -> Path:
         """Retrain the offline embedder on the indexed current articles and re-embed every point."""
@@ -174,7 +190,7 @@ class Runtime:
                         article_suffix=h.payload.get("article_suffix", ""), label=h.payload.get("label", ""),
                         headings=h.payload.get("headings", []), text=h.payload.get("text", ""),
                         kind=h.payload.get("kind", "article")) for h in hits]
-        path = train_static_embedder(arts, data_dir=self.data_dir, questions=self.training_questions,
+        path = train_static_embedder(arts, data_dir=self.data_dir, question_records=self.labelled_questions(),
                                      progress=progress)
         self.embedder = load_embedder(data_dir=self.data_dir, model=None)
         with self.write_lock:
@@ -191,6 +207,8 @@ class Runtime:
                                   dense={"dense": [float(x) for x in v]}) for h, t, v in zip(hits, texts, vecs)]
             self.index.articles.upsert(points)
             self.index.flush()
+        self._engine = None  # the next search uses the new vectors
+        self.train_ranker(progress=progress)
         return path
 
     # ---- search -------------------------------------------------------------------------------------------
@@ -208,9 +226,69 @@ class Runtime:
             embedder = self.embedder if (layout and layout.dense) else None
             retriever = HybridRetriever(self.index.articles, self.sparse_encoders, embedder,
                                         home_regions=self.home_regions())
+            ranker = self.ranker()
+            if ranker is not None:
+                retriever.use_ranker(ranker, self.regulation_stats())
             self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description,
-                                        violation_rerank=self.violation_rerank)
+                                        violation_rerank=self.violation_rerank, home_region=self.home_region)
         return self._engine
+
+    def ranker(self):
+        """The learned ranker saved with the index (`lawsearch train`), or None: fused order and priors."""
+        from search.ranker import LearnedRanker
+
+        return LearnedRanker.load(self.data_dir)
+
+    def regulation_stats(self):
+        """Title words and sizes of the current regulations, for the ranker's features."""
+        from search.ranker import RegulationStats
+
+        return RegulationStats.from_versions(self.index.version_records())
+
+    def remove_ranker(self) -> None:
+        """Searches go back to the fused order and priors (the saved ranker is deleted)."""
+        from search.ranker import LearnedRanker
+
+        LearnedRanker.remove(self.data_dir)
+        self._engine = None
+
+    def train_ranker(self, *, progress: bool = True) -> Path | None:
+        """Train the learned ranker on the labelled questions with this index's candidates and save it beside
+        the index; None when there are no labelled questions."""
+        from search.engine import build_filter
+        from search.learning import FoldEmbedder, fold_retriever, question_group, train_ranker
+        from search.ranker import FEATURE_FIELDS, LearnedRanker
+        from search.retrieval import RERANK_FIELDS
+
+        questions = self.labelled_questions()
+        if not questions:
+            return None
+        self.remove_ranker()
+        engine = self.engine
+        flt = build_filter({}, engine.titles, home_region=self.home_region)
+        stats, home = self.regulation_stats(), self.home_regions()
+        engine.retriever.use_ranker(None, stats)
+        if progress:
+            print(f"训练排序模型：{len(questions)} 个标注问题", flush=True)
+        if engine.retriever.use_dense and not self.embedding_model:
+            # The offline embedder was trained on these questions: their dense scores would look better than a
+            # new question's, so the ranker learns from two half-trained embedders' out-of-fold scores.
+            fold_embedder = FoldEmbedder(self.index.articles, flt=flt, data_dir=self.data_dir,
+                                         fields=list(RERANK_FIELDS) + list(FEATURE_FIELDS) + ["title"])
+            ranker = train_ranker(questions, flt, fold_embedder=fold_embedder, progress=progress,
+                                  make_retriever=lambda emb, dense: fold_retriever(
+                                      self.index.articles, self.sparse_encoders, emb, dense, home_regions=home,
+                                      stats=stats))
+        else:  # lexical only, or a pretrained model that never saw the questions: the index's own candidates
+            ranker = LearnedRanker.train([question_group(engine.retriever, q, flt)[0] for q in questions])
+            ranker.card["dense_features"] = "in-sample (the dense model did not see the questions)"
+        ranker.card["pool"] = engine.retriever.ranker_pool
+        ranker.card["questions_files"] = [str(p) for p in self.training_questions]
+        folder = ranker.save(self.data_dir)
+        self._engine = None
+        if progress:
+            print(f"排序模型已训练：{len(questions)} 个标注问题，用时 {ranker.card['training_seconds']} 秒", flush=True)
+        return folder
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
         return self.engine.search(query, top_k=top_k, filters=filters)

@@ -1,0 +1,100 @@
+"""The learned ranker: features a person would weigh, a model that learns them, saved and loaded unchanged."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search.ranker import (FEATURES, Candidate, Jurisdiction, LearnedRanker, RegulationStats, TrainingGroup, bigrams,
+                           build_features, title_core)
+
+VERSIONS = [
+    {"title": "中华人民共和国安全生产法", "title_key": "安全生产法", "region": "全国", "is_current": True, "article_count": 119},
+    {"title": "徐州市安全生产条例", "title_key": "徐州市安全生产条例", "region": "徐州市", "is_current": True,
+     "article_count": 50},
+    {"title": "工伤保险条例", "title_key": "工伤保险条例", "region": "全国", "is_current": True, "article_count": 67},
+    {"title": "徐州市养犬管理条例", "title_key": "徐州市养犬管理条例", "region": "徐州市", "is_current": True,
+     "article_count": 40},
+    {"title": "旧条例", "title_key": "旧条例", "region": "全国", "is_current": False, "article_count": 3},
+]
+
+
+def candidate(title_key: str, region: str, no: int, *, rank: int, level: str = "法律", penalty: bool = False,
+              headings: list[str] | None = None) -> Candidate:
+    payload = {"title_key": title_key, "region": region, "level": level, "article_no": no, "is_penalty": penalty,
+               "headings": headings or [], "version_date": "2021-06-10", "kind": "article"}
+    return Candidate(id=f"{title_key}-{no}", payload=payload, fused=1.0 / (rank + 1), fused_rank=rank,
+                     bm25=0.5, bm25_rank=rank, cos=None, cos_rank=None)
+
+
+def test_title_core_is_what_a_text_is_about():
+    assert title_core("中华人民共和国安全生产法") == "安全生产"
+    assert title_core("徐州市质量促进条例", "徐州市") == "质量促进"
+    assert title_core("工伤保险条例") == "工伤保险"
+    assert bigrams("工伤 保险") == {"工伤", "保险"}  # a space breaks the pair 伤保
+
+
+def test_title_match_weighs_rare_title_words():
+    stats = RegulationStats.from_versions(VERSIONS)
+    assert "旧条例" not in stats.title_words  # superseded versions are not searched
+    mass, share = stats.title_match("工伤保险条例", bigrams("下班路上被撞了算不算工伤"))
+    assert mass > 0 and 0 < share < 1
+    assert stats.title_match("工伤保险条例", bigrams("遛狗不牵绳")) == (0.0, 0.0)
+    _, shared = stats.title_match("安全生产法", bigrams("安全生产"))
+    assert shared == pytest.approx(1.0)
+
+
+def test_features_say_which_law_applies_and_what_kind_of_article_it_is():
+    stats = RegulationStats.from_versions(VERSIONS)
+    where = Jurisdiction.of({"徐州市", "江苏省"})
+    assert where == Jurisdiction(city="徐州市", province="江苏省")
+    cands = [candidate("徐州市安全生产条例", "徐州市", 46, rank=0, level="地方性法规", penalty=True, headings=["第五章 法律责任"]),
+             candidate("安全生产法", "全国", 97, rank=1, penalty=True),
+             candidate("上海市劳动合同条例", "上海市", 2, rank=2, level="地方性法规")]
+    x = build_features(bigrams("没培训就上岗 罚款"), {"violation": True, "penalty_intent": True}, cands, stats, where)
+    col = {name: x[:, i] for i, name in enumerate(FEATURES)}
+    assert x.shape == (3, len(FEATURES))
+    assert col["home_city"].tolist() == [1, 0, 0] and col["national"].tolist() == [0, 1, 0]
+    assert col["other_region"].tolist() == [0, 0, 1]
+    assert col["penalty_for_sanction"].tolist() == [1, 1, 0]
+    assert col["level_地方性法规"].tolist() == [1, 0, 1]
+    assert col["position"][1] == pytest.approx(97 / 119)
+    assert col["fused"][0] == pytest.approx(1.0) and col["fused_rank"][0] == 0
+    assert col["in_dense"].tolist() == [0, 0, 0] and col["year"][0] == 2021
+
+
+def _synthetic_groups(n: int, seed: int) -> list[TrainingGroup]:
+    """Questions whose relevant candidate is the one whose title matches, wherever fusion put it."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for q in range(n):
+        x = rng.random((30, len(FEATURES))).astype(np.float32)
+        x[:, FEATURES.index("title_share")] = 0.0
+        right = int(rng.integers(0, 30))
+        x[right, FEATURES.index("title_share")] = 1.0
+        y = np.zeros(30, dtype=np.int32)
+        y[right] = 1
+        groups.append(TrainingGroup(f"q{q}", x, y))
+    return groups
+
+
+def test_ranker_learns_a_signal_and_is_deterministic(tmp_path):
+    train, test = _synthetic_groups(120, 1), _synthetic_groups(30, 2)
+    ranker = LearnedRanker.train(train)
+    again = LearnedRanker.train(train)
+    top_right = sum(int(np.argmax(ranker.scores(g.features)) == int(np.argmax(g.labels))) for g in test)
+    assert top_right >= 27  # the title signal puts the right one first
+    assert np.array_equal(ranker.scores(test[0].features), again.scores(test[0].features))
+    assert max(ranker.importance(), key=ranker.importance().get) == "title_share"
+    ranker.card["questions_files"] = ["x.jsonl"]
+    ranker.save(tmp_path)
+    loaded = LearnedRanker.load(tmp_path)
+    assert loaded is not None and loaded.card["questions_files"] == ["x.jsonl"]
+    assert np.allclose(loaded.scores(test[0].features), ranker.scores(test[0].features))
+    LearnedRanker.remove(tmp_path)
+    assert LearnedRanker.load(tmp_path) is None
+
+
+def test_a_question_set_without_any_found_answer_is_refused():
+    g = TrainingGroup("q", np.zeros((3, len(FEATURES)), dtype=np.float32), np.zeros(3, dtype=np.int32))
+    with pytest.raises(ValueError):
+        LearnedRanker.train([g])
