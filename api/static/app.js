@@ -120,18 +120,45 @@ function showError(container, err) {
 function searchParams() {
   const p = new URLSearchParams();
   p.set("q", $("#q").value.trim());
-  const pairs = [["region", "#f-region"], ["level", "#f-level"], ["agency", "#f-agency"], ["as_of", "#f-asof"]];
+  const pairs = [["scope", "#f-scope"], ["region", "#f-region"], ["level", "#f-level"], ["agency", "#f-agency"],
+                 ["as_of", "#f-asof"]];
   for (const [k, sel] of pairs) { const v = $(sel).value.trim(); if (v) p.set(k, v); }
   if ($("#f-all").checked) p.set("all_versions", "true");
   return p;
 }
 
-function renderHit(h) {
+/* Feedback: the article that answered the question, or "none of these" (POST /api/feedback). */
+function articleRef(h) {
+  return { title: h.title, article_no: h.article_no, article_suffix: h.article_suffix || "" };
+}
+
+async function sendFeedback(question, hits, chosen, status) {
+  try {
+    const body = { question, article: chosen ? articleRef(chosen) : null, shown: hits.slice(0, 50).map(articleRef) };
+    const data = await api("/api/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) });
+    status.textContent = data.message;
+  } catch (e) {
+    status.textContent = e.message || String(e);
+  }
+}
+
+function feedbackBar(question, hits) {
+  const status = el("span", { class: "feedback-status", role: "status" });
+  const bar = el("li", { class: "feedback" }, "这些条文回答了您的问题吗？可在回答了问题的条文旁点“就是这条”，或者 ",
+    el("button", { type: "button", class: "link", onclick: () => sendFeedback(question, hits, null, status) }, "都不是"),
+    status);
+  return { bar, status };
+}
+
+function renderHit(h, feedback) {
   const cite = h.citation || `《${h.title}》${h.label}`;
   return el("li", { class: "hit" },
     el("div", { class: "hit-head" },
       el("a", { class: "cite", href: articleHref(h.regulation_id, h.article_no, h.article_suffix, h.version_id) }, cite),
-      copyButton(cite)),
+      copyButton(cite),
+      feedback ? el("button", { type: "button", class: "copy", title: "这条回答了我的问题",
+        onclick: () => feedback(h) }, "就是这条") : null),
     (h.headings || []).length ? el("p", { class: "headings" }, h.headings.join(" › ")) : null,
     markedSnippet(h.snippet),
     meta(h),
@@ -202,7 +229,8 @@ async function runOutreach(params) {
 async function runSearch(params) {
   const info = $("#search-info"), list = $("#results");
   $("#q").value = params.get("q") || "";
-  for (const [k, sel] of [["region", "#f-region"], ["level", "#f-level"], ["agency", "#f-agency"], ["as_of", "#f-asof"]]) {
+  for (const [k, sel] of [["scope", "#f-scope"], ["region", "#f-region"], ["level", "#f-level"], ["agency", "#f-agency"],
+                          ["as_of", "#f-asof"]]) {
     $(sel).value = params.get(k) || "";
   }
   $("#f-all").checked = params.get("all_versions") === "true";
@@ -212,12 +240,20 @@ async function runSearch(params) {
   try {
     const data = await api(`/api/search?${params.toString()}&top_k=20`);
     const n = data.hits.length;
+    const missing = (data.not_found || []).map((m) => m.message).join("；");
     info.textContent = n ? `找到 ${n} 条相关条文` + (data.mode === "citation" ? "（按条文引用直接定位）" : "")
-      : "没有找到相关条文";
+      : (missing ? "" : "没有找到相关条文");
+    if (missing) info.textContent += (n ? "；" : "") + missing;
     if (data.candidates && data.candidates.length) {
       info.textContent += `；该名称对应多部法规：${data.candidates.join("、")}`;
     }
-    list.replaceChildren(...data.hits.map(renderHit));
+    if (n) {
+      const { bar, status } = feedbackBar(params.get("q"), data.hits);
+      const pick = (h) => sendFeedback(params.get("q"), data.hits, h, status);
+      list.replaceChildren(...data.hits.map((h) => renderHit(h, pick)), bar);
+    } else {
+      list.replaceChildren();
+    }
   } catch (e) {
     info.textContent = "";
     showError(list, e);
@@ -489,7 +525,7 @@ document.addEventListener("DOMContentLoaded", () => {
     ev.preventDefault();
     location.hash = `#/search?${searchParams().toString()}`;
   });
-  for (const sel of ["#f-region", "#f-level", "#f-asof", "#f-all"]) {
+  for (const sel of ["#f-scope", "#f-region", "#f-level", "#f-asof", "#f-all"]) {
     $(sel).addEventListener("change", () => { if ($("#q").value.trim()) location.hash = `#/search?${searchParams()}`; });
   }
   $("#ask-form").addEventListener("submit", (ev) => {

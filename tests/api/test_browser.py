@@ -42,6 +42,7 @@ def page(browser, server):
     problems: list[str] = []
     pg.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     pg.problems = problems
     yield pg
     ctx.close()
@@ -128,4 +129,25 @@ def test_article_view_links_to_the_penalty_article(page, client):
     page.locator("#article h2", has_text="第四十六条").wait_for()
     assert "罚款" in page.inner_text("#article .article-text")
     assert page.locator("#article .links", has_text="本条处罚的违法行为").count() == 1
+    assert not page.problems, page.problems
+
+
+def test_a_user_marks_the_article_that_answered_or_none(page, runtime):
+    """Under the results: "就是这条" beside each hit and "都不是" at the end, both kept for an admin's review."""
+    before = len(runtime.feedback.entries())
+    page.goto("/#/search")
+    page.fill("#q", "遛狗不牵绳")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_selector(".hit")
+    with page.expect_response("**/api/feedback"):
+        page.locator(".hit button", has_text="就是这条").first.click()
+    page.locator(".feedback-status", has_text="感谢反馈").wait_for()
+    with page.expect_response("**/api/feedback"):
+        page.locator(".feedback button", has_text="都不是").click()
+    entries = runtime.feedback.entries()
+    assert len(entries) == before + 2
+    assert entries[-2].question == "遛狗不牵绳" and entries[-2].article["title"] and entries[-2].shown
+    assert entries[-1].article is None
+    # the scope choice: the law applicable here by default, every region on request
+    assert page.locator("#f-scope option").all_text_contents()[1] == "所有地区的法规"
     assert not page.problems, page.problems
