@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--queries", required=True, nargs="+", help="labelled question files (JSONL)")
     e.add_argument("--folds", type=int, default=5)
     e.add_argument("--no-ablations", dest="ablations", action="store_false")
+    e.add_argument("--dump", help="a folder for each fold's candidate features (pickled), for tuning the ranker")
     e.add_argument("--out", help="write the full result (JSON) here")
     e = esub.add_parser("feedback-sim", help="simulate users' feedback: half of --feedback's questions given as "
                                              "accepted feedback, the other half scored, and the other way round")

@@ -12,6 +12,7 @@ Scoring is that of ../shared/eval/score_run.py (titles normalised, an article co
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,9 +82,10 @@ def _summary(rows: dict[str, list[tuple[str, dict]]]) -> dict[str, Any]:
 
 
 def system_crossval(runtime: Any, questions: list[dict], *, flt: Any, k: int = 5, ablations: bool = True,
-                    progress: bool = True) -> dict[str, Any]:
+                    progress: bool = True, dump: Path | None = None) -> dict[str, Any]:
     """Per-question metrics averaged per source file (`source` of each question) and overall, for the fused
-    order (`fusion`), the ranker (`ranker`) and each ablation (`-name`)."""
+    order (`fusion`), the ranker (`ranker`) and each ablation (`-name`). `dump`: a folder where each fold's
+    training and test groups are pickled (for tuning the ranker's settings without retraining embedders)."""
     trainer = SystemTrainer(runtime, flt)
     variants = {"": ()}
     if ablations:
@@ -98,6 +100,12 @@ def system_crossval(runtime: Any, questions: list[dict], *, flt: Any, k: int = 5
         if not test:
             continue
         r, train_groups, test_groups = trainer.fit(train, test)
+        if dump is not None:
+            Path(dump).mkdir(parents=True, exist_ok=True)
+            with open(Path(dump) / f"fold{f}.pkl", "wb") as fh:
+                pickle.dump({"train": train_groups, "test": test_groups,
+                             "relevant": [sorted(relevant_keys(q)) for q in test],
+                             "sources": [q.get("source", "") for q in test]}, fh)
         for name, cols in variants.items():
             ranker = LearnedRanker.train([_masked(g, cols) for g in train_groups])
             if not name:

@@ -85,7 +85,8 @@ class FoldEmbedder:
         self.slim = [type(h)(id=h.id, score=0.0, payload={f: h.payload.get(f) for f in fields}) for h in hits]
         self.data_dir = data_dir
         self.train_options = dict(train_options or {})
-        self.tmp = Path(tempfile.mkdtemp(prefix="crossval-"))
+        self._tmp = tempfile.TemporaryDirectory(prefix="fold-embedder-")  # removed with this object
+        self.tmp = Path(self._tmp.name)
 
     def __call__(self, train: list[dict]) -> tuple[Any, InMemoryDense]:
         recs = [{"id": q.get("id") or q["query"], "query": q["query"], "relevant": sorted(relevant_keys(q))}

@@ -148,6 +148,8 @@ def build_features(query_words: set[str], flags: dict[str, bool], candidates: Se
         by_reg[k] += 1
         best[k] = max(best.get(k, 0.0), c.fused)
     top = max((c.fused for c in candidates), default=1.0) or 1.0
+    title_match: dict[str, tuple[float, float]] = {}  # per regulation, per heading path: computed once a query
+    heading_share: dict[tuple, float] = {}
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
     for i, c in enumerate(candidates):
         p = c.payload
@@ -155,13 +157,18 @@ def build_features(query_words: set[str], flags: dict[str, bool], candidates: Se
         level = p.get("level") or ""
         region = p.get("region") or ""
         national = region in NATIONAL
-        heading_words = bigrams("".join(p.get("headings") or []))
+        headings = tuple(p.get("headings") or ())
+        if headings not in heading_share:
+            words = bigrams("".join(headings))
+            heading_share[headings] = len(query_words & words) / (len(words) or 1)
+        if key not in title_match:
+            title_match[key] = stats.title_match(key, query_words)
+        mass, share = title_match[key]
         date = str(p.get("version_date") or "")
         year = int(date[:4]) if date[:4].isdigit() else 2000
         n_articles = stats.articles.get(key) or 0
         no = int(p.get("article_no") or 0)
         penalty = float(bool(p.get("is_penalty")))
-        mass, share = stats.title_match(key, query_words)
         rows[i] = (
             c.bm25 or 0.0, _rank_feature(c.bm25_rank), float(c.bm25_rank is not None),
             c.cos or 0.0, _rank_feature(c.cos_rank), float(c.cos_rank is not None),
@@ -169,7 +176,7 @@ def build_features(query_words: set[str], flags: dict[str, bool], candidates: Se
             *(float(level == lv) for lv in LEVELS), float(level not in LEVELS),
             float(bool(where.city) and region == where.city), float(bool(where.province) and region == where.province),
             float(national), float(not national and region not in (where.city, where.province)), year,
-            mass, share, len(query_words & heading_words) / (len(heading_words) or 1),
+            mass, share, heading_share[headings],
             no / n_articles if n_articles else 0.0, float(0 < no <= 3), math.log1p(n_articles),
             penalty, violation, penalty * violation, penalty * sanction,
             by_reg.get(key, 0), best.get(key, 0.0) / top, float(p.get("kind") == "paragraph"),

@@ -42,7 +42,8 @@ import numpy as np
 
 from corpus.store import ArticleStore, FilterSpec, Hit
 from search.query import analyse
-from search.ranker import FEATURE_FIELDS, Candidate, Jurisdiction, RegulationStats, bigrams, build_features
+from search.ranker import (FEATURE_FIELDS, Candidate, Jurisdiction, LearnedRanker, RegulationStats, bigrams,
+                           build_features)
 
 #: Score factor per regulation level (others 1.0).
 DEFAULT_LEVEL_WEIGHTS = {"地方性法规": 0.5, "地方政府规章": 0.5, "自治条例和单行条例": 0.5, "部门规章": 0.5,
@@ -180,8 +181,8 @@ class HybridRetriever:
         self.use_dense = bool(use_dense) and embedder is not None
         self.last_timing: dict[str, float] = {}
         # The learned ranker (search.ranker), set by `use_ranker`; None: fused order with the priors alone.
-        self.ranker: Any | None = None
-        self.ranker_stats: Any | None = None
+        self.ranker: LearnedRanker | None = None
+        self.ranker_stats: RegulationStats | None = None
         self.ranker_pool = 300
         self.fields = list(RERANK_FIELDS)  # payload fields fetched for every candidate
         # Evaluation hooks: a replacement for the store's dense search (cross-validation searches each fold's
@@ -344,7 +345,8 @@ class HybridRetriever:
                         if h.payload or h.id in table]) for kind, hits in results]
 
     # -- the learned ranker ------------------------------------------------------------------------------------
-    def use_ranker(self, ranker: Any | None, stats: Any | None = None, *, pool: int | None = None) -> None:
+    def use_ranker(self, ranker: LearnedRanker | None, stats: RegulationStats | None = None, *,
+                   pool: int | None = None) -> None:
         """Re-order the first `pool` fused candidates with a trained `search.ranker.LearnedRanker` (None: off).
         `stats` is the `RegulationStats` of the indexed regulations (title words, sizes); with stats alone the
         candidates carry the features' fields, for training a ranker."""
@@ -357,7 +359,7 @@ class HybridRetriever:
             self.fields = wanted + [f for f in self.fields if f not in wanted]
 
     def ranker_candidates(self, results: list[tuple[str, list[Hit]]],
-                          fused: list[tuple[str, float, dict]]) -> list[Any]:
+                          fused: list[tuple[str, float, dict]]) -> list[Candidate]:
         """The first `ranker_pool` fused candidates with their per-list scores and ranks, as the ranker sees them."""
         best: dict[str, dict[str, tuple[float, int]]] = {"sparse": {}, "dense": {}}
         for kind, hits in results:
@@ -377,7 +379,7 @@ class HybridRetriever:
                                  cos=d[0] if d else None, cos_rank=d[1] if d else None))
         return out
 
-    def features(self, query: str, flags: dict[str, bool], candidates: list[Any]):
+    def features(self, query: str, flags: dict[str, bool], candidates: list[Candidate]) -> np.ndarray:
         stats = self.ranker_stats or RegulationStats()
         return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions))
 

@@ -214,3 +214,38 @@ def test_a_title_with_inner_book_marks_resolves(tmp_path, corpus_dir):
             res = rt.search(q)
             assert res["mode"] == "citation", q
             assert res["hits"][0]["article_no"] == 18 and "民族区域自治法" in res["hits"][0]["title"], q
+
+
+def test_the_ranker_learns_from_dense_scores_of_questions_the_embedder_did_not_see(rt, eval_dir):
+    """Out-of-fold training groups: two embedders, each trained on one half of the questions, describe the other
+    half — a ranker taught on scores the embedder had seen trusts the dense side too much."""
+    from corpus.training import read_questions
+    from search.engine import build_filter
+    from search.learning import FoldEmbedder, fold_retriever, out_of_fold_groups
+    from search.ranker import FEATURE_FIELDS, FEATURES
+    from search.retrieval import RERANK_FIELDS
+
+    questions = read_questions([eval_dir / "xuzhou_dev.jsonl"])[:24]
+    flt = build_filter({}, rt.engine.titles, home_region=rt.home_region)
+    real = FoldEmbedder(rt.index.articles, flt=flt, data_dir=rt.data_dir,
+                        fields=list(RERANK_FIELDS) + list(FEATURE_FIELDS) + ["title"],
+                        train_options={"corpus_pairs": 2000, "epochs": 1})
+    trained_on: list[set[str]] = []
+
+    def recording(seen):
+        trained_on.append({q["id"] for q in seen})
+        return real(seen)
+
+    def make_retriever(emb, dense):
+        return fold_retriever(rt.index.articles, rt.sparse_encoders, emb, dense, home_regions=rt.home_regions(),
+                              stats=rt.regulation_stats())
+
+    groups = out_of_fold_groups(questions, flt, fold_embedder=recording, make_retriever=make_retriever)
+    assert len(trained_on) == 2 and len(groups) == len(questions)
+    assert {g.question_id for g in groups} == {q["id"] for q in questions}
+    # the first half's groups were described by the model trained on the other half, and the other way round
+    first_half = {g.question_id for g in groups[: len(trained_on[1])]}
+    assert first_half == trained_on[1] and not first_half & trained_on[0]
+    assert trained_on[0] | trained_on[1] == {q["id"] for q in questions}
+    cos = FEATURES.index("cos")
+    assert any(float(g.features[:, cos].max()) > 0 for g in groups)  # the dense side took part
