@@ -21,6 +21,7 @@ from ingest.converters import ConvertLimits
 
 log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
+_UNREAD = object()  # the saved ranker has not been read yet
 EMBEDDER_META = "embedder"
 
 
@@ -44,6 +45,7 @@ class Runtime:
         self.embedder = load_embedder(data_dir=self.data_dir, model=embedding_model)
         self._engine = None
         self._engine_lock = threading.Lock()
+        self._ranker: Any = _UNREAD
         if index.backend_name == "qdrant-edge" and index.exists():
             # The embedded index is this process's alone (Edge locks it), so whatever an interrupted write left
             # behind is repaired before anyone reads. A server may have another writer mid-way: not there.
@@ -234,10 +236,13 @@ class Runtime:
         return self._engine
 
     def ranker(self):
-        """The learned ranker saved with the index (`lawsearch train`), or None: fused order and priors."""
+        """The learned ranker saved with the index (`lawsearch train`), or None: fused order and priors. Read
+        from disk once; training or removing it here reads it anew."""
         from search.ranker import LearnedRanker
 
-        return LearnedRanker.load(self.data_dir)
+        if self._ranker is _UNREAD:
+            self._ranker = LearnedRanker.load(self.data_dir)
+        return self._ranker
 
     def regulation_stats(self):
         """Title words and sizes of the current regulations, for the ranker's features."""
@@ -250,6 +255,7 @@ class Runtime:
         from search.ranker import LearnedRanker
 
         LearnedRanker.remove(self.data_dir)
+        self._ranker = _UNREAD
         self._engine = None
 
     def train_ranker(self, *, progress: bool = True) -> Path | None:
@@ -263,11 +269,12 @@ class Runtime:
         questions = self.labelled_questions()
         if not questions:
             return None
-        self.remove_ranker()
+        # Training candidates come from the fused order (a saved ranker is not applied to them), so the old
+        # ranker keeps serving until the new one replaces it.
         engine = self.engine
         flt = build_filter({}, engine.titles, home_region=self.home_region)
         stats, home = self.regulation_stats(), self.home_regions()
-        engine.retriever.use_ranker(None, stats)
+        engine.retriever.use_ranker(engine.retriever.ranker, stats)
         if progress:
             print(f"训练排序模型：{len(questions)} 个标注问题", flush=True)
         if engine.retriever.use_dense and not self.embedding_model:
@@ -285,6 +292,7 @@ class Runtime:
         ranker.card["pool"] = engine.retriever.ranker_pool
         ranker.card["questions_files"] = [str(p) for p in self.training_questions]
         folder = ranker.save(self.data_dir)
+        self._ranker = _UNREAD
         self._engine = None
         if progress:
             print(f"排序模型已训练：{len(questions)} 个标注问题，用时 {ranker.card['training_seconds']} 秒", flush=True)
