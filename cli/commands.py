@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from corpus.errors import LawSearchError, NotFound
+from corpus.errors import LawSearchError
 
 
 def _out(obj) -> None:

@@ -19,7 +19,7 @@ from corpus.embedders import StaticEmbedder
 from corpus.encoders import document_text
 from corpus.model import Article
 from corpus.store import FilterSpec, Hit
-from corpus.training import read_questions, relevant_keys, train_static_embedder
+from corpus.training import relevant_keys, train_static_embedder
 from corpus.titles import normalize_title
 from search.query import analyse
 from search.ranker import LearnedRanker, RegulationStats, TrainingGroup
