@@ -37,18 +37,22 @@ def province_of(region: str, records: list[dict]) -> str | None:
     return None
 
 
+def _local_chain(region: str | None, records: list[dict]) -> list[str]:
+    """The region and its province (once each; nothing for national law or no region)."""
+    if not region or region in NATIONAL:
+        return []
+    return [r for r in dict.fromkeys((region, province_of(region, records))) if r]
+
+
 def home_regions(region: str | None, records: list[dict]) -> set[str]:
     """The regions whose local texts a deployment for `region` treats as its own: the region and its province."""
-    if not region or region in NATIONAL:
-        return set()
-    return {r for r in (region, province_of(region, records)) if r}
+    return set(_local_chain(region, records))
 
 
 def applicable_regions(region: str | None, records: list[dict]) -> list[str]:
     """The regions whose texts bind someone in `region`: the region itself, its province, and national law
     (a resident of 徐州市 is bound by 徐州市, 江苏省 and national texts at once)."""
-    chain = [r for r in dict.fromkeys((region, province_of(region or "", records))) if r and r not in NATIONAL]
-    return chain + list(NATIONAL)
+    return _local_chain(region, records) + list(NATIONAL)
 
 
 __all__ = ["NATIONAL", "MUNICIPALITIES", "applicable_regions", "province_of", "home_regions"]

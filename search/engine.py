@@ -46,8 +46,8 @@ def build_filter(filters: dict[str, Any] | None, titles: TitleBook | None = None
     must: list[Condition] = []
     place = filters.get("applicable_in") or (home_region if scope == "applicable" else None)
     if place and not filters.get("region"):
-        records = titles.records() if titles else []
-        must.append(Condition(field="region", any_of=applicable_regions(str(place), records)))
+        regions = titles.applicable_regions(str(place)) if titles else applicable_regions(str(place), [])
+        must.append(Condition(field="region", any_of=regions))
     for key, field in (("region", "region"), ("level", "level"), ("status", "status"), ("agency", "agencies")):
         if filters.get(key):
             must.append(Condition(field=field, eq=str(filters[key])))

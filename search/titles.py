@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 from corpus.index import ArticleIndex
+from corpus.regions import applicable_regions
 from corpus.titles import normalize_title
 
 
@@ -14,10 +15,22 @@ class TitleBook:
         self.index = index
         self._lock = threading.Lock()
         self._records: list[dict] | None = None
+        self._applicable: dict[str, list[str]] = {}
 
     def refresh(self) -> None:
         with self._lock:
             self._records = None
+            self._applicable = {}
+
+    def applicable_regions(self, place: str) -> list[str]:
+        """The regions whose texts bind someone in `place` (corpus.regions.applicable_regions), read from the
+        indexed texts once per place until the next refresh — every default search asks."""
+        found = self._applicable.get(place)
+        if found is None:
+            found = applicable_regions(place, self.records())
+            with self._lock:
+                self._applicable[place] = found
+        return found
 
     def records(self) -> list[dict]:
         with self._lock:
