@@ -44,6 +44,14 @@ class Article:
         if not self.label and self.kind == "article":
             self.label = article_label(self.article_no, self.article_suffix)
 
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "Article":
+        """The article (part) as the index stores it: what re-embedding and training read back."""
+        return cls(regulation_title=payload.get("title") or "", article_no=int(payload.get("article_no") or 0),
+                   article_suffix=payload.get("article_suffix") or "", label=payload.get("label") or "",
+                   headings=list(payload.get("headings") or []), text=payload.get("text") or "",
+                   kind=payload.get("kind") or "article")
+
     @property
     def citation(self) -> str:
         return f"《{self.regulation_title}》{self.label}"

@@ -57,36 +57,32 @@ def eval_score(*, queries: str, run: str, plot: str | None = None, as_json: bool
     return 0
 
 
-def eval_crossval(settings, *, queries: str, folds: int = 5) -> int:
-    """k-fold cross-validation of the trained embedder on the configured index."""
-    questions = read_questions(Path(queries))
+def _on_index(settings, work) -> int:
+    """Run `work(runtime)` on the configured index (2 with a Chinese message when it is empty)."""
     rt = Runtime.open(settings)
     try:
         if rt.index.articles.count() == 0:
             print("索引为空：请先导入法规（lawsearch ingest）", file=sys.stderr)
             return 2
-        res = store_crossval(rt.index.articles, rt.sparse_encoders, data_dir=rt.data_dir, questions=questions,
-                             k=int(folds or 5), flt=FilterSpec(must=[Condition(field="is_current", eq=True)]),
-                             progress=True)
+        work(rt)
     finally:
         rt.close()
-    print(json.dumps(res, ensure_ascii=False))
     return 0
+
+
+def eval_crossval(settings, *, queries: str, folds: int = 5) -> int:
+    """k-fold cross-validation of the trained embedder on the configured index."""
+    questions = read_questions(Path(queries))
+    return _on_index(settings, lambda rt: print(json.dumps(store_crossval(
+        rt.index.articles, rt.sparse_encoders, data_dir=rt.data_dir, questions=questions, k=int(folds or 5),
+        flt=FilterSpec(must=[Condition(field="is_current", eq=True)]), progress=True), ensure_ascii=False)))
 
 
 def _with_default_scope(settings, work) -> int:
     """Run `work(runtime, flt)` on the configured index under the search's default filter and scope."""
     from search.engine import build_filter
 
-    rt = Runtime.open(settings)
-    try:
-        if rt.index.articles.count() == 0:
-            print("索引为空：请先导入法规（lawsearch ingest）", file=sys.stderr)
-            return 2
-        work(rt, build_filter({}, rt.engine.titles, home_region=rt.home_region))
-    finally:
-        rt.close()
-    return 0
+    return _on_index(settings, lambda rt: work(rt, build_filter({}, rt.engine.titles, home_region=rt.home_region)))
 
 
 def _report(res: dict, out: str | None) -> None:

@@ -75,12 +75,7 @@ class FoldEmbedder:
                  train_options: dict | None = None):
         hits = list(store.scroll(flt, fields=sorted(set(fields) | {"title", "headings", "text", "kind", "label",
                                                                  "article_no", "article_suffix"})))
-        self.articles = [Article(regulation_title=h.payload.get("title", ""),
-                                 article_no=int(h.payload.get("article_no", 0)),
-                                 article_suffix=h.payload.get("article_suffix", "") or "",
-                                 label=h.payload.get("label", ""), headings=h.payload.get("headings", []) or [],
-                                 text=h.payload.get("text", ""), kind=h.payload.get("kind", "article"))
-                         for h in hits]
+        self.articles = [Article.from_payload(h.payload) for h in hits]
         self.docs = [document_text(a) for a in self.articles]
         self.slim = [type(h)(id=h.id, score=0.0, payload={f: h.payload.get(f) for f in fields}) for h in hits]
         self.data_dir = data_dir

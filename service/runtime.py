@@ -188,10 +188,7 @@ class Runtime:
         from corpus.training import train_static_embedder
 
         hits = list(self.index.articles.scroll())
-        arts = [Article(regulation_title=h.payload["title"], article_no=h.payload["article_no"],
-                        article_suffix=h.payload.get("article_suffix", ""), label=h.payload.get("label", ""),
-                        headings=h.payload.get("headings", []), text=h.payload.get("text", ""),
-                        kind=h.payload.get("kind", "article")) for h in hits]
+        arts = [Article.from_payload(h.payload) for h in hits]
         path = train_static_embedder(arts, data_dir=self.data_dir, question_records=self.labelled_questions(),
                                      progress=progress)
         self.embedder = load_embedder(data_dir=self.data_dir, model=None)
