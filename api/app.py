@@ -2,10 +2,15 @@
 
 `create_app(settings, runtime=None)`: one Runtime per app, opened in the lifespan (Qdrant Edge allows one process
 per index) unless an existing one is given (tests); a given runtime is not closed by the app.
+
+`worker_app()`: the app of one worker process of `lawsearch serve --workers N` (uvicorn starts it as a factory in
+each worker): settings from the environment, and with the embedded index, a private read-only copy of it
+(`service.replicas`) named by `REPLICAS_ENV`.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +29,7 @@ from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
+REPLICAS_ENV = "LAWSEARCH_SERVE_REPLICAS"  # set by `lawsearch serve --workers N` for its worker processes
 
 
 def build_composer(settings, runtime):
@@ -49,14 +55,21 @@ def _warm(rt) -> None:
         log.warning("search warm-up failed", exc_info=True)
 
 
-def create_app(settings, runtime=None) -> FastAPI:
+def create_app(settings, runtime=None, *, replicas: Path | None = None) -> FastAPI:
+    """`replicas`: the folder of index copies made by `service.replicas.prepare_replicas`; the app then claims one
+    of them and serves it read-only (admin uploads and deletions answer 503 `read_only`)."""
     owned = runtime is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         warming = None
         if owned:
-            rt = Runtime.open(settings)
+            if replicas is not None:
+                from service.replicas import claim_replica
+
+                rt = Runtime.open(settings, replica=claim_replica(replicas))
+            else:
+                rt = Runtime.open(settings)
             attach_runtime(app, rt)
             # The first searches would otherwise read the re-ranking fields of their candidates from disk (≈5 s
             # for a 150k-article index spread over the first queries); the server answers meanwhile.
@@ -132,4 +145,12 @@ def create_app(settings, runtime=None) -> FastAPI:
     return app
 
 
-__all__ = ["create_app", "attach_runtime", "build_composer"]
+def worker_app() -> FastAPI:
+    """The app of one worker of a multi-process server (see the module docstring)."""
+    from corpus.settings import Settings
+
+    replicas = os.environ.get(REPLICAS_ENV)
+    return create_app(Settings(), replicas=Path(replicas) if replicas else None)
+
+
+__all__ = ["REPLICAS_ENV", "attach_runtime", "build_composer", "create_app", "worker_app"]

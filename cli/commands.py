@@ -189,7 +189,7 @@ def cmd_bench(args, settings) -> int:
         result = bench.bench_search(settings, queries=args.queries, top_k=args.top_k, cold=args.cold)
     elif args.bench_cmd == "http":
         result = bench.bench_http(url=args.url, queries=args.queries, concurrency=args.concurrency,
-                                  requests=args.requests)
+                                  requests=args.requests, server_pid=args.server_pid)
     else:
         result = bench.bench_reingest_load(settings, queries=args.queries, reingest=args.reingest,
                                            concurrency=args.concurrency, regulations=args.regulations,
@@ -216,9 +216,12 @@ def cmd_eval(args, settings) -> int:
 
 
 def cmd_serve(args, settings) -> int:
+    import os
+
     import uvicorn
 
-    from api.app import create_app
+    from api.app import REPLICAS_ENV, create_app
+    from service.replicas import prepare_replicas, remove_replicas, worker_count
 
     if args.ingest:
         rt = _runtime(settings)
@@ -228,7 +231,26 @@ def cmd_serve(args, settings) -> int:
             rt.close()
         print(f"已索引 {s.regulations} 部法规（未变化 {s.unchanged}，失败 {len(s.failed)}）", file=sys.stderr)
         _print_failures(s.failed)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    workers = worker_count(args.workers)
+    opts = {"host": args.host, "port": args.port, "log_level": "info", "access_log": args.access_log}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **opts)
+        return 0
+    # Several processes: a search is mostly Python (one core per process); each worker opens a read-only copy of
+    # the embedded index (Edge locks a folder to one process), or the same Qdrant server.
+    root = None if settings.qdrant_url else prepare_replicas(settings, workers)
+    os.environ["LAWSEARCH_DATA_DIR"] = str(settings.data_dir)
+    if root is not None:
+        os.environ[REPLICAS_ENV] = str(root)
+        print(f"以 {workers} 个进程提供服务，每个进程使用索引的只读副本（{root}）；导入或删除法规请先停止服务，"
+              f"或以 --workers 1 运行", file=sys.stderr)
+    try:
+        # A starting worker imports the models and opens its index for seconds (more on a busy machine) while
+        # uvicorn's supervisor pings it: the default 5 s would kill and restart it over and over.
+        uvicorn.run("api.app:worker_app", factory=True, workers=workers, timeout_worker_healthcheck=120, **opts)
+    finally:
+        if root is not None:
+            remove_replicas(root)
     return 0
 
 

@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--queries", required=True)
     b.add_argument("--concurrency", type=int, default=8)
     b.add_argument("--requests", type=int, default=800)
+    b.add_argument("--server-pid", type=int, help="the server's process id: also report its CPU time per request "
+                                                   "(with its worker processes)")
     b = bsub.add_parser("reingest-load", help="concurrent searches while successor versions are re-ingested "
                                               "(writes them into the data directory: use a copy)")
     b.add_argument("--data-dir", default=argparse.SUPPRESS, help="the index to load (a copy)")
@@ -138,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--ingest", nargs="*", default=[], help="ingest these paths before serving")
+    p.add_argument("--workers", default="1",
+                   help="server processes: a number or auto (one per CPU core); with the embedded index, more than "
+                        "one serves read-only copies of it (uploads and deletions through the API are refused)")
+    p.add_argument("--no-access-log", dest="access_log", action="store_false",
+                   help="do not log every request (saves CPU under load)")
 
     p = sub.add_parser("snapshot", help="archive the data directory (index, models, audit log) consistently")
     p.add_argument("out", help="OUT.tar.gz")

@@ -21,6 +21,43 @@ def peak_rss_mb() -> float:
     return round(max(own, kids) / 1024, 1)
 
 
+class TreeRss:
+    """Samples the resident memory of this process plus its children (summed) in a thread, keeping the peak: the
+    memory an ingest needs at once, training children included. Pages a child shares with its parent are counted
+    twice, so the figure errs high."""
+
+    def __init__(self, every_s: float = 0.2):
+        self.every_s = every_s
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _sample(self) -> float:
+        import psutil
+
+        me = psutil.Process()
+        total = 0
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self._sample())
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> "TreeRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def bench_parse(paths: list[str]) -> dict:
     from evaluation.parse_report import parse_report
 
@@ -34,19 +71,21 @@ def bench_ingest(settings, paths: list[str], *, fresh_dir: bool) -> dict:
         tmp = tempfile.TemporaryDirectory(prefix="lawsearch-bench-")
         settings = settings.model_copy(update={"data_dir": Path(tmp.name)})
     t0 = time.perf_counter()
-    rt = Runtime.open(settings)
-    try:
-        s = rt.ingest(paths, progress=True, train=True)
-        points = rt.index.articles.count()
-        desc = rt.retrieval_description
-    finally:
-        rt.close()
+    with TreeRss() as tree:
+        rt = Runtime.open(settings)
+        try:
+            s = rt.ingest(paths, progress=True, train=True)
+            points = rt.index.articles.count()
+            desc = rt.retrieval_description
+        finally:
+            rt.close()
     wall = time.perf_counter() - t0
     if tmp:
         tmp.cleanup()
     return {"files": s.files, "regulations": s.regulations, "articles": s.articles, "points": points,
             "failed": len(s.failed), "wall_s": round(wall, 1), "articles_per_s": round(s.articles / wall, 1),
-            "peak_rss_mb": peak_rss_mb(), "phases": s.phases, "trained_embedder": s.trained, "retrieval": desc}
+            "peak_rss_mb": peak_rss_mb(), "peak_tree_rss_mb": round(tree.peak_mb, 1), "load_avg": _load_avg(),
+            "phases": s.phases, "trained_embedder": s.trained, "retrieval": desc}
 
 
 def bench_search(settings, *, queries: str, top_k: int = 10, cold: bool = False) -> dict:
@@ -76,36 +115,72 @@ def bench_search(settings, *, queries: str, top_k: int = 10, cold: bool = False)
     return out
 
 
-def bench_http(*, url: str, queries: str, concurrency: int = 8, requests: int = 800) -> dict:
-    """N concurrent clients, each with its own connection, sending /api/search requests round-robin over the
-    queries until the request budget is spent. Only ever targets the URL given (default: this machine)."""
-    import httpx
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds used so far by process `pid` and its live children (a server and its workers)."""
+    if not pid:
+        return None
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def bench_http(*, url: str, queries: str, concurrency: int = 8, requests: int = 800,
+               server_pid: int | None = None) -> dict:
+    """N concurrent clients, each with its own keep-alive connection, sending /api/search requests round-robin over
+    the queries until the request budget is spent. Only ever targets the URL given (default: this machine).
+
+    The clients use the standard library's `http.client` (a few times cheaper per request than httpx): on a small
+    machine they share the cores with the server they measure. CPU time per request (the clients', and the
+    server's when `server_pid` is given: that process and its workers) is reported beside the wall-clock figures:
+    it hardly depends on what else runs on the machine, and cores / CPU per request bounds the throughput.
+    """
+    import http.client
+    from urllib.parse import urlencode, urlsplit
 
     questions = [q["query"] for q in load_queries(queries)]
+    target = urlsplit(url)
+    conn_class = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+    base = target.path.rstrip("/")
     lock = threading.Lock()
     ms: list[float] = []
     errors: list[str] = []
     counter = iter(range(requests))
 
     def client() -> None:
-        with httpx.Client(base_url=url, timeout=30) as c:
+        conn = conn_class(target.hostname, target.port, timeout=30)
+        try:
             while True:
                 with lock:
                     i = next(counter, None)
                 if i is None:
                     return
+                path = f"{base}/api/search?" + urlencode({"q": questions[i % len(questions)], "top_k": 10})
                 t = time.perf_counter()
                 try:
-                    r = c.get("/api/search", params={"q": questions[i % len(questions)], "top_k": 10})
-                    ok = r.status_code == 200
-                except httpx.HTTPError as exc:
-                    ok, r = False, exc
+                    conn.request("GET", path)
+                    r = conn.getresponse()
+                    r.read()
+                    err = None if r.status == 200 else str(r.status)
+                except (OSError, http.client.HTTPException) as exc:
+                    err = f"{type(exc).__name__}: {exc}"
+                    conn.close()  # reconnects on the next request
                 dt = (time.perf_counter() - t) * 1000
                 with lock:
                     ms.append(dt)
-                    if not ok:
-                        errors.append(str(getattr(r, "status_code", r)))
+                    if err:
+                        errors.append(err)
+        finally:
+            conn.close()
 
+    server0, client0 = _cpu_seconds(server_pid), time.process_time()
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
     for th in threads:
@@ -113,8 +188,20 @@ def bench_http(*, url: str, queries: str, concurrency: int = 8, requests: int = 
     for th in threads:
         th.join()
     wall = time.perf_counter() - t0
+    n = max(1, len(ms))
+    cpu = {"client_cpu_ms_per_request": round((time.process_time() - client0) * 1000 / n, 2)}
+    if server0 is not None:
+        cpu["server_cpu_ms_per_request"] = round((_cpu_seconds(server_pid) - server0) * 1000 / n, 2)
     return {"url": url, "concurrency": concurrency, "requests": len(ms), "errors": len(errors),
-            "error_samples": errors[:5], "rps": round(len(ms) / wall, 1), **percentiles(ms)}
+            "error_samples": errors[:5], "rps": round(len(ms) / wall, 1), "load_avg": _load_avg(),
+            **cpu, **percentiles(ms)}
+
+
+def _load_avg() -> list[float]:
+    """The machine's 1/5/15-minute load averages: the figures are only comparable on a quiet machine."""
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 DEFAULT_PROBES = ["徐州市安全生产条例", "中华人民共和国安全生产法", "江苏省安全生产条例", "中华人民共和国民法典"]

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -64,16 +67,63 @@ def _edition_key(reg: Regulation) -> tuple[str, str] | None:
     return (reg.regulation_id, reg.version_date) if reg.extra.get("volume") else None
 
 
+class ParsedSpill:
+    """The regulations parsed by one ingest, kept in a temporary file between parsing and writing.
+
+    Writing can start only once the whole corpus is parsed (the BM25 statistics and a first embedder are fitted on
+    all of it), and 150k parsed articles held as Python objects took about 1.5 GB: here they are pickled one after
+    another as each batch is parsed, and read back one at a time (`iterate()`, as often as needed). Only the
+    order and each regulation's code-edition key stay in memory. `path` can be read by another process (the
+    embedder is trained in one, see service/children.py) with `read_spill`."""
+
+    def __init__(self, directory: str | Path | None = None):
+        fd, name = tempfile.mkstemp(prefix="lawsearch-parsed-", suffix=".pickle", dir=directory)
+        self.path = Path(name)
+        self._fh = os.fdopen(fd, "w+b")
+        self.edition_keys: list[tuple[str, str] | None] = []
+
+    def append(self, reg: Regulation) -> None:
+        pickle.dump(reg, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.edition_keys.append(_edition_key(reg))
+
+    def __len__(self) -> int:
+        return len(self.edition_keys)
+
+    def iterate(self):
+        self._fh.flush()
+        yield from read_spill(self.path, len(self))
+
+    def close(self) -> None:
+        self._fh.close()
+        self.path.unlink(missing_ok=True)
+
+
+def read_spill(path: str | Path, count: int | None = None):
+    """The regulations of a `ParsedSpill` file, in order (all of them, or the first `count`)."""
+    with open(path, "rb") as fh:
+        n = 0
+        while count is None or n < count:
+            try:
+                yield pickle.load(fh)
+            except EOFError:
+                return
+            n += 1
+
+
 class Ingestor:
     """Runs the parse pipeline in batches and writes each regulation version through the index writer."""
 
     def __init__(self, index, writer, *, limits: ConvertLimits | None = None, progress: bool = False,
-                 batch_files: int = 32, before_write: Callable[[list[Regulation]], None] | None = None):
+                 batch_files: int = 32, before_write: Callable[[ParsedSpill], None] | None = None,
+                 pause_s: float = 0.0):
         self.index = index
         self.writer = writer
         self.progress = progress
         self.batch_files = batch_files
         self.before_write = before_write
+        # Seconds to sleep after each parse batch and each written regulation: an ingest in a serving process
+        # then leaves the CPU (and the GIL) to searches between its steps.
+        self.pause_s = pause_s
         self.pipeline = build_parse_pipeline(index=index, limits=limits, progress=progress,
                                              max_chars=writer.max_chars)
 
@@ -83,7 +133,18 @@ class Ingestor:
         summary.recovered = self.index.recover()
         files, summary.failed = find_files(paths)
         summary.files = len(files)
-        parsed: list[Regulation] = []
+        parsed = ParsedSpill()
+        try:
+            self._parse(files, summary, parsed)
+            self._write(summary, parsed, t0)
+        finally:
+            parsed.close()
+        summary.phases["rss_mb_after_write"] = _rss_mb()
+        summary.seconds = round(time.perf_counter() - t0, 3)
+        return summary
+
+    def _parse(self, files: list[Path], summary: IngestSummary, parsed: ParsedSpill) -> None:
+        t0 = time.perf_counter()
         batches = [files[i:i + self.batch_files] for i in range(0, len(files), self.batch_files)]
         bar = None
         if self.progress:
@@ -96,13 +157,19 @@ class Ingestor:
             out = self.pipeline.run({"detector": {"sources": [str(f) for f in batch]}})
             summary.unchanged += len(out["detector"]["unchanged"])
             summary.failed.extend(out["detector"]["failures"] + out["converter"]["failures"])
-            parsed.extend(out["splitter"]["regulations"].items)
+            for reg in out["splitter"]["regulations"].items:
+                parsed.append(reg)
+            del out
             if bar:
                 bar.update(len(batch))
+            if self.pause_s:
+                time.sleep(self.pause_s)
         if bar:
             bar.close()
         summary.phases["parse"] = round(time.perf_counter() - t0, 1)
         summary.phases["rss_mb_after_parse"] = _rss_mb()
+
+    def _write(self, summary: IngestSummary, parsed: ParsedSpill, t0: float) -> None:
         t1 = time.perf_counter()
         if parsed and self.before_write:
             self.before_write(parsed)  # e.g. fit sparse statistics / train the offline embedder on the corpus
@@ -119,11 +186,11 @@ class Ingestor:
         # Volumes of one code edition (民法典 总则, 物权编, …) flip together with the last of them: flipping each
         # as it lands would retire the whole old edition at the first volume, its other volumes' articles gone
         # until the new ones are written.
-        volumes_left = Counter(_edition_key(r) for r in parsed if _edition_key(r))
+        volumes_left = Counter(k for k in parsed.edition_keys if k)
         deferred: dict[str, str] = {}  # regulation_id → a version written without its flip
-        parsed.reverse()
-        while parsed:
-            reg = parsed.pop()  # written regulations are let go at once: peak memory stays near one copy
+        for reg in parsed.iterate():  # read back one at a time: written regulations are let go at once
+            if self.pause_s:
+                time.sleep(self.pause_s)
             if bar:
                 bar.update(1)
             key = _edition_key(reg)
@@ -153,6 +220,3 @@ class Ingestor:
             self.index.flip(rid, vid)
         self.index.flush()
         summary.phases["write"] = round(time.perf_counter() - t2, 1)
-        summary.phases["rss_mb_after_write"] = _rss_mb()
-        summary.seconds = round(time.perf_counter() - t0, 3)
-        return summary

@@ -28,8 +28,10 @@ EMBEDDER_META = "embedder"
 class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
                  training_questions: list[Path], limits: ConvertLimits, optimize_after_ingest: bool = False,
-                 home_region: str | None = None, violation_rerank: bool = True, feedback_retention_days: int = 180):
+                 home_region: str | None = None, violation_rerank: bool = True, feedback_retention_days: int = 180,
+                 read_only: bool = False):
         self.data_dir = Path(data_dir)
+        self.read_only = read_only  # a worker's private copy of the index (service/replicas.py): no writes
         self.home_region = (home_region or "").strip() or None
         self.index = index
         self.embedding_model = embedding_model
@@ -46,23 +48,29 @@ class Runtime:
         self._engine = None
         self._engine_lock = threading.Lock()
         self._ranker: Any = _UNREAD
+        self.settings = None  # set by open(): lets the first ingest train in child processes
         if index.backend_name == "qdrant-edge" and index.exists():
             # The embedded index is this process's alone (Edge locks it), so whatever an interrupted write left
             # behind is repaired before anyone reads. A server may have another writer mid-way: not there.
             index.recover()
 
     @classmethod
-    def open(cls, settings) -> "Runtime":
+    def open(cls, settings, *, replica: Path | None = None) -> "Runtime":
+        """`replica`: a folder holding a private copy of the embedded index (`service.replicas`), opened read-only
+        in place of the data directory's; models, ranker and feedback still come from the data directory."""
         url = settings.qdrant_url
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        articles = open_store(data_dir=settings.data_dir, url=url, api_key=key, collection=settings.collection)
-        versions = open_store(data_dir=settings.data_dir, url=url, api_key=key,
-                              collection=f"{settings.collection}_versions")
-        return cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
-                   embedding_model=settings.embedding_model, training_questions=settings.training_questions,
-                   limits=ConvertLimits.from_settings(settings), optimize_after_ingest=settings.optimize_after_ingest,
-                   home_region=settings.home_region, violation_rerank=settings.violation_rerank,
-                   feedback_retention_days=settings.feedback_retention_days)
+        where = settings.data_dir if replica is None or url else Path(replica)
+        articles = open_store(data_dir=where, url=url, api_key=key, collection=settings.collection)
+        versions = open_store(data_dir=where, url=url, api_key=key, collection=f"{settings.collection}_versions")
+        rt = cls(data_dir=settings.data_dir, index=ArticleIndex(articles, versions),
+                 embedding_model=settings.embedding_model, training_questions=settings.training_questions,
+                 limits=ConvertLimits.from_settings(settings), optimize_after_ingest=settings.optimize_after_ingest,
+                 home_region=settings.home_region, violation_rerank=settings.violation_rerank,
+                 feedback_retention_days=settings.feedback_retention_days,
+                 read_only=replica is not None and not url)
+        rt.settings = settings  # what a training child process opens the same index with
+        return rt
 
     def labelled_questions(self) -> list[dict]:
         """What training learns from: the labelled question files and the feedback an admin accepted."""
@@ -72,6 +80,15 @@ class Runtime:
 
     def close(self) -> None:
         self.index.close()
+
+    def check_writable(self) -> None:
+        """Raise when this runtime serves a read-only copy of the index (a server with several workers)."""
+        if self.read_only:
+            from corpus.errors import BackendUnavailable
+
+            raise BackendUnavailable("多进程服务时索引只读：请停止服务后用 lawsearch ingest / delete 修改索引，"
+                                     "或以单进程（--workers 1）运行服务，或改用 Qdrant 服务器",
+                                     code="read_only")
 
     # ---- what retrieval is in use -------------------------------------------------------------------------
     @property
@@ -94,20 +111,25 @@ class Runtime:
                 "home_region": self.home_region}
 
     # ---- ingest -------------------------------------------------------------------------------------------
-    def _prepare(self, regulations: list, *, train: bool) -> None:
+    def _prepare(self, parsed, *, train: bool, progress: bool = True) -> None:
         """Before the first write: fit BM25 statistics, train the offline embedder when none exists, and make
-        sure the collection exists with the matching vectors."""
-        texts = None
-        if any(enc.avgdl is None for enc in self.sparse_encoders):
-            texts = [document_text(a, r.title) for r in regulations for a in r.articles]
-            for enc in self.sparse_encoders:
-                enc.fit(texts)
+        sure the collection exists with the matching vectors. `parsed`: the ingest's `ParsedSpill` (or a list of
+        regulations)."""
+        regulations = parsed.iterate if hasattr(parsed, "iterate") else lambda: iter(parsed)
+        for enc in self.sparse_encoders:
+            if enc.avgdl is None:
+                enc.fit(document_text(a, r.title) for r in regulations() for a in r.articles)
         if self.embedder is None and train and not self.embedding_model:
-            from corpus.training import train_static_embedder
+            if getattr(parsed, "path", None) is not None and self.settings is not None:
+                from service.children import train_embedder_apart
 
-            arts = [a for r in regulations for a in r.articles]
-            train_static_embedder(arts, data_dir=self.data_dir, question_records=self.labelled_questions(),
-                                  progress=True)
+                train_embedder_apart(parsed.path, len(parsed), data_dir=self.data_dir,
+                                     questions=self.labelled_questions(), progress=progress)
+            else:
+                from corpus.training import train_static_embedder
+
+                train_static_embedder((a for r in regulations() for a in r.articles), data_dir=self.data_dir,
+                                      question_records=self.labelled_questions(), progress=progress)
             self.embedder = load_embedder(data_dir=self.data_dir, model=None)
         self._ensure_collection()
 
@@ -145,6 +167,7 @@ class Runtime:
                              seconds=round(time.perf_counter() - t0, 3))
 
     def ingest(self, paths: list[str | Path], *, progress: bool = True, train: bool = True):
+        self.check_writable()
         with self.write_lock:
             unchanged = self._all_unchanged(paths)
             if unchanged is not None:
@@ -158,9 +181,9 @@ class Runtime:
             if self.index.layout() is not None:
                 self._ensure_collection()
 
-            def before_write(regs):
+            def before_write(parsed):
                 had = self.embedder is not None
-                self._prepare(regs, train=train)
+                self._prepare(parsed, train=train, progress=progress)
                 writer.embedder = self.embedder
                 writer.trained = self.embedder is not None and not had
 
@@ -178,11 +201,32 @@ class Runtime:
                 if self._engine.retriever.ranker is not None:
                     self._engine.retriever.ranker_stats = self.regulation_stats()
         if writer.trained and self.training_questions:
-            self.train_ranker(progress=progress)  # the first index of a library: its ranker too
+            self._train_ranker_apart(progress=progress)  # the first index of a library: its ranker too
         return summary
+
+    def _train_ranker_apart(self, *, progress: bool) -> None:
+        """`train_ranker` in a child process (its memory goes back when it ends; see service/children.py): the
+        embedded index is closed meanwhile and reopened in the same `ArticleIndex`. In this process when the
+        runtime was not made by `open()` or uses a Qdrant server."""
+        if self.settings is None or self.index.backend_name != "qdrant-edge":
+            self.train_ranker(progress=progress)
+            return
+        from service.children import train_ranker_apart
+
+        with self.write_lock:
+            self.index.close()
+            try:
+                train_ranker_apart(self.settings, progress=progress)
+            finally:
+                reopened = Runtime.open(self.settings)  # the same folders, the same collections
+                self.index.articles = reopened.index.articles
+                self.index.versions_store = reopened.index.versions_store
+                self._ranker = _UNREAD
+                self._engine = None
 
     def train(self, *, progress: bool = True) -> Path:
         """Retrain the offline embedder on the indexed current articles and re-embed every point."""
+        self.check_writable()
         from corpus.model import Article
         from corpus.store import PointRecord
         from corpus.training import train_static_embedder

@@ -250,6 +250,7 @@ async def upload(request: Request, caller: Caller = Depends(require_admin), audi
         length = 0
     budget = (settings.max_upload_files * settings.max_upload_mb + 1) * MB
     try:
+        runtime.check_writable()  # a worker of a multi-process server holds a read-only copy of the index
         if length > budget:
             raise UploadTooLarge(f"上传内容超过上限（每个文件不超过 {settings.max_upload_mb} MB，"
                                  f"最多 {settings.max_upload_files} 个文件）")
@@ -337,6 +338,7 @@ def delete_regulation(regulation_id: str, request: Request, version_id: str | No
                       runtime=Depends(get_runtime)) -> dict:
     target = version_id or regulation_id
     try:
+        runtime.check_writable()
         with runtime.write_lock:
             n = runtime.index.delete(regulation_id, version_id=version_id)
         runtime.engine.refresh()

@@ -1,0 +1,85 @@
+"""Training steps of the first ingest, run in child processes so that their memory goes back when they end.
+
+The first ingest of a library trains the offline embedder (on every parsed article) and then the learned ranker
+(two half-trained embedders scoring the labelled questions' candidates). Done in the ingesting process they stack
+their peaks on top of the parser's and the index's memory, and Python keeps most of what it freed; each in its own
+process, the ingest's peak is the largest of the steps instead of their sum.
+
+* the embedder child reads the parsed regulations from the ingest's spill file (`ingest.pipeline.ParsedSpill`)
+  and saves the model into the data directory, where the parent loads it;
+* the ranker child opens the index itself: the parent closes its embedded index for the time (Qdrant Edge
+  lets one process open it) and reopens it afterwards.
+
+`python -m service.children embedder|ranker JOB` is the child's entry point; JOB (a pickle) holds its arguments.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from corpus.errors import LawSearchError
+
+#: Settings not handed to a child in its job file (secrets): it reads them from the environment, like the parent.
+_SECRET_FIELDS = {"qdrant_api_key", "llm_api_key", "api_keys"}
+
+
+def _run(kind: str, job: dict, *, what: str) -> None:
+    fd, name = tempfile.mkstemp(prefix=f"lawsearch-{kind}-", suffix=".pickle")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(job, fh)
+        code = subprocess.run([sys.executable, "-m", "service.children", kind, name]).returncode
+    finally:
+        os.unlink(name)
+    if code != 0:
+        raise LawSearchError(f"{what}失败（子进程退出码 {code}）", code="training_failed")
+
+
+def train_embedder_apart(spill_path: Path, count: int, *, data_dir: Path, questions: list[dict],
+                         progress: bool) -> None:
+    """Train the offline embedder on the `count` regulations of a spill file, in a child process."""
+    _run("embedder", {"spill": str(spill_path), "count": count, "data_dir": str(data_dir), "questions": questions,
+                      "progress": progress}, what="训练嵌入模型")
+
+
+def train_ranker_apart(settings, *, progress: bool) -> None:
+    """Train the learned ranker of the index configured by `settings` in a child process (the caller must not
+    hold the embedded index open meanwhile)."""
+    fields = settings.model_dump(mode="json", exclude=_SECRET_FIELDS)
+    _run("ranker", {"settings": fields, "progress": progress}, what="训练排序模型")
+
+
+def _embedder(job: dict) -> None:
+    from corpus.training import train_static_embedder
+    from ingest.pipeline import read_spill
+
+    articles = (a for reg in read_spill(job["spill"], job["count"]) for a in reg.articles)
+    train_static_embedder(articles, data_dir=Path(job["data_dir"]), question_records=job["questions"],
+                          progress=job["progress"])
+
+
+def _ranker(job: dict) -> None:
+    from corpus.settings import Settings
+    from service.runtime import Runtime
+
+    rt = Runtime.open(Settings(**job["settings"]))
+    try:
+        rt.train_ranker(progress=job["progress"])
+    finally:
+        rt.close()
+
+
+def main(argv: list[str]) -> int:
+    kind, path = argv
+    with open(path, "rb") as fh:
+        job = pickle.load(fh)  # written by this package's parent process just before
+    {"embedder": _embedder, "ranker": _ranker}[kind](job)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
