@@ -187,6 +187,12 @@ def cmd_bench(args, settings) -> int:
         result = bench.bench_ingest(settings, args.paths, fresh_dir=not args.data_dir)
     elif args.bench_cmd == "search":
         result = bench.bench_search(settings, queries=args.queries, top_k=args.top_k, cold=args.cold)
+    elif args.bench_cmd == "scale":
+        from evaluation.scale import bench_scale
+
+        result = bench_scale(settings, paths=args.paths, factor=args.factor, queries=args.queries,
+                             models_from=args.models_from, max_queries=args.max_queries,
+                             variants=tuple(args.variants), work_dir=args.work_dir)
     elif args.bench_cmd == "http":
         result = bench.bench_http(url=args.url, queries=args.queries, concurrency=args.concurrency,
                                   requests=args.requests, server_pid=args.server_pid)
@@ -194,7 +200,8 @@ def cmd_bench(args, settings) -> int:
         result = bench.bench_reingest_load(settings, queries=args.queries, reingest=args.reingest,
                                            concurrency=args.concurrency, regulations=args.regulations,
                                            years=args.years, before_s=args.before_s, after_s=args.after_s,
-                                           step_checks=args.step_checks, work_dir=args.work_dir)
+                                           step_checks=args.step_checks, work_dir=args.work_dir,
+                                           yield_to_readers=args.yield_to_readers)
     _out(result)
     return 0 if result.get("ok", True) else 1
 

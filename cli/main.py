@@ -135,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--step-checks", action="store_true", help="also read the regulations after every store "
                                                               "mutation (small corpora only)")
     b.add_argument("--work-dir", help="where the successor copy is made (default: the system temp dir)")
+    b.add_argument("--no-yield", dest="yield_to_readers", action="store_false",
+                   help="the ingest does not yield the CPU to the searches (for comparison)")
+
+    b = bsub.add_parser("scale", help="build a library FACTOR times the given folders in a temporary directory "
+                                      "and measure ingest and search, with and without HNSW and quantization")
+    b.add_argument("paths", nargs="+", help="folders whose Markdown files are replicated")
+    b.add_argument("--factor", type=int, default=10)
+    b.add_argument("--queries", required=True, help="questions (stard_dev.jsonl format) for the latency figures")
+    b.add_argument("--models-from", required=True, help="a data directory whose trained embedder (models/) is used")
+    b.add_argument("--max-queries", type=int, default=200)
+    b.add_argument("--variants", nargs="+", default=["plain", "hnsw", "hnsw+sq8"],
+                   choices=["plain", "hnsw", "hnsw+sq8"])
+    b.add_argument("--work-dir", help="where the temporary library and index go (default: the system temp dir)")
 
     p = sub.add_parser("serve", help="serve the API and the web page")
     p.add_argument("--host", default="127.0.0.1")

@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 from evaluation.latency import percentiles
 from evaluation.metrics import load_queries
@@ -49,7 +50,7 @@ class TreeRss:
             self.peak_mb = max(self.peak_mb, self._sample())
             self._stop.wait(self.every_s)
 
-    def __enter__(self) -> "TreeRss":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -209,7 +210,8 @@ DEFAULT_PROBES = ["徐州市安全生产条例", "中华人民共和国安全生
 
 def bench_reingest_load(settings, *, queries: str, reingest: list[str], concurrency: int = 4,
                         regulations: list[str] | None = None, years: int | None = None, before_s: float = 10.0,
-                        after_s: float = 5.0, step_checks: bool = False, work_dir: str | None = None) -> dict:
+                        after_s: float = 5.0, step_checks: bool = False, work_dir: str | None = None,
+                        yield_to_readers: bool = True) -> dict:
     """Concurrent searches (in-process threads on one Runtime) while it re-ingests successor versions of the given
     folders (see evaluation/reingest_load.py). Writes those versions into the data directory: run it on a copy."""
     from evaluation.reingest_load import make_probe, run_reingest_load, successor_copy
@@ -230,7 +232,7 @@ def bench_reingest_load(settings, *, queries: str, reingest: list[str], concurre
         setup_s = round(time.perf_counter() - t, 1)
         out = run_reingest_load(rt, paths=copy["paths"], questions=questions, probes=probes,
                                 concurrency=concurrency, before_s=before_s, after_s=after_s,
-                                step_checks=step_checks)
+                                step_checks=step_checks, yield_to_readers=yield_to_readers)
         points = rt.index.articles.count()
     finally:
         rt.close()
@@ -238,5 +240,5 @@ def bench_reingest_load(settings, *, queries: str, reingest: list[str], concurre
     return {"data_dir": str(settings.data_dir), "reingest": [str(p) for p in reingest],
             "successor_files": copy["rewritten"], "unchanged_files": copy["copied_unchanged"],
             "years_later": copy["years"], "questions": len(questions), "warm_up_rows": warm["rows"],
-            "setup_s": setup_s, "points_after": points, "probes_skipped": skipped,
+            "setup_s": setup_s, "points_after": points, "probes_skipped": skipped, "load_avg": _load_avg(),
             "ok": out["errors"] == 0 and out["violations"] == 0 and out["duplicate_results"] == 0, **out}

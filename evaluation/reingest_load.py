@@ -244,8 +244,10 @@ class _Log:
 
 def run_reingest_load(rt, *, paths: list[str | Path], questions: list[str], probes: list[Probe],
                       concurrency: int = 4, before_s: float = 5.0, after_s: float = 5.0, top_k: int = 10,
-                      step_checks: bool = False, progress: bool = False) -> dict[str, Any]:
-    """Search load and regulation checks while `rt.ingest(paths)` runs in this thread; figures and violations."""
+                      step_checks: bool = False, progress: bool = False,
+                      yield_to_readers: bool = True) -> dict[str, Any]:
+    """Search load and regulation checks while `rt.ingest(paths)` runs in this thread; figures and violations.
+    `yield_to_readers`: the ingest yields the CPU to the searches (`Runtime.ingest`), as the server's does."""
     log = _Log()
     stop = threading.Event()
     citations = [q for p in probes for q in p.citations]
@@ -315,9 +317,9 @@ def run_reingest_load(rt, *, paths: list[str | Path], questions: list[str], prob
     try:
         if step_checks:
             with AtEveryMutation(rt.index, at_step):
-                summary = rt.ingest(list(paths), progress=progress, train=False)
+                summary = rt.ingest(list(paths), progress=progress, train=False, yield_to_readers=yield_to_readers)
         else:
-            summary = rt.ingest(list(paths), progress=progress, train=False)
+            summary = rt.ingest(list(paths), progress=progress, train=False, yield_to_readers=yield_to_readers)
     finally:
         marks["ingest_end"] = time.perf_counter()
         time.sleep(after_s)
@@ -339,6 +341,7 @@ def run_reingest_load(rt, *, paths: list[str | Path], questions: list[str], prob
     kinds = Counter(v.split(":", 1)[0] for v in log.violations)
     return {
         "concurrency": concurrency,
+        "yield_to_readers": yield_to_readers,
         "requests": len(log.requests) + len(log.errors),
         "requests_during_ingest": sum(1 for t, _ in log.requests if t_in <= t < t_end),
         "requests_during_writes": sum(1 for t, _ in log.requests if t_w <= t < t_end),

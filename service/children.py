@@ -32,7 +32,7 @@ def _run(kind: str, job: dict, *, what: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(job, fh)
-        code = subprocess.run([sys.executable, "-m", "service.children", kind, name]).returncode
+        code = subprocess.run([sys.executable, "-m", "service.children", kind, name], check=False).returncode
     finally:
         os.unlink(name)
     if code != 0:

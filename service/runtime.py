@@ -7,8 +7,10 @@ the ingest limits object travel.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,29 @@ log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
 _UNREAD = object()  # the saved ranker has not been read yet
 EMBEDDER_META = "embedder"
+
+
+YIELD_PAUSE_S = 0.002  # an ingest that yields to readers sleeps this long between its steps
+_switch = {"lock": threading.Lock(), "users": 0, "saved": None}  # the shared state of `yielding`
+
+
+@contextmanager
+def yielding(interval_s: float = 0.0005):
+    """While inside, the interpreter switches threads every `interval_s` (default 5 ms): a search thread waiting
+    for the GIL behind a busy ingest thread gets it sooner, at every one of the many points where a search gives
+    the GIL up and takes it back (engine calls). Nested and concurrent uses restore the old value once."""
+    with _switch["lock"]:
+        if _switch["users"] == 0:
+            _switch["saved"] = sys.getswitchinterval()
+            sys.setswitchinterval(interval_s)
+        _switch["users"] += 1
+    try:
+        yield
+    finally:
+        with _switch["lock"]:
+            _switch["users"] -= 1
+            if _switch["users"] == 0:
+                sys.setswitchinterval(_switch["saved"])
 
 
 class Runtime:
@@ -166,8 +191,18 @@ class Runtime:
         return IngestSummary(files=len(files), unchanged=len(files), dense=dense,
                              seconds=round(time.perf_counter() - t0, 3))
 
-    def ingest(self, paths: list[str | Path], *, progress: bool = True, train: bool = True):
+    def ingest(self, paths: list[str | Path], *, progress: bool = True, train: bool = True,
+               yield_to_readers: bool = False):
+        """Parse and index `paths`. `yield_to_readers`: the process also serves searches, which should not wait
+        for the ingest: it sleeps briefly between parse batches and regulations, and while it runs the
+        interpreter hands the GIL to waiting threads every 0.5 ms instead of 5 ms (see `yielding`)."""
         self.check_writable()
+        if yield_to_readers:
+            with yielding():
+                return self._ingest(paths, progress=progress, train=train, pause_s=YIELD_PAUSE_S)
+        return self._ingest(paths, progress=progress, train=train)
+
+    def _ingest(self, paths: list[str | Path], *, progress: bool, train: bool, pause_s: float = 0.0):
         with self.write_lock:
             unchanged = self._all_unchanged(paths)
             if unchanged is not None:
@@ -188,7 +223,7 @@ class Runtime:
                 writer.trained = self.embedder is not None and not had
 
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
-                                before_write=before_write)
+                                before_write=before_write, pause_s=pause_s)
             summary = ingestor.run(paths)
             if self.optimize_after_ingest and summary.points >= 5000:
                 # Edge has no background optimizer: build the dense HNSW index after a bulk load.

@@ -313,7 +313,7 @@ def _ingest_one(runtime, f: CheckedFile, path) -> dict:
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     base = {"filename": f.client_name, "stored_as": path.name, "type": f.kind, "size": f.size}
     try:
-        summary = runtime.ingest([path], progress=False, train=False)
+        summary = runtime.ingest([path], progress=False, train=False, yield_to_readers=True)  # searches go on
     except LawSearchError as exc:
         return dict(base, ok=False, regulations=[], articles=0, points=0, unchanged=False,
                     errors=[{"code": exc.code, "message": exc.message, "detail": scrub(exc.detail)}])

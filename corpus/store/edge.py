@@ -437,3 +437,21 @@ class EdgeStore(ArticleStore):
 
     def __repr__(self) -> str:
         return f"EdgeStore({str(self.path)!r})"
+
+
+def reconfigure_dense(path: Path, *, quantize: bool) -> bool:
+    """Optimize a closed article shard at `path`: the HNSW graph of its dense vectors, and int8 scalar quantization
+    of them when `quantize` (the config is rewritten on disk by `EdgeShard.load(path, config)`; segments already
+    optimized without it are rebuilt by the optimizers). For `lawsearch bench scale`; True when anything changed."""
+    quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+                    if quantize else None)
+    try:
+        shard = qe.EdgeShard.load(str(path), qe.EdgeConfig(quantization_config=quantization) if quantize else None)
+    except Exception as e:  # the bindings raise bare Exception
+        raise BackendUnavailable("无法打开本地索引", detail=str(e), path=str(path)) from e
+    try:
+        changed = bool(shard.optimize())
+        shard.flush()
+    finally:
+        shard.close()
+    return changed
