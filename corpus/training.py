@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -278,7 +279,9 @@ def train_static_embedder(
     if not docs:
         raise ValueError("no articles to train on")
     qs = read_questions(questions) + list(question_records or [])
-    tokens = [static_tokens(d) for d in docs]
+    # One shared string per distinct token: 150k articles hold some 30M bigram tokens, about 2.5 GB as separate
+    # string objects and a tenth of that as references to interned ones.
+    tokens = [[sys.intern(t) for t in static_tokens(d)] for d in docs]
     words, vectors = load_word_vectors(data_dir)
     extra = [w.lower() for w in words] + [t for q in qs for t in static_tokens(q["query"])]
     vocab = build_vocab(tokens, min_df=min_df, extra=extra)

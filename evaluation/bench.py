@@ -85,7 +85,7 @@ def bench_ingest(settings, paths: list[str], *, fresh_dir: bool) -> dict:
         tmp.cleanup()
     return {"files": s.files, "regulations": s.regulations, "articles": s.articles, "points": points,
             "failed": len(s.failed), "wall_s": round(wall, 1), "articles_per_s": round(s.articles / wall, 1),
-            "peak_rss_mb": peak_rss_mb(), "peak_tree_rss_mb": round(tree.peak_mb, 1), "load_avg": _load_avg(),
+            "peak_rss_mb": peak_rss_mb(), "peak_tree_rss_mb": round(tree.peak_mb, 1), "load_avg": load_avg(),
             "phases": s.phases, "trained_embedder": s.trained, "retrieval": desc}
 
 
@@ -194,11 +194,11 @@ def bench_http(*, url: str, queries: str, concurrency: int = 8, requests: int = 
     if server0 is not None:
         cpu["server_cpu_ms_per_request"] = round((_cpu_seconds(server_pid) - server0) * 1000 / n, 2)
     return {"url": url, "concurrency": concurrency, "requests": len(ms), "errors": len(errors),
-            "error_samples": errors[:5], "rps": round(len(ms) / wall, 1), "load_avg": _load_avg(),
+            "error_samples": errors[:5], "rps": round(len(ms) / wall, 1), "load_avg": load_avg(),
             **cpu, **percentiles(ms)}
 
 
-def _load_avg() -> list[float]:
+def load_avg() -> list[float]:
     """The machine's 1/5/15-minute load averages: the figures are only comparable on a quiet machine."""
     import os
 
@@ -240,5 +240,5 @@ def bench_reingest_load(settings, *, queries: str, reingest: list[str], concurre
     return {"data_dir": str(settings.data_dir), "reingest": [str(p) for p in reingest],
             "successor_files": copy["rewritten"], "unchanged_files": copy["copied_unchanged"],
             "years_later": copy["years"], "questions": len(questions), "warm_up_rows": warm["rows"],
-            "setup_s": setup_s, "points_after": points, "probes_skipped": skipped, "load_avg": _load_avg(),
+            "setup_s": setup_s, "points_after": points, "probes_skipped": skipped, "load_avg": load_avg(),
             "ok": out["errors"] == 0 and out["violations"] == 0 and out["duplicate_results"] == 0, **out}

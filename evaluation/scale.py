@@ -85,7 +85,7 @@ def _reconfigure(settings, *, quantize: bool) -> float:
 def bench_scale(settings, *, paths: list[str], factor: int, queries: str, models_from: str, top_k: int = 10,
                 max_queries: int = 200, variants: tuple[str, ...] = ("plain", "hnsw", "hnsw+sq8"),
                 work_dir: str | None = None) -> dict:
-    from evaluation.bench import TreeRss, _load_avg
+    from evaluation.bench import TreeRss, load_avg
     from service.runtime import Runtime
 
     questions = [q["query"] for q in load_queries(queries)][:max_queries]
@@ -109,7 +109,7 @@ def bench_scale(settings, *, paths: list[str], factor: int, queries: str, models
         out = {"factor": factor, "library_files": lib["files"], "copy_s": copy_s, "points": points,
                "regulations": summary.regulations, "failed": len(summary.failed),
                "ingest_s": round(time.perf_counter() - t, 1), "ingest_phases": summary.phases,
-               "ingest_peak_tree_rss_mb": round(tree.peak_mb, 1), "load_avg_after_ingest": _load_avg(),
+               "ingest_peak_tree_rss_mb": round(tree.peak_mb, 1), "load_avg_after_ingest": load_avg(),
                "variants": {}}
         for name in variants:
             entry: dict = {}
@@ -119,7 +119,7 @@ def bench_scale(settings, *, paths: list[str], factor: int, queries: str, models
                 entry.update(_latency(cfg, questions, top_k))
             entry["disk_mb"] = _disk_mb(data / "qdrant")
             entry["search_peak_rss_mb"] = round(tree.peak_mb, 1)
-            entry["load_avg"] = _load_avg()
+            entry["load_avg"] = load_avg()
             out["variants"][name] = entry
         return out
     finally:

@@ -10,7 +10,8 @@ process, the ingest's peak is the largest of the steps instead of their sum.
 * the ranker child opens the index itself: the parent closes its embedded index for the time (Qdrant Edge
   lets one process open it) and reopens it afterwards.
 
-`python -m service.children embedder|ranker JOB` is the child's entry point; JOB (a pickle) holds its arguments.
+The child's entry point is `python -m service.training_child embedder|ranker JOB`; JOB (a pickle) holds its
+arguments.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _run(kind: str, job: dict, *, what: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(job, fh)
-        code = subprocess.run([sys.executable, "-m", "service.children", kind, name], check=False).returncode
+        code = subprocess.run([sys.executable, "-m", "service.training_child", kind, name], check=False).returncode
     finally:
         os.unlink(name)
     if code != 0:
@@ -53,33 +54,4 @@ def train_ranker_apart(settings, *, progress: bool) -> None:
     _run("ranker", {"settings": fields, "progress": progress}, what="训练排序模型")
 
 
-def _embedder(job: dict) -> None:
-    from corpus.training import train_static_embedder
-    from ingest.pipeline import read_spill
 
-    articles = (a for reg in read_spill(job["spill"], job["count"]) for a in reg.articles)
-    train_static_embedder(articles, data_dir=Path(job["data_dir"]), question_records=job["questions"],
-                          progress=job["progress"])
-
-
-def _ranker(job: dict) -> None:
-    from corpus.settings import Settings
-    from service.runtime import Runtime
-
-    rt = Runtime.open(Settings(**job["settings"]))
-    try:
-        rt.train_ranker(progress=job["progress"])
-    finally:
-        rt.close()
-
-
-def main(argv: list[str]) -> int:
-    kind, path = argv
-    with open(path, "rb") as fh:
-        job = pickle.load(fh)  # written by this package's parent process just before
-    {"embedder": _embedder, "ranker": _ranker}[kind](job)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
