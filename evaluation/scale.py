@@ -109,7 +109,8 @@ def bench_scale(settings, *, paths: list[str], factor: int, queries: str, models
         out = {"factor": factor, "library_files": lib["files"], "copy_s": copy_s, "points": points,
                "regulations": summary.regulations, "failed": len(summary.failed),
                "ingest_s": round(time.perf_counter() - t, 1), "ingest_phases": summary.phases,
-               "ingest_peak_tree_rss_mb": round(tree.peak_mb, 1), "load_avg_after_ingest": load_avg(),
+               "ingest_peak_tree_rss_mb": round(tree.peak_mb, 1),
+               "ingest_peak_tree_anon_mb": round(tree.peak_anon_mb, 1), "load_avg_after_ingest": load_avg(),
                "variants": {}}
         for name in variants:
             entry: dict = {}

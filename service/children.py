@@ -28,7 +28,21 @@ from corpus.errors import LawSearchError
 _SECRET_FIELDS = {"qdrant_api_key", "llm_api_key", "api_keys"}
 
 
+def give_back_memory() -> None:
+    """Collect garbage and hand the heap's free pages back to the system (glibc `malloc_trim`), so that the memory
+    this process freed (parsed texts, a closed index) is there for the child about to start."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 def _run(kind: str, job: dict, *, what: str) -> None:
+    give_back_memory()
     fd, name = tempfile.mkstemp(prefix=f"lawsearch-{kind}-", suffix=".pickle")
     try:
         with os.fdopen(fd, "wb") as fh:
