@@ -3,7 +3,7 @@ precision and recall of the (penalty article, duty article) pairs, per text."""
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ def gold_links() -> dict[str, dict[str, set[str]]]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def stored_links(path: Path) -> dict[str, list[str]]:
     """penalty article → the duty articles ingest links it to (the payload's `penalizes`)."""
     parsed = parse_structure(path.read_text(encoding="utf-8"))
