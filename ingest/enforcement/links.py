@@ -26,8 +26,8 @@ PENALTY_HEADINGS = ("法律责任", "罚则", "奖励与处罚", "奖惩", "惩�
 # 违反…的，由…处…罚款 outside a 法律责任 chapter.
 _PENALTY_TEXT = re.compile(r"(?:违反|未|不|擅自|拒绝|拒不)[^。]{0,160}?的，[^。]{0,120}?(?:处|给予|予以)[^。]{0,80}?"
                            r"(?:罚款|警告|拘留|通报批评|处分)|(?:违反|未|不|擅自)[^。]{0,160}?的，[^。]{0,60}?"
-                           r"(?:没收|吊销|暂扣|责令停产停业)|违反[^。]{0,160}?的，[^。]{0,20}?(?:依照|按照)[^。]{0,60}?规定"
-                           r"(?:予以)?处罚")
+                           r"(?:没收|吊销|暂扣|责令停产停业)|(?:违反|未)[^。]{0,160}?的，[^。]{0,20}?(?:依照|按照)[^。]{0,60}?规定"
+                           r"(?:予以|进行)?(?:处罚|处理)|有下列(?:行为|情形)之一的，[^。]{0,60}?(?:给予|予以)[^。]{0,20}?处分")
 _ITEM_PREFIX = re.compile(r"^\s*[（(][一二三四五六七八九十百]+[）)]\s*")
 _LIST_CONDUCT = re.compile(r"(?:有|存在|具有|出现)下列(?:[^，。；]{0,12})?(?:行为|情形|情况|事项)之一")
 _IMPOSER = re.compile(r"由(?P<who>[^，；。]{2,60}?)(?:依照|按照|根据|依法|责令|处以?|给予|予以|没收|吊销|暂扣|决定)")
@@ -52,6 +52,7 @@ _NEW_SUBJECT = re.compile(r"(?<=[。；])|(?<=，)(?=[^，。；]{2,24}?(?:应�
 _UNFULFILLED_DUTIES = re.compile(r"未履行[^，。；]{0,16}职责")
 _STATES_DUTIES = re.compile(r"(?:负有|履行)[^。；]{0,12}职责")
 _PERSON = re.compile(r"(?:人|人员|者)$")
+_OFFICIALS_ONLY = {"处分", "追究刑事责任"}
 #: Alternatives of one conduct, each of which may restate another duty (…培训，或者未如实告知…).
 _ALTERNATIVE = re.compile(r"[，；]或者")
 
@@ -94,10 +95,11 @@ class DutyLink:
     confidence: float = 1.0
     clause_no: int | None = None
     item_no: int | None = None  # the 项 of the penalty article whose conduct was matched (implicit), if any
+    penalty_clause: int | None = None  # the 款 of the penalty article that states this link (its conduct, 违反…)
 
     def to_dict(self) -> dict[str, Any]:
         return {"article": self.article, "via": self.via, "confidence": round(self.confidence, 3),
-                "clause_no": self.clause_no, "item_no": self.item_no}
+                "clause_no": self.clause_no, "item_no": self.item_no, "penalty_clause": self.penalty_clause}
 
 
 @dataclass
@@ -257,14 +259,16 @@ class _DutyUnit:
 
 
 def duty_units(article: _Merged) -> list[_DutyUnit]:
-    """The duty sentences of an article: each sentence of each 款, and each 项 with the subject of its lead."""
+    """The duty sentences of an article: each sentence of each 款 (with the subject of the one before when it
+    names none), and each 项 with the subject of its lead."""
     out: list[_DutyUnit] = []
     for clause, items in article.clauses:
         lead_subject = None
         for sentence in _NEW_SUBJECT.split(clause):
-            subject = duty_subject(sentence)
-            out.append(_DutyUnit(article.key, sentence, subject))
-            lead_subject = subject or lead_subject
+            # A sentence without its own subject goes on with the previous one's (…部门对符合条件的，予以登记；不符合
+            # 条件的，不予登记).
+            lead_subject = duty_subject(sentence) or lead_subject
+            out.append(_DutyUnit(article.key, sentence, lead_subject))
         for item in items:
             out.append(_DutyUnit(article.key, item, duty_subject(item) or lead_subject))
     return out
@@ -292,17 +296,18 @@ class _DutyIndex:
                 if any(wanted & parties(sub) and _STATES_DUTIES.search(_without_agencies(text)) for text, sub in units)]
                 if wanted else [])
 
-    def best(self, conduct: str, subject: str | None = None) -> list[tuple[str, float]]:
+    def best(self, conduct: str, subject: str | None = None, authority: bool | None = None) -> list[tuple[str, float]]:
         """Candidates by score: the weighted share of the conduct's bigrams found in the article, plus a bonus when
         the article's sentence that restates most of them binds the penalty's party, minus one when it binds
-        another party. A sentence binding the authorities does not state a regulated party's duty (nor the
-        reverse): such an article is left out."""
+        another person. A sentence binding the authorities does not state a regulated party's duty (nor the
+        reverse): an article whose closest sentence binds the other side is left out."""
         grams = set(_bigrams(conduct))
         weights = {g: self.idf.get(g, self.default_idf) for g in grams}
         total = sum(weights.values())
         if total <= 0:
             return []
-        wanted, authority = parties(subject), is_authority(subject)
+        wanted = parties(subject)
+        authority = is_authority(subject) if wanted else authority
         scored = []
         for key, gs, units in zip(self.keys, self.grams, self.units):
             closest = max(units, key=lambda u: sum(w for g, w in weights.items() if g in u[0]), default=None)
@@ -374,6 +379,7 @@ def analyse_regulation(articles: list[Article], title: str, *,
         ae = ArticleEnforcement(key=m.key, article_no=m.article_no, suffix=m.suffix,
                                 agencies=find_agencies(text, extra_aliases=extra), is_penalty=is_penalty_article(text, m.headings))
         refs: list[Reference] = []
+        ref_clause: list[int] = []  # the 款 each reference is written in
         in_conduct: set[int] = set()  # indexes into refs of references written inside a conduct (…的，)
         for ci, (clause, items) in enumerate(m.clauses, start=1):
             head = re.search(r"的[，,：:]", clause)
@@ -381,6 +387,7 @@ def analyse_regulation(articles: list[Article], title: str, *,
                 if head and r.span[1] <= head.start():
                     in_conduct.add(len(refs))
                 refs.append(r)
+                ref_clause.append(ci)
         for r in refs:
             target_title = r.title or title
             same = not r.title or normalize_title(r.title) == own
@@ -403,10 +410,13 @@ def analyse_regulation(articles: list[Article], title: str, *,
                     continue  # (销售本法第四十九条至第五十二条规定的产品 names penalty articles: no duty)
                 if r.scope in ("self", "bare") and r.article_key != m.key or r.scope == "relative" and r.clause_no:
                     ae.penalizes.append(DutyLink(article=r.article_key, via="explicit", clause_no=r.clause_no,
-                                                 item_no=r.item_no))
-            if not ae.penalizes and ae.sanctions and not _in_penalty_chapter(m.headings):
+                                                 item_no=r.item_no, penalty_clause=ref_clause[i]))
+            if not ae.penalizes and ae.sanctions and not _in_penalty_chapter(m.headings) and _states_duty(m):
                 # A penalty clause inside a duty article (…应当…。违反…的，处…): it punishes its own article.
-                ae.penalizes.append(DutyLink(article=m.key, via="same_article", confidence=0.9))
+                penalty_clause = next((ci for ci, (c, items) in enumerate(m.clauses, start=1)
+                                       if extract_sanctions("\n".join([c, *items]))), None)
+                ae.penalizes.append(DutyLink(article=m.key, via="same_article", confidence=0.9,
+                                             penalty_clause=penalty_clause))
         info.articles[m.key] = ae
     # Implicit links for penalty articles that name no duty article.
     candidates = [m for m in merged if _is_duty_candidate(m, info)]
@@ -432,6 +442,13 @@ def analyse_regulation(articles: list[Article], title: str, *,
 _DUTY_WORDS = re.compile(r"应当|不得|禁止|必须|严禁|须|负责|职责|义务|方可")
 
 
+def _states_duty(m: _Merged) -> bool:
+    """Whether an article states a duty in a 款 that is not a penalty (…应当…。违反前款规定的，处…); an article whose
+    every 款 is a penalty (未依法领取养犬登记证擅自养犬的，…处…) punishes a duty stated elsewhere."""
+    return any(_DUTY_WORDS.search("\n".join([c, *items])) and not extract_sanctions("\n".join([c, *items]))
+               for c, items in m.clauses)
+
+
 def _is_duty_candidate(m: _Merged, info: EnforcementInfo) -> bool:
     """An article that can be the duty a penalty restates: not a penalty, not in 附则, worded as a duty, and not
     itself a list of violations of other articles (…有下列情形之一的，可以检举：违反本条例第二十三条规定…)."""
@@ -446,17 +463,25 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
     scored as high (within SECOND_LINK_MARGIN); for 未履行…职责, the articles stating that party's duties."""
     out: list[DutyLink] = []
     for ci, ii, words in conduct_units(article.clauses):
-        subject = conduct_subject(article.clauses[ci - 1][0])
+        clause, items = article.clauses[ci - 1]
+        subject = conduct_subject(clause)
+        # Without a party in the conduct, the sanctions say whose it is: officials answer with 处分 only.
+        kinds = {s.kind for s in extract_sanctions("\n".join([clause, *items]))}
+        authority = True if kinds and kinds <= _OFFICIALS_ONLY else None
         if subject and words.startswith(subject):
             words = words[len(subject):]
+        if not parties(subject):  # 犬只咬伤他人，养犬人未按规定…: the party after the circumstance
+            later = next(((p, conduct_subject(p)) for p in words.split("，")[1:] if parties(conduct_subject(p))), None)
+            if later:
+                subject, words = later[1], words[words.index(later[0]) + len(later[1]):]
         if _UNFULFILLED_DUTIES.search(words):
             found = [k for k in index.duties_of(subject) if k != article.key]
-            out += [DutyLink(article=k, via="implicit", confidence=1.0, clause_no=ci, item_no=ii) for k in found
-                    if all(x.article != k for x in out)]
+            out += [DutyLink(article=k, via="implicit", confidence=1.0, clause_no=ci, item_no=ii, penalty_clause=ci)
+                    for k in found if all(x.article != k for x in out)]
             if found:
                 continue
         for part in [words, *(_ALTERNATIVE.split(words) if _ALTERNATIVE.search(words) else [])]:
-            scored = [(k, s) for k, s in index.best(part, subject) if k != article.key]
+            scored = [(k, s) for k, s in index.best(part, subject, authority) if k != article.key]
             if not scored or scored[0][1] < threshold:
                 continue
             top = scored[0][1]
@@ -465,5 +490,5 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
                     break
                 if all(x.article != key for x in out):
                     out.append(DutyLink(article=key, via="implicit", confidence=min(1.0, score), clause_no=ci,
-                                        item_no=ii))
+                                        item_no=ii, penalty_clause=ci))
     return out
