@@ -53,10 +53,16 @@ def card_fields(card: dict) -> list[Row]:
     elif card.get("avoid"):
         rows.append(("应当做什么", f"不得有此行为：{card['avoid']}"))
     if card.get("consequences"):
-        rows.append(("违反的后果", "；".join(f"{c['plain'] or '见条文'}（{c['label']}）" for c in card["consequences"])))
+        rows.append(("违反的后果", "；".join(consequence_words(c) for c in card["consequences"])))
     else:
         rows.append(("违反的后果", "本法规未规定相应罚则"))
     return rows
+
+
+def consequence_words(c: dict) -> str:
+    """（一）（二）项：罚款50元至200元（第三十条第一款） — the 项 it punishes when the card holds several."""
+    scope = f"{c['scope']}：" if c.get("scope") else ""
+    return f"{scope}{c['plain'] or '见条文'}（{c.get('cite') or c['label']}）"
 
 
 def citations(card: dict) -> list[Citation]:
