@@ -233,11 +233,12 @@ def cmd_serve(args, settings) -> int:
 
 
 def cmd_outreach(args, settings) -> int:
-    from outreach import render_outreach
+    from outreach import FieldStore, render_outreach
 
     rt = _runtime(settings)
     try:
-        body = render_outreach(rt.index, args.agency, region=args.region, fmt=args.format)
+        body = render_outreach(rt.index, args.agency, region=args.region, fmt=args.format,
+                               store=FieldStore(settings.data_dir))
     finally:
         rt.close()
     if args.out:

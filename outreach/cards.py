@@ -23,6 +23,7 @@ from ingest.enforcement.fines import Sanction, conduct_subject, extract_sanction
 from outreach.consequences import parties, plain_consequence, sanction_line
 from outreach.duties import (best_segment, binds_authority, duty_subject, duty_units, for_public, is_list_lead,
                              is_regulated_party, named_item, segments)
+from outreach.fields import FieldStore, list_fields
 from outreach.scope import agency_name, select_regulations
 
 MAX_DUTY_ONLY_CARDS = 12  # duty cards of a regulation that has no penalty article of its own
@@ -102,8 +103,8 @@ def _conduct_card(title: str, art: ArticleRecord, consequence: dict) -> dict | N
         return None
     basis = [_quote(title, art.label, conduct)] + [_quote(title, art.label, q) for q in consequence["quotes"]
                                                    if q != conduct]
-    return {"subject": _party(None, enf, conduct_subject(conduct)), "duty": None, "avoid": conduct, "consequences": [consequence],
-            "basis": basis, "articles": [art.label]}
+    return {"subject": _party(None, enf, conduct_subject(conduct)), "duty": None, "avoid": conduct,
+            "consequences": [consequence], "basis": basis, "articles": [art.label]}
 
 
 def _party(subject: str | None, enf: dict, conduct_party: str | None = None) -> str | None:
@@ -315,9 +316,12 @@ def duty_only_cards(title: str, arts: dict[str, ArticleRecord]) -> list[dict]:
     return cards
 
 
-def build_outreach(index: ArticleIndex, agency: str, *, region: str | None = None) -> dict[str, Any]:
-    """The 普法责任清单 as data: {agency, region, regions, regulations: [{title, region, level, version_date,
-    version_id, effective_date, cards: [...]}]}. Raises NotFound when the agency enforces nothing in scope."""
+def build_outreach(index: ArticleIndex, agency: str, *, region: str | None = None,
+                   store: FieldStore | None = None) -> dict[str, Any]:
+    """The 普法责任清单 as data: {agency, region, regions, fields: {responsible_unit, content, audience, methods,
+    key_dates, completion_standard}, regulations: [{title, region, level, version_date, version_id,
+    effective_date, cards: [...]}]}; the fields are the data file's defaults with an admin's overrides from
+    `store`. Raises NotFound when the agency enforces nothing in scope."""
     name = agency_name(agency)
     region = (region or "").strip() or None
     picked, covered = select_regulations(index.version_records(), name, region)
@@ -329,4 +333,6 @@ def build_outreach(index: ArticleIndex, agency: str, *, region: str | None = Non
         regs.append({"title": rec.get("title"), "region": rec.get("region") or "全国", "level": rec.get("level"),
                      "version_date": rec.get("version_date"), "effective_date": rec.get("effective_date"),
                      "version_id": rec.get("version_id"), "cards": regulation_cards(rec.get("title", ""), arts, name)})
-    return {"agency": name, "region": region, "regions": covered, "regulations": regs}
+    doc = {"agency": name, "region": region, "regions": covered, "regulations": regs}
+    doc["fields"] = list_fields(doc, store.get(name, region) if store else None)
+    return doc

@@ -1,4 +1,5 @@
-"""One walk over a 普法责任清单 for every format: the list's heading, each regulation and each card, in reading order.
+"""One walk over a 普法责任清单 for every format: the list's heading, its fields (责任单位 … 完成标准), the contents,
+each regulation and each card, in reading order.
 
 A format is a `ListWriter`; `walk` calls it in the same order for Markdown, the printable HTML page and DOCX, so
 the three hold the same cards with the same words.
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from outreach.fields import field_rows
+
 BASIS = "依据"
+CONTENTS = "目录"
 NO_CARDS = "（未找到可整理的义务条款）"
 
 Row = tuple[str, str]  # (label, plain text)
@@ -16,6 +20,10 @@ Citation = tuple[str, str]  # (《title》第X条, the quoted words)
 
 class ListWriter(Protocol):
     def begin(self, heading: str, scope: str) -> None: ...
+
+    def fields(self, rows: list[Row]) -> None: ...
+
+    def contents(self, entries: list[tuple[str, int]]) -> None: ...
 
     def regulation(self, title: str, version: str) -> None: ...
 
@@ -72,6 +80,9 @@ def citations(card: dict) -> list[Citation]:
 def walk(doc: dict, writer: ListWriter) -> str | bytes:
     """Feed the list to `writer` in reading order and return what it produced."""
     writer.begin(list_title(doc), scope_line(doc))
+    if doc.get("fields"):
+        writer.fields(field_rows(doc["fields"]))
+    writer.contents([(f"《{reg['title']}》", len(reg["cards"])) for reg in doc["regulations"]])
     for reg in doc["regulations"]:
         writer.regulation(f"《{reg['title']}》", version_line(reg))
         if not reg["cards"]:

@@ -187,19 +187,6 @@ function outreachParams() {
   return p;
 }
 
-function renderCard(card, i) {
-  const rows = [["适用对象", card.subject || "见条文"]];
-  if (card.duty) rows.push(["应当做什么", card.duty]);
-  else if (card.avoid) rows.push(["应当做什么", `不得有此行为：${card.avoid}`]);
-  rows.push(["违反的后果", card.consequences.length
-    ? card.consequences.map((c) => `${c.plain || "见条文"}（${c.label}）`).join("；") : "本法规未规定相应罚则"]);
-  return el("article", { class: "ocard" },
-    el("h3", {}, `${i + 1}. ${card.articles[0]}`),
-    el("dl", {}, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
-      el("dt", {}, "依据"),
-      el("dd", {}, el("ul", {}, card.basis.map((q) => el("li", {}, `《${q.title}》${q.label}：`, el("q", {}, q.quote)))))));
-}
-
 async function runOutreach(params) {
   const box = $("#outreach");
   $("#o-agency").value = params.get("agency") || "";
@@ -208,16 +195,18 @@ async function runOutreach(params) {
   if (!params.get("agency")) { box.replaceChildren(); return; }
   box.replaceChildren(el("p", { class: "info" }, "生成中…"));
   try {
-    const doc = await api(`/api/outreach?${params.toString()}`);
-    const title = `${doc.region || ""}${doc.agency}部门普法责任清单`;
-    box.replaceChildren(
-      el("h2", { class: "otitle" }, title),
-      el("p", { class: "info" }, `范围：${doc.regions.join("、")}现行有效的法规，共 ${doc.regulations.length} 部`),
-      ...doc.regulations.map((reg) => el("section", { class: "oreg" },
-        el("h3", {}, `《${reg.title}》`),
-        el("p", { class: "meta" }, [reg.level, reg.region, reg.version_date && `版本 ${reg.version_date}`]
-          .filter(Boolean).join(" · ")),
-        reg.cards.length ? reg.cards.map(renderCard) : el("p", {}, "（未找到可整理的义务条款）"))));
+    // The list as outreach/render.py renders it for every format (markup of ours, every text escaped there):
+    // fields, contents, one collapsible section per regulation; sections open for printing.
+    const page = new DOMParser().parseFromString(await api(`/api/outreach?${params.toString()}&format=fragment`),
+      "text/html");
+    box.replaceChildren(...page.body.childNodes);
+    window.onbeforeprint = () => box.querySelectorAll("details").forEach((d) => { d.open = true; });
+    box.querySelectorAll("nav.toc a").forEach((a) => a.addEventListener("click", (ev) => {
+      ev.preventDefault();  // the page's own routes live in the hash
+      const section = box.querySelector(a.getAttribute("href"));
+      section.querySelector("details").open = true;
+      section.scrollIntoView();
+    }));
     $("#o-html").href = `/api/outreach?${params.toString()}&format=html`;
     $("#o-docx").href = `/api/outreach?${params.toString()}&format=docx`;
     for (const id of ["#o-print", "#o-html", "#o-docx"]) $(id).hidden = false;

@@ -13,7 +13,8 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from corpus.model import Article
 from corpus.numerals import article_label
