@@ -66,7 +66,8 @@ def duty_subject(sentence: str) -> str | None:
         return None
     pieces = [p for p in re.split(r"[，,]", s[:m.start()]) if p.strip()]
     pieces = [p for p in pieces if not p.endswith(("的", "时", "后"))] or pieces
-    return pieces[-1].strip() if pieces else None
+    named = [p for p in pieces if parties(p)]  # 公安部门是…主管部门，具体|负责…: the piece that names a party
+    return (named or pieces)[-1].strip() if pieces else None
 
 
 def parties(subject: str | None) -> set[str]:
@@ -75,7 +76,7 @@ def parties(subject: str | None) -> set[str]:
     out = set()
     for piece in _PARTY_SPLIT.split(subject or ""):
         tail = re.sub(r"^(?:其|该|本单位)", "", piece.rsplit("的", 1)[-1])
-        if len(tail) >= 2 and _PARTY_WORD.search(tail):
+        if len(tail) >= 2 and _PARTY_WORD.search(tail) and not tail.endswith("他人"):  # 犬只咬伤他人: a circumstance
             out.add(tail)
     return out
 
@@ -311,11 +312,14 @@ class _DutyIndex:
         authority = is_authority(subject) if wanted else authority
         scored = []
         for key, gs, units in zip(self.keys, self.grams, self.units):
+            if authority is not None:
+                # Only the sentences of the penalty's side (or of no known side) can state its duty.
+                units = [u for u in units if is_authority(u[1]) in (None, authority)]
+                if not units:
+                    continue
+                gs = set().union(*(u[0] for u in units))
             closest = max(units, key=lambda u: sum(w for g, w in weights.items() if g in u[0]), default=None)
             bound = parties(closest[1]) if closest else set()
-            side = is_authority(closest[1]) if closest else None
-            if authority is not None and side is not None and side != authority:
-                continue
             score = sum(w for g, w in weights.items() if g in gs) / total
             if wanted and bound:
                 if wanted & bound:
@@ -468,7 +472,7 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
         subject = conduct_subject(clause)
         # Without a party in the conduct, the sanctions say whose it is: officials answer with 处分 only.
         kinds = {s.kind for s in extract_sanctions("\n".join([clause, *items]))}
-        authority = True if kinds and kinds <= _OFFICIALS_ONLY else None
+        authority = bool(kinds) and kinds <= _OFFICIALS_ONLY
         if subject and words.startswith(subject):
             words = words[len(subject):]
         if not parties(subject):  # 犬只咬伤他人，养犬人未按规定…: the party after the circumstance

@@ -13,9 +13,9 @@ from ingest.structure import parse_structure
 
 LINKS = Path(__file__).resolve().parent / "data" / "links.tsv"
 MIN_PRECISION, MIN_RECALL = 0.95, 0.90
-#: Texts whose implicit links are known to fall short (measured: precision 0.78, recall 0.54 — the dog regulation's
+#: Texts whose implicit links are known to fall short (measured: precision 1.0, recall 0.62 — the dog regulation's
 #: penalties restate duties in other words: 未依法领取养犬登记证 ↔ 申请登记): held to a floor so that they do not get worse.
-BELOW_TARGET = {"xuzhou/徐州市养犬管理条例_2023修正.md": (0.75, 0.5)}
+BELOW_TARGET = {"xuzhou/徐州市养犬管理条例_2023修正.md": (MIN_PRECISION, 0.6)}
 
 
 def gold_links() -> dict[str, dict[str, set[str]]]:
