@@ -22,7 +22,7 @@ from corpus.numerals import int_to_cn as cn_numeral
 from ingest.enforcement.fines import Sanction, conduct_subject, extract_sanctions, fine_range
 from outreach.consequences import parties, plain_consequence, sanction_line
 from outreach.duties import (best_segment, binds_authority, duty_subject, duty_units, for_public, is_list_lead,
-                             is_regulated_party, named_item, segments)
+                             is_regulated_party, leading_party, named_item, segments)
 from outreach.fields import FieldStore, list_fields
 from outreach.scope import agency_name, select_regulations
 
@@ -103,20 +103,25 @@ def _conduct_card(title: str, art: ArticleRecord, consequence: dict) -> dict | N
         return None
     basis = [_quote(title, art.label, conduct)] + [_quote(title, art.label, q) for q in consequence["quotes"]
                                                    if q != conduct]
-    return {"subject": _party(None, enf, conduct_subject(conduct)), "duty": None, "avoid": conduct,
+    return {"subject": _party(None, enf, conduct), "duty": None, "avoid": conduct,
             "consequences": [consequence], "basis": basis, "articles": [art.label]}
 
 
-def _party(subject: str | None, enf: dict, conduct_party: str | None = None) -> str | None:
-    """The card's 适用对象: the duty's subject when it is a party (生产经营单位, 养犬人), else the party the penalty
-    falls on, else the party its conduct names (养犬人饲养禁养犬只的); never a place, an activity or a circumstance
-    (在重点管理区内, 养犬, 犬只咬伤他人)."""
+def _party(subject: str | None, enf: dict, conduct: str | None = None, duty: str | None = None) -> str | None:
+    """The card's 适用对象: the duty's subject when it is a party (生产经营单位, 养犬人), else the party its sentence
+    starts with (生产者生产产品…), else the party the penalty falls on, else the party its conduct names (养犬人饲养禁养
+    犬只的); never a place, an activity or a circumstance (在重点管理区内, 养犬, 犬只咬伤他人)."""
     if is_regulated_party(subject) and not _REFERENCE.match(subject or ""):
         return subject
+    if leading_party(duty):
+        return leading_party(duty)
     named = [p for p in parties(enf) if is_regulated_party(p)]
     if named:
         return "、".join(named)
-    return conduct_party if is_regulated_party(conduct_party) else None
+    for candidate in (conduct_subject(conduct or ""), leading_party(conduct)):
+        if is_regulated_party(candidate):
+            return candidate
+    return None
 
 
 def _punished_units(penalty: ArticleRecord, duty: ArticleRecord, link: dict) -> tuple[list[tuple[str, str | None]],
@@ -205,7 +210,7 @@ def regulation_cards(title: str, arts: dict[str, ArticleRecord], agency: str) ->
                 subject = duty_subject(units[0][1] or units[0][0])
                 if not for_public(subject, enf, consequence["quote"]) or binds_authority(units[0][1] or units[0][0]):
                     continue
-                card = duties[duty.label] = _DutyCard(duty, _party(subject, enf, conduct_subject(quotes[0])))
+                card = duties[duty.label] = _DutyCard(duty, _party(subject, enf, quotes[0], units[0][1] or units[0][0]))
             for unit in units:
                 if unit not in card.units:
                     card.units.append(unit)

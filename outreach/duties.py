@@ -15,6 +15,11 @@ _ITEM_NO = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
 _SUBJECT_END = re.compile(r"(?:对[^。，]{0,20})?(?:负有|履行|负责|承担)[^。，]{0,12}下列|应当|不得|必须|禁止|严禁|负有|"
                           r"(?:履行|负责|承担)[^。，]{0,12}下列")
 _PARTY = re.compile(r"(?:单位|者|人|人员|机构|组织|企业|律师|协会|所|户|主体|公司|工作者)$")
+#: A party named first in a sentence (生产者生产产品，不得…; 养犬人饲养禁养犬只的): the compound party words only, not
+#: a bare 人 or 者 (可能危及人体健康…).
+_LEADING_PARTY = re.compile(r"^(?![因在对为经由当如])[^，。；：、的]{0,8}?(?:单位|人员|机构|组织|企业|公司|经营者|生产者|销售者|使用者|管理者|个人|"
+                            r"责任人|管理人|所有人|设置人|养犬人|申请人|摊贩)")
+_VIOLATION_HEAD = re.compile(r"^(?:对)?违反[^，。；]{0,60}?规定，")
 _GOVERNMENT = re.compile(r"人民政府|部门|机关|委员会|办事处|人民法院|人民检察院|^国家|^国务院|行政管理|主管")
 #: Duties of the authorities themselves (their officials answer with 处分): not the public's duties.
 _AUTHORITY = re.compile(r"人民政府|部门|机关|办事处|管理委员会|派出机构|工作人员")
@@ -100,6 +105,14 @@ def is_regulated_party(subject: str | None) -> bool:
     """A party the regulation binds (生产经营单位, 申请人 …), not a government body nor a circumstance (犬只咬伤他人)."""
     return bool(subject and not _GOVERNMENT.search(subject) and not _AUTHORITY.search(subject)
                 and _PARTY.search(subject) and not subject.endswith("他人"))
+
+
+def leading_party(text: str | None) -> str | None:
+    """The party a sentence starts with, when it is one: 生产者生产产品 → 生产者; 违反本条例第十条第一款规定，养犬人饲养…
+    → 养犬人."""
+    head = _VIOLATION_HEAD.sub("", _ITEM_NO.sub("", (text or "").strip()))
+    m = _LEADING_PARTY.match(head)
+    return m.group(0) if m and is_regulated_party(m.group(0)) else None
 
 
 def binds_authority(text: str) -> bool:

@@ -11,7 +11,7 @@ from corpus.numerals import article_label, parse_label
 from outreach import build_outreach, regulation_cards
 from outreach.consequences import fine_words, plain_consequence, sanction_line
 from ingest.enforcement.fines import extract_sanctions, fine_range
-from outreach.duties import best_segment, duty_subject, duty_units, is_regulated_party, named_item
+from outreach.duties import best_segment, duty_subject, duty_units, is_regulated_party, leading_party, named_item
 
 TRAINING_DUTIES = {"text": "生产经营单位的安全生产管理机构以及安全生产管理人员履行下列职责:",
                    "items": ["（一）组织或者参与拟订本单位安全生产规章制度；",
@@ -53,6 +53,15 @@ def test_duty_sentence_and_subject():
     assert duty_subject("国家鼓励发展安全生产产业。") is None
     pen = "违反本条例第十八条规定，生产经营单位未按照规定对有关从业人员进行安全生产教育和培训的，责令限期改正，处一万元以上十万元以下罚款。"
     assert sanction_line("第一款\n" + pen, {"sanctions": [{"text": "处一万元以上十万元以下罚款"}]}) == pen
+
+
+def test_the_party_a_sentence_starts_with():
+    assert leading_party("生产者生产产品，不得掺杂、掺假。") == "生产者"
+    assert leading_party("违反本条例第十条第一款规定，养犬人饲养禁养犬只的，由公安部门责令限期改正。") == "养犬人"
+    assert leading_party("（一）沿街单位的非机动车应当停放在单位内部；") == "沿街单位"
+    for not_a_party in ("在重点管理区内，禁止饲养大型犬和烈性犬。", "可能危及人体健康和人身、财产安全的工业产品，必须符合标准。",
+                        "因组织大型文化活动，需要设置临时户外广告设施的，应当经批准。", "养犬应当遵守下列规定："):
+        assert leading_party(not_a_party) is None, not_a_party
 
 
 def test_items_are_read_through_their_clause():
