@@ -268,7 +268,9 @@ def _duty_card(title: str, card: _DutyCard) -> dict:
             numbers = [m.group(0) for m in (_ITEM_NO.match(s) for s in punished) if m]
             scope = "".join(numbers) + "项" if len(numbers) == len(punished) else ""
         consequences.append({**consequence, "scope": scope})
-        basis += [_quote(title, pen, i) for i in items] + [_quote(title, pen, q) for q in consequence["quotes"]]
+        # The penalty's own 款 first, then the 项 of its list that restate the duty (a lead-in with its items).
+        quotes = consequence["quotes"]
+        basis += [_quote(title, pen, q) for q in [*quotes[:1], *items, *quotes[1:]]]
     articles = list(dict.fromkeys([art.label, *(pen for pen, _ in card.penalties)]))
     return {"subject": card.subject, "duty": "".join(duty_parts), "avoid": None, "consequences": consequences,
             "basis": _unique_quotes(basis), "articles": articles}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidFilter, LawSearchError
+from corpus.numerals import parse_label
 
 DEFAULTS_FILE = Path(__file__).resolve().parent / "data" / "list_fields.json"
 STORE_NAME = "outreach_fields.json"
@@ -133,7 +134,8 @@ def content(doc: dict) -> list[str]:
     """普法内容: each regulation of the list with the articles its cards rest on, 《title》第X条、第Y条."""
     out = []
     for reg in doc["regulations"]:
-        labels = list(dict.fromkeys(label for card in reg["cards"] for label in card["articles"]))
+        labels = sorted(dict.fromkeys(label for card in reg["cards"] for label in card["articles"]),
+                        key=lambda label: parse_label(label) or (0, ""))
         out.append(f"《{reg['title']}》" + ("、".join(labels) if labels else ""))
     return out
 

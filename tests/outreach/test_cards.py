@@ -153,7 +153,7 @@ def test_an_implicit_link_quotes_the_penalty_item_it_restates():
     [card] = regulation_cards("某法", {a.label: a for a in (duties, fine)}, "应急管理")
     assert card["duty"] == "生产经营单位应当如实记录安全生产教育和培训情况。"
     assert card["subject"] == "生产经营单位"
-    assert [q["quote"] for q in card["basis"]] == [card["duty"], items[1], lead]
+    assert [q["quote"] for q in card["basis"]] == [card["duty"], lead, items[1]]  # the lead-in, then its 项
 
 
 # ---- on a real index ---------------------------------------------------------------------------------------------

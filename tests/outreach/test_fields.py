@@ -30,7 +30,7 @@ def test_defaults_per_agency_with_their_key_dates():
 def test_the_list_carries_every_field_and_its_content_from_the_cards():
     fields = list_fields(DOC)
     assert list(fields) == ["responsible_unit", "content", "audience", "methods", "key_dates", "completion_standard"]
-    assert fields["content"] == ["《徐州市安全生产条例》第十八条、第四十六条、第十四条、第四十五条", "《空条例》"]
+    assert fields["content"] == ["《徐州市安全生产条例》第十四条、第十八条、第四十五条、第四十六条", "《空条例》"]
     labels = [label for label, _ in field_rows(fields)]
     assert labels == ["责任单位", "普法内容", "普法对象", "普法方式", "重要时间节点", "完成标准"]
     assert "6月：安全生产月" in dict(field_rows(fields))["重要时间节点"]
