@@ -206,6 +206,12 @@ def test_emergency_management_list_for_xuzhou(index):
     # The duties a penalty names by 项 (第十五条第一项至第五项) are quoted with their lead, all five.
     head = next(c for c in regs["江苏省安全生产条例"]["cards"] if c["articles"][0] == "第十五条")
     assert head["duty"].startswith("生产经营单位的主要负责人") and all(f"（{n}）" in head["duty"] for n in "一二三四五")
+    # The issue's examples: the main person in charge's duties are punished by 第九十四条/第九十五条 (not 第一百一十条,
+    # fleeing after an accident); 第九十三条's fine is in its second 款, which is quoted with it.
+    law = {c["articles"][0]: c for c in regs["中华人民共和国安全生产法"]["cards"]}
+    assert [c["label"] for c in law["第二十一条"]["consequences"]] == ["第九十四条", "第九十五条"]
+    [funds] = law["第二十三条"]["consequences"]
+    assert funds["plain"].endswith("罚款2万元至20万元") and "二万元以上二十万元以下" in funds["quote"]
     # Duties of the authorities themselves (officials' 处分) are not public outreach material.
     assert not any("工作人员" in (c["subject"] or "") for r in doc["regulations"] for c in r["cards"])
 
