@@ -14,8 +14,9 @@ import difflib
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -58,7 +59,7 @@ class VersionArticle:
     text: str
 
     @classmethod
-    def from_record(cls, rec: ArticleRecord) -> "VersionArticle":
+    def from_record(cls, rec: ArticleRecord) -> VersionArticle:
         return cls(rec.article_no, rec.article_suffix, rec.label, rec.text)
 
 
@@ -324,5 +325,15 @@ def compare_versions(index: ArticleIndex, title: str, *, from_date: str | None =
             "versions": [{k: e[k] for k in public} for e in eds], **result}
 
 
-__all__ = ["VersionArticle", "align", "edition_records", "mark_changes", "changed_words", "compare_versions", "editions",
-           "resolve_regulation", "STATUSES", "STATUS_NAMES"]
+__all__ = [
+    "STATUSES",
+    "STATUS_NAMES",
+    "VersionArticle",
+    "align",
+    "changed_words",
+    "compare_versions",
+    "edition_records",
+    "editions",
+    "mark_changes",
+    "resolve_regulation",
+]

@@ -13,15 +13,14 @@ law_not_found (未收录该法规), ambiguous (法规名称不明确), unresolve
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from corpus.articles import ArticleRecord
 from corpus.errors import InvalidFilter
 from corpus.index import ArticleIndex, date_int
 from corpus.numerals import article_label, int_to_cn
-from corpus.titles import normalize_title
-
 from search.citations import CitationMatch, find_citations
 from search.compare import VersionArticle, align, edition_records, editions
 from search.titles import TitleBook
@@ -344,4 +343,4 @@ def annotate(text: str, report: dict) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["CitationChecker", "annotate", "quote_in", "VERDICTS", "VERDICT_NAMES"]
+__all__ = ["VERDICTS", "VERDICT_NAMES", "CitationChecker", "annotate", "quote_in"]

@@ -37,4 +37,4 @@ def compare(runtime, title: str, *, from_date: str | None = None, to_date: str |
     return compare_versions(runtime.index, title, from_date=from_date, to_date=to_date)
 
 
-__all__ = ["document_text", "citation_checker", "check_text", "check_file", "compare"]
+__all__ = ["check_file", "check_text", "citation_checker", "compare", "document_text"]
