@@ -23,6 +23,7 @@ from api.deps import API_KEY_HEADER, role_of
 from api.errors import BodyTooLarge, TooManyRequests, error_response
 
 UPLOAD_PATH = "/api/regulations"  # multipart uploads: limited by max_upload_mb / max_upload_files instead
+VERIFY_UPLOAD_PATH = "/api/verify/file"  # a document to check: limited by max_upload_mb in its route
 
 
 class RateLimiter:
@@ -122,7 +123,7 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or self.max_bytes <= 0
-                or (scope.get("method") == "POST" and scope.get("path") == UPLOAD_PATH)):
+                or (scope.get("method") == "POST" and scope.get("path") in (UPLOAD_PATH, VERIFY_UPLOAD_PATH))):
             await self.app(scope, receive, send)
             return
         length = _header(scope, b"content-length")

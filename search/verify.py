@@ -12,6 +12,7 @@ law_not_found (未收录该法规), ambiguous (法规名称不明确), unresolve
 """
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,7 +120,11 @@ class CitationChecker:
             raise InvalidFilter(f"文本过长（{len(text)} 字，上限 {MAX_TEXT} 字）", detail="text")
         day = None
         if as_of:
-            day = date_int(as_of) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of) else None
+            try:
+                day = date_int(datetime.date.fromisoformat(as_of).isoformat()) \
+                    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of) else None
+            except ValueError:
+                day = None
             if day is None:
                 raise InvalidFilter("文件日期格式应为 YYYY-MM-DD", detail=as_of)
         self._editions.clear()
@@ -138,6 +143,11 @@ class CitationChecker:
     def _mentions(self, text: str) -> list[tuple[int, str]]:
         """(position, regulation id) of every title the text names, in order: what 本条例 can refer to."""
         found = []
+        # a document headed by a law's title (the text of a regulation, a notice about one) names it first
+        head = next((line.strip(" #\t\u3000") for line in text.splitlines() if line.strip()), "")
+        regs = {r["regulation_id"] for r in self.titles.resolve(head)} if 2 <= len(head) <= 80 else set()
+        if len(regs) == 1:
+            found.append((0, regs.pop()))
         for m in _BRACKETED.finditer(text):
             regs = {r["regulation_id"] for r in self.titles.resolve(m.group("t"))}
             if len(regs) == 1:
