@@ -140,6 +140,12 @@ def test_verify_api(client):
     r = client.post("/api/verify/file", files={"file": ("leaflet.md", LEAFLET.read_bytes(), "text/markdown")})
     assert r.status_code == 200
     _assert_expected(r.json())
+    # a document over the 64 KB cap of other request bodies is read whole (the upload limit applies instead)
+    big = LEAFLET.read_bytes() + ("\n本段为说明文字，不含引用。" * 4000).encode("utf-8")
+    assert len(big) > 64 * 1024
+    r = client.post("/api/verify/file", files={"file": ("leaflet.txt", big, "text/plain")})
+    assert r.status_code == 200
+    _assert_expected(r.json())
     r = client.post("/api/verify", json={"text": "《徐州市安全生产条例》第九条", "as_of": "2021-13-45"})
     assert r.status_code == 400 and "日期" in r.json()["message"]
     r = client.post("/api/verify/file", files={"file": ("a.zip", io.BytesIO(b"PK\x03\x04rubbish"), "application/zip")})
@@ -160,3 +166,10 @@ def test_compare_api(client, rt):
     assert r.status_code == 404 and "只有一个版本" in r.json()["message"]
     r = client.get("/api/compare", params={"regulation": "不存在的条例"})
     assert r.status_code == 404
+
+
+def test_checking_a_document_is_rate_limited_like_a_question():
+    from api.limits import limit_class
+
+    assert limit_class("POST", "/api/verify") == limit_class("POST", "/api/verify/file") == "heavy"
+    assert limit_class("GET", "/api/compare") == "read"
