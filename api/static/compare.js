@@ -5,10 +5,12 @@
 const COMPARE_NAMES = { same: "未变", renumbered: "条号变化", modified: "修改", inserted: "插入", added: "新增",
                         split: "拆分", merged: "合并", deleted: "删除" };
 
-/* The link an article of a regulation with several versions shows. */
-function compareLink(regId, label) {
-  return el("p", { class: "compare-link" },
-    el("a", { href: `#/compare/${encodeURIComponent(regId)}?focus=${encodeURIComponent(label || "")}` }, "新旧对照"));
+/* The link an article of a regulation with several versions shows; an article of a superseded version is found
+   among the older articles of the comparison (focus=old:第九条). */
+function compareLink(regId, label, isCurrent, versionDate) {
+  const q = new URLSearchParams({ focus: `${isCurrent === false ? "old:" : ""}${label || ""}` });
+  if (isCurrent === false && versionDate) q.set("from", versionDate);
+  return el("p", { class: "compare-link" }, el("a", { href: `#/compare/${encodeURIComponent(regId)}?${q}` }, "新旧对照"));
 }
 
 function diffText(row, side) {
@@ -39,7 +41,8 @@ async function showCompare(regId, params) {
     const summary = el("p", { class: "cmp-summary" }, Object.entries(d.summary).filter(([, n]) => n)
       .map(([k, n]) => el("span", { class: `badge cmp-${k}` }, `${COMPARE_NAMES[k]} ${n}`)));
     const focus = params.get("focus") || "";
-    const rows = d.rows.map((r) => el("tr", { class: `cmp-${r.status}${r.new === focus ? " focus" : ""}`, id: r.new === focus ? "cmp-focus" : null },
+    const focused = (r) => (focus.startsWith("old:") ? r.old.includes(focus.slice(4)) : focus && r.new === focus);
+    const rows = d.rows.map((r) => el("tr", { class: `cmp-${r.status}${focused(r) ? " focus" : ""}`, id: focused(r) ? "cmp-focus" : null },
       el("td", {}, r.old.length ? el("div", { class: "cmp-label" }, r.old.join("、")) : null, r.old.length ? diffText(r, "old") : null),
       el("td", { class: "cmp-status" }, el("span", { class: `badge cmp-${r.status}` }, COMPARE_NAMES[r.status])),
       el("td", {}, r.new ? el("a", { class: "cmp-label", href: articleHref(d.regulation_id, r.new_no, r.new_suffix) }, r.new) : null,

@@ -20,6 +20,13 @@ def test_article_of_a_revised_regulation_opens_the_side_by_side_comparison(page,
     assert "第九条" in focus.inner_text() and "条号变化" in focus.inner_text()
     modified = page.locator("tr.cmp-modified").first
     assert modified.locator("ins, del").count() >= 1
+    # from an article of the superseded version: the same rule among the older articles
+    old = next(v for v in client.get(f"/api/regulations/{reg['regulation_id']}").json()["versions"]
+               if not v["is_current"])
+    page.goto(f"/#/article/{reg['regulation_id']}/9?version_id={old['version_id']}")
+    page.click(".compare-link a")
+    page.wait_for_selector("tr.focus")
+    assert "第十二条" in page.locator("tr.focus").inner_text()
     assert not page.problems
 
 
