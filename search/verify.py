@@ -73,6 +73,7 @@ def closeness(quote: str, text: str) -> float:
 
 @dataclass
 class _Edition:
+    title: str
     version_date: str
     version_ids: list[str]
     is_current: bool
@@ -99,7 +100,7 @@ class CitationChecker:
             eds = []
             for e in editions(self.index, regulation_id):
                 recs = edition_records(self.index, e["version_ids"])
-                eds.append(_Edition(e["version_date"], e["version_ids"], e["is_current"], e["valid_from"],
+                eds.append(_Edition(e["title"], e["version_date"], e["version_ids"], e["is_current"], e["valid_from"],
                                     e["valid_to"], {(r.article_no, r.article_suffix): r for r in recs}))
             self._editions[regulation_id] = eds
         return self._editions[regulation_id]
@@ -128,6 +129,7 @@ class CitationChecker:
             if day is None:
                 raise InvalidFilter("文件日期格式应为 YYYY-MM-DD", detail=as_of)
         self._editions.clear()
+        self._alignments.clear()
         quotes = [m.span() for m in _QUOTE_ANY.finditer(text)]
         mentions = self._mentions(text)
         out = []
@@ -226,8 +228,7 @@ class CitationChecker:
                 rid = next(iter(regs))
         eds = self.editions_of(rid)
         current = next((ed for ed in reversed(eds) if ed.is_current), eds[-1])
-        title = current.articles and next(iter(current.articles.values())).title or ""
-        title = title or next((r["title"] for r in self.titles.records() if r["regulation_id"] == rid), "")
+        title = current.title
         row.update(regulation_id=rid, title=title, citation=f"《{title}》{label}")
         key = (c.article_no, c.article_suffix)
         # Which edition it was written for
