@@ -1,6 +1,8 @@
 """Uploaded files: limits, content sniffing (never the client's name), and safe storage under <data_dir>/uploads/.
 
-All files of one request are checked before anything is written, so a rejected upload writes nothing.
+Each file of a request is checked on its own: the files that pass are written and imported, the others are reported
+with their reason (`rejected`), so one bad file never turns a batch away. A request whose every file fails the
+checks writes nothing.
 """
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from api.errors import UploadTooLarge, UploadTypeRejected
-from corpus.errors import EmptyFile
+from api.errors import UploadTooLarge, UploadTypeRejected, scrub
+from corpus.errors import EmptyFile, LawSearchError
 
 MB = 1024 * 1024
 CHUNK = 1024 * 1024
@@ -124,6 +126,13 @@ def check(source: BinaryIO, client_name: str, *, max_mb: int) -> CheckedFile:
         raise EmptyFile("文件为空", detail=client_name)
     kind = sniff(source, client_name)
     return CheckedFile(client_name=client_name, kind=kind, size=size, source=source)
+
+
+def rejected(client_name: str, exc: LawSearchError) -> dict:
+    """The per-file result of a file turned away by the checks (nothing of it is written)."""
+    return {"filename": client_name, "stored_as": None, "type": None, "size": None, "ok": False, "regulations": [],
+            "articles": 0, "points": 0, "unchanged": False,
+            "errors": [{"code": exc.code, "message": exc.message, "detail": scrub(exc.detail)}]}
 
 
 def store(files: list[CheckedFile], uploads_dir: Path) -> tuple[str, list[Path]]:
