@@ -24,7 +24,7 @@ CHUNK = 1024 * 1024
 EXTENSIONS = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "md": ".md", "txt": ".txt"}
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s[^>]*charset|<p[\s>]|<div[\s>]", re.I)
 _FOREIGN = [
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版 Office 文档（.doc/.xls/.ppt），请另存为 .docx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版办公文档（.doc、.xls、.ppt），请另存为 .docx"),
     (b"\x89PNG\r\n\x1a\n", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF8", "GIF 图片"),
     (b"\x7fELF", "可执行程序"), (b"MZ", "可执行程序"), (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf", "7z 压缩包"),
     (b"\x1f\x8b", "gzip 压缩包"), (b"{\\rtf", "RTF 文档"),
@@ -84,17 +84,17 @@ def sniff(source: BinaryIO, client_name: str) -> str:
             with zipfile.ZipFile(source) as zf:
                 names = set(zf.namelist())
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise UploadTypeRejected("文件已损坏或不是有效的 Word 文档", detail=client_name)
+            raise UploadTypeRejected("文件已损坏，或不是有效的 .docx 文档", detail=client_name)
         if "word/document.xml" in names:
             return "docx"
-        raise UploadTypeRejected("不支持的文件类型：压缩包或非 Word 的 Office 文件", detail=client_name)
+        raise UploadTypeRejected("不支持的文件类型：压缩包，或 .docx 以外的办公文件", detail=client_name)
     for magic, what in _FOREIGN:
         if head.startswith(magic):
             raise UploadTypeRejected(f"不支持的文件类型：{what}", detail=client_name)
     source.seek(0)
     data = source.read()
     if not _decodes(data):
-        raise UploadTypeRejected("不支持的文件类型：既不是 PDF、Word（.docx），也不是可识别编码的文本或网页",
+        raise UploadTypeRejected("不支持的文件类型：内容既不是 .pdf、.docx 文件，也不是可识别编码的文本或网页",
                                  detail=client_name)
     if _HTML.search(data.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096]):
         return "html"

@@ -63,8 +63,8 @@ def test_sniff_by_content(data, name, kind):
 
 
 @pytest.mark.parametrize("data,words", [
-    (_xlsx(), "压缩包或非 Word"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "旧版 Office"),
+    (_xlsx(), "压缩包，或 .docx 以外的办公文件"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "旧版办公文档"),
     (b"\x00\x01\x02\xff\xfe\x00\x80" * 100, "不支持的文件类型"),
 ])
 def test_sniff_rejects_other_formats(data, words):
