@@ -63,7 +63,10 @@ def create_app(settings, runtime=None, address: str | None = None) -> FastAPI:
             rt = Runtime.open(settings)
             attach_runtime(app, rt)
             if address and not settings.qdrant_url:
-                write_address(settings.data_dir, address)
+                try:
+                    write_address(settings.data_dir, address)
+                except OSError:  # the command line then cannot reach this server; serving goes on
+                    log.warning("could not record the server address in %s", settings.data_dir, exc_info=True)
             # The first searches would otherwise read the re-ranking fields of their candidates from disk (≈5 s
             # for a 150k-article index spread over the first queries); the server answers meanwhile.
             warming = threading.Thread(target=_warm, args=(rt,), name="lawsearch-warm", daemon=True)

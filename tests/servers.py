@@ -27,7 +27,8 @@ def free_port() -> int:
 def cli(data_dir: Path, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """`lawsearch --data-dir DATA ARGS…` run from this checkout; returns the finished process (text output)."""
     return subprocess.run([sys.executable, "-m", "cli.main", "--data-dir", str(data_dir), *args], cwd=REPO,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 @contextmanager

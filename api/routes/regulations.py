@@ -3,6 +3,7 @@ and delete."""
 from __future__ import annotations
 
 import re
+
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
