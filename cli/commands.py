@@ -36,13 +36,23 @@ def cmd_parse(args, settings) -> int:
             nums = [a.article_no for a in r.articles]
             span = f"第{nums[0]}–{nums[-1]}条" if nums and r.has_articles else f"{len(nums)} 段（无条文编号）"
             print(f"{r.source_path}\n  《{r.title}》 {r.level or '?'} · {r.region or '?'} · {r.office or '?'}\n"
-                  f"  版本日期 {r.version_date or '?'} · 施行 {r.effective_date or '?'} · 状态 {r.status or '未标注'}\n"
+                  f"  版本日期 {r.version_date or '?'} · {_effective(r)} · 状态 {r.status or '未标注'}\n"
                   f"  {len({(a.article_no, a.article_suffix) for a in r.articles})} 条 ({span})，"
                   f"{len({tuple(a.headings) for a in r.articles if a.headings})} 个章节")
             for w in r.warnings:
                 print(f"  注意: {w}")
     _print_failures(failures)
     return 1 if failures else 0
+
+
+def _effective(r) -> str:
+    """施行 date of a parsed version: its own, or the first version's said as such (service.listing)."""
+    from service.listing import own_effective_date
+
+    own = own_effective_date({"effective_date": r.effective_date, "version_date": r.version_date})
+    if own or not r.effective_date:
+        return f"施行 {own or '?'}"
+    return f"首次施行 {r.effective_date}（本版施行日期原文未载明）"
 
 
 def _runtime(settings):

@@ -1,6 +1,11 @@
-"""The order regulations are listed in (the page's 法规 tab, `GET /api/regulations`, `lawsearch regulations`): the
-home region's own texts first, then its province's, then national law, then every other region by name; within
-a region by level (corpus.model.LEVELS: 法律 before 行政法规 …), then title, then version date."""
+"""How regulations are listed (the page's 法规 tab, `GET /api/regulations`, `lawsearch regulations`).
+
+Order: the home region's own texts first, then its province's, then national law, then every other region by name;
+within a region by level (corpus.model.LEVELS: 法律 before 行政法规 …), then title, then version date.
+
+Dates: a text amended later still ends with the first version's "本法自2002年11月1日起施行", so a version's
+`effective_date` read from its articles may be the first version's. `own_effective_date` is the date shown as the
+version's own: only one on or after the version's own date."""
 from __future__ import annotations
 
 from corpus.model import LEVELS
@@ -21,4 +26,10 @@ def regulation_order(rows: list[dict], home_region: str | None) -> list[dict]:
     return sorted(rows, key=key)
 
 
-__all__ = ["regulation_order"]
+def own_effective_date(rec: dict) -> str:
+    """The version's own 施行 date, or "" when the one read from its text predates the version (the first version's)."""
+    effective, version = rec.get("effective_date") or "", rec.get("version_date") or ""
+    return effective if effective and (not version or effective >= version) else ""
+
+
+__all__ = ["own_effective_date", "regulation_order"]

@@ -18,7 +18,7 @@ from corpus.index import FAR_FUTURE, date_int
 from corpus.numerals import article_label, label_prefix, parse_article_number, parse_label
 from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
-from service.listing import regulation_order
+from service.listing import own_effective_date, regulation_order
 
 router = APIRouter(prefix="/api", tags=["regulations"], responses=ERROR_RESPONSES)
 
@@ -34,6 +34,7 @@ ARTICLE_NO_MAX = 2**63 - 1  # the index stores article numbers as 64-bit integer
 
 def public_version(rec: dict) -> dict:
     out = {k: rec.get(k) for k in VERSION_FIELDS if k in rec}
+    out["own_effective_date"] = own_effective_date(rec)
     if rec.get("warnings"):
         out["warnings"] = [scrub(w) for w in rec["warnings"]]
     return out

@@ -436,13 +436,6 @@ function versionName(v) {
   return `${v.version_date || "未注明日期"}${own ? ` ${own.event}` : ""}${v.is_current ? "（现行）" : "（历史）"}`;
 }
 
-/* The version's own 施行 date: a text amended later still ends with the first version's "自…起施行", which is not
-   the date this version took effect — such a date (before the version's own date) is not shown as its own. */
-function ownEffective(v) {
-  if (!v.effective_date) return "";
-  return !v.version_date || v.effective_date >= v.version_date ? v.effective_date : "";
-}
-
 async function showReg(regId, params) {
   const box = $("#reg-detail");
   box.replaceChildren(el("p", { class: "info" }, "载入中…"));
@@ -465,7 +458,7 @@ async function showReg(regId, params) {
       el("ul", { class: "versions" }, d.versions.map((v) => el("li", {},
         el("a", { href: `#/reg/${encodeURIComponent(regId)}?version_id=${encodeURIComponent(v.version_id)}` },
           versionName(v)),
-        ownEffective(v) ? ` · 自 ${ownEffective(v)} 起施行` : ""))),
+        v.own_effective_date ? ` · 自 ${v.own_effective_date} 起施行` : ""))),
       el("h3", {}, `目录（${d.version_date || ""}版）`),
       ...groups.map((g) => el("div", { class: "toc-group" },
         g.key ? el("h4", {}, g.key) : null,

@@ -183,6 +183,9 @@ def test_no_english_word_outside_citations_and_code_on_any_tab(page):
     check("regulations")
     page.locator("#reg-list li a", has_text="徐州市安全生产条例").click()
     settle(page, "#reg-detail .toc a")
+    versions = page.locator("#reg-detail .versions li").all_inner_texts()  # each version with its own dates
+    assert any(v.startswith("2019-12-12") and "自 2020-01-01 起施行" in v for v in versions), versions
+    assert any(v.startswith("2024-12-09") and "（现行）" in v and "自 2025-02-01 起施行" in v for v in versions), versions
     check("regulation")
     page.locator("#reg-detail .toc a").nth(19).click()
     settle(page, "#article .article-text")
