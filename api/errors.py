@@ -90,6 +90,7 @@ class ErrorBody(BaseModel):
     message: str = Field(description="中文说明，可直接展示给用户")
     detail: str = Field("", description="technical detail (never a stack trace or a server path)")
     candidates: list[str] | None = Field(None, description="for an ambiguous title (409): the regulations it may mean")
+    files: list[dict] | None = Field(None, description="for an upload refused as a whole: each file and its reason")
 
 
 def documented(description: str) -> dict:
@@ -128,6 +129,8 @@ def error_response(exc: LawSearchError) -> JSONResponse:
     body = error_body(exc.code, exc.message, exc.detail)
     if getattr(exc, "candidates", None):
         body["candidates"] = list(exc.candidates)
+    if getattr(exc, "files", None):
+        body["files"] = list(exc.files)
     headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else {}
     if getattr(exc, "retry_after", None):
         headers["Retry-After"] = str(exc.retry_after)

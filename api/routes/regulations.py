@@ -329,6 +329,7 @@ async def upload(request: Request, caller: Caller = Depends(require_admin), audi
                              "files": [_audit_file(r) for r in results.values()]}, client=caller.client,
                      message=describe(who=caller.key_id, role=caller.role, action=action, target=names,
                                       result=f"rejected: {first_error.code}", reason=first_error.message))
+        first_error.files = [results[i] for i in range(len(uploads))]  # the error body reports each file too
         raise first_error
 
     upload_id, paths = store([f for _, f in checked], runtime.data_dir / "uploads")

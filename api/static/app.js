@@ -488,25 +488,32 @@ async function upload(ev) {
   try {
     const data = await api("/api/regulations", { method: "POST", body: form, admin: true });
     regsCache = null;
-    const done = data.files.filter((f) => f.ok).length, failed = data.files.length - done;
-    out.replaceChildren(el("p", { class: data.result === "ok" ? "ok" : "warn" },
-      (data.result === "ok" ? "导入完成" : data.result === "partial" ? "部分文件导入失败" : "导入失败") +
-        `：共 ${data.files.length} 个文件，成功 ${done} 个` + (failed ? `，未导入 ${failed} 个` : "")),
-      el("ul", { class: "upload-results" }, data.files.map((f) => el("li", { class: f.ok ? "ok" : "error" },
-        el("code", {}, f.filename), "：",
-        f.ok ? (f.unchanged ? "内容未变化，已跳过" : `已导入，条文 ${f.articles} 条`) : "未导入",
-        (f.regulations || []).map((r) => el("span", {}, " ",
-          el("a", { href: `#/reg/${encodeURIComponent(r.regulation_id)}` }, `《${r.title}》`))),
-        (f.errors || []).map((e) => el("span", { class: "reason" }, "——", withCode(e.message)))))));
+    out.replaceChildren(...uploadReport(data.result, data.files));
     refreshCounts();
   } catch (e) {
-    if (e.body && e.body.message) {  // the whole request refused (every file rejected, too many files …)
+    if (e.body && e.body.files) {  // every file turned away: the request is refused, each file still reported
+      out.replaceChildren(...uploadReport("failed", e.body.files));
+    } else if (e.body && e.body.message) {  // refused as a whole (too many files, too large …)
       out.replaceChildren(el("p", { class: "error" }, "导入失败：", withCode(e.body.message),
         e.body.detail ? el("span", {}, "（", el("code", {}, e.body.detail), "）") : null));
     } else {
       showError(out, e);
     }
   }
+}
+
+/* One line for the batch, one per file: imported (with its regulations), unchanged, or the reason it was not. */
+function uploadReport(result, files) {
+  const done = files.filter((f) => f.ok).length, failed = files.length - done;
+  return [el("p", { class: result === "ok" ? "ok" : "warn" },
+    (result === "ok" ? "导入完成" : result === "partial" ? "部分文件导入失败" : "导入失败") +
+      `：共 ${files.length} 个文件，成功 ${done} 个` + (failed ? `，未导入 ${failed} 个` : "")),
+    el("ul", { class: "upload-results" }, files.map((f) => el("li", { class: f.ok ? "ok" : "error" },
+      el("code", {}, f.filename), "：",
+      f.ok ? (f.unchanged ? "内容未变化，已跳过" : `已导入，条文 ${f.articles} 条`) : "未导入",
+      (f.regulations || []).map((r) => el("span", {}, " ",
+        el("a", { href: `#/reg/${encodeURIComponent(r.regulation_id)}` }, `《${r.title}》`))),
+      (f.errors || []).map((e) => el("span", { class: "reason" }, "——", withCode(e.message))))))];
 }
 
 async function deleteReg(ev) {

@@ -97,6 +97,9 @@ def test_rejected_uploads_write_nothing(client, api_settings, runtime, admin, fi
     body = r.json()
     assert body["code"] == code and words in body["message"] + body["detail"]
     assert re.search(r"[\u4e00-\u9fff]", body["message"])
+    if code != "too_many_files":  # every file was looked at: each is reported with its reason
+        assert [f["filename"] for f in body["files"]] == [f[1][0] for f in files]
+        assert all(not f["ok"] and f["errors"][0]["message"] for f in body["files"])
     assert _uploads(api_settings) == before_files
     assert runtime.index.counts() == before_points
     last = _audit(api_settings)[-1]

@@ -27,8 +27,10 @@ def site(tmp_path_factory, corpus_dir):
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Per module: Playwright's sync API allows one running instance per thread, and tests/api/test_browser.py
+    starts its own."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")

@@ -157,6 +157,12 @@ def test_a_mixed_upload_reports_each_file_and_the_footer_follows(page, tmp_path,
     assert not re.search(r"\b(upload|rejected|partial|unsupported)\b", entry), entry
     assert not english(page), english(page)
     assert not page.problems, page.problems
+    # the bad file alone: the request is refused (415, which the browser logs), and the file still gets its line
+    page.set_input_files("#upload-files", [str(fake)])
+    page.click("#upload-form button[type=submit]")
+    page.locator("#upload-result", has_text="共 1 个文件，成功 0 个").wait_for()
+    assert "fake.pdf" in page.inner_text(".upload-results li") and "不支持的文件类型" in page.inner_text(".upload-results li")
+    assert all("415" in p for p in page.problems), page.problems
 
 
 def test_no_english_word_outside_citations_and_code_on_any_tab(page):
