@@ -8,9 +8,9 @@ import json
 import httpx
 import pytest
 
-from service.address import read_address
+from service.address import read_address, write_address
 from tests.indexes import ingested_runtime
-from tests.servers import cli, served
+from tests.servers import cli, free_port, served
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +64,7 @@ def test_read_commands_go_through_the_running_server(data_dir, corpus_dir):
     assert read_address(data_dir) is None  # removed when the server stopped
     r = cli(data_dir, "search", QUESTION, "--json")
     assert r.returncode == 0 and "通过" not in r.stderr and json.loads(r.stdout)["hits"]
+    # a record left behind by a killed server (nothing answers there any more) does not get in the way
+    write_address(data_dir, f"http://127.0.0.1:{free_port()}")
+    r = cli(data_dir, "article", "徐州市安全生产条例", "20")
+    assert r.returncode == 0 and "第二十条" in r.stdout and "通过" not in r.stderr, r.stderr
