@@ -21,7 +21,7 @@ from api import errors
 from api.audit import AuditLog
 from api.limits import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
-from api.routes import feedback, outreach, regulations, search
+from api.routes import feedback, outreach, regulations, search, verification
 from service.address import remove_address, write_address
 from service.runtime import Runtime
 from service.wording import retrieval_words
@@ -109,6 +109,7 @@ def create_app(settings, runtime=None, address: str | None = None) -> FastAPI:
     app.include_router(regulations.router)
     app.include_router(outreach.router)
     app.include_router(feedback.router)
+    app.include_router(verification.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request):
