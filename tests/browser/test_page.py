@@ -75,7 +75,7 @@ def test_the_home_page_explains_each_tab_and_its_examples_run(page):
     assert not page.problems, page.problems
 
 
-TABS = ["#/search", "#/ask", "#/regs", "#/outreach", "#/admin"]
+TABS = ["#/search", "#/ask", "#/regs", "#/outreach", "#/verify", "#/admin"]
 
 
 def test_inputs_keep_the_width_on_a_phone(page):
@@ -199,6 +199,12 @@ def test_no_english_word_outside_citations_and_code_on_any_tab(page):
     page.goto("/#/outreach?agency=应急管理&region=徐州市")
     settle(page, ".ocard")
     check("outreach")
+    page.goto("/#/verify")
+    page.fill("#v-text", "根据《徐州市安全生产条例》第二十条，生产经营单位应当建立健全生产安全事故隐患排查治理制度。"
+                         "《中华人民共和国安全生产法》第九百条另有规定。")
+    page.click("#verify-form button[type=submit]")
+    settle(page, "#verify-result > *")
+    check("verify")
     page.goto("/#/admin")
     page.fill("#api-key", ADMIN_KEY)
     page.click("#key-form button[type=submit]")
