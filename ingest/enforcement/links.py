@@ -41,14 +41,15 @@ _FILLER = re.compile(r"擅自|未按照规定|按照规定|按规定|依照规�
 IMPLICIT_THRESHOLD = 0.5  # minimum score of the best duty sentence for an implicit link
 PARTY_BONUS = 0.3  # the duty sentence binds the party the penalty speaks of (主要负责人 … 主要负责人)
 PARTY_PENALTY = 0.3  # it binds another party (安全生产管理人员 where the penalty speaks of 生产经营单位)
-SECOND_LINK_MARGIN = 0.05  # a second duty article of one conduct: scored within this margin of the best
+SECOND_LINK_MARGIN = 0.05
+OWN_WORD_FLOOR = 0.1  # the least score of an article linked for a word of the conduct that it alone uses  # a second duty article of one conduct: scored within this margin of the best
 #: Words that end the subject of a duty sentence: 生产经营单位|对…应当…, …的主要负责人|负有下列职责.
 _DUTY_SUBJECT_END = re.compile(r"对|在|应当|不得|必须|负有|履行|负责(?!人)|禁止|严禁|方可|须|依照|依法|按照|根据")
 _PARTY_SPLIT = re.compile(r"以及|或者|和|、|及")
 #: A parenthesised level or remark inside a party: 县（市、区）公安部门 is 县公安部门.
 _PARENTHESES = re.compile(r"[（(][^（）()]{0,12}[）)]")
 #: The level before an authority: 县公安部门, 县级以上地方各级人民政府.
-_LEVEL = re.compile(r"(?:[省市县区乡镇、]|级以上|地方|各级|本级)+")
+_LEVEL = re.compile(r"(?:[省市县区乡镇、]|级以上|地方|各级|本级|其他)+")
 #: A subject that names a party (a unit, a person, an authority), not a thing (安全设备的设计…).
 _PARTY_WORD = re.compile(r"(?:单位|人员|人|机构|者|企业|组织|部门|机关|政府|办事处|委员会)$")
 #: The authorities and their staff: their duties are not the regulated parties' duties, and the reverse.
@@ -100,7 +101,7 @@ def parties(subject: str | None) -> set[str]:
     {决策机构, 主要负责人, 投资人}; empty when it names no party."""
     out = set()
     for piece in _PARTY_SPLIT.split(_PARENTHESES.sub("", subject or "")):
-        tail = re.sub(r"^(?:其|该|本单位)", "", piece.rsplit("的", 1)[-1])
+        tail = re.sub(r"^(?:其(?!他)|该|本单位)", "", piece.rsplit("的", 1)[-1])
         if len(tail) >= 2 and _PARTY_WORD.search(tail) and not tail.endswith("他人"):  # 犬只咬伤他人: a circumstance
             out.add(tail)
     return out
@@ -301,7 +302,8 @@ def duty_units(article: _Merged) -> list[_DutyUnit]:
         for sentence in _NEW_SUBJECT.split(clause):
             # A sentence without its own subject goes on with the previous one's (…部门对符合条件的，予以登记；不符合
             # 条件的，不予登记).
-            lead_subject = duty_subject(sentence) or lead_subject
+            own = duty_subject(sentence)
+            lead_subject = own if own and (parties(own) or not parties(lead_subject)) else lead_subject
             out.append(_DutyUnit(article.key, sentence, lead_subject))
         for item in items:
             out.append(_DutyUnit(article.key, item, duty_subject(item) or lead_subject))
@@ -317,7 +319,7 @@ class _DutyIndex:
         self.grams = [set(_bigrams(c.text)) for c in candidates]
         self.unit_texts = [[(u.text, u.subject) for u in duty_units(c)] for c in candidates]
         self.units = [[(set(_bigrams(t)), sub) for t, sub in units] for units in self.unit_texts]
-        df = Counter(g for gs in self.grams for g in gs)
+        df = self.df = Counter(g for gs in self.grams for g in gs)
         n = len(self.grams)
         self.idf = {g: math.log((n + 1) / (d + 0.5)) for g, d in df.items()}
         self.default_idf = math.log((n + 1) / 0.5)
@@ -329,6 +331,28 @@ class _DutyIndex:
         return ([key for key, units in zip(self.keys, self.unit_texts)
                 if any(same_party(wanted, parties(sub)) and _STATES_DUTIES.search(_without_agencies(text)) for text, sub in units)]
                 if wanted else [])
+
+    def own_words(self, conduct: str, subject: str | None = None, authority: bool | None = None) -> str | None:
+        """The one article that alone uses a word of the conduct (3 characters or more, not a sanction: 只交易 of
+        进行犬只交易 in …犬只交易应当进入…市场), when the conduct's best score is below the threshold."""
+        eligible = {k for k, s in self.best(conduct, subject, authority) if s >= OWN_WORD_FLOOR}
+        text = _FILLER.sub(" ", _without_agencies(conduct))
+        found: dict[str, int] = {}
+        for key, gs in zip(self.keys, self.grams):
+            if key not in eligible:
+                continue
+            run = ""
+            for i in range(len(text) - 1):
+                g = text[i:i + 2]
+                if g in gs and self.df[g] == 1:
+                    run = run + g[1] if run else g
+                    continue
+                if len(run) >= 3 and not extract_sanctions(run):
+                    found[key] = max(found.get(key, 0), len(run))
+                run = ""
+            if len(run) >= 3 and not extract_sanctions(run):
+                found[key] = max(found.get(key, 0), len(run))
+        return next(iter(found)) if len(found) == 1 else None
 
     def best(self, conduct: str, subject: str | None = None, authority: bool | None = None) -> list[tuple[str, float]]:
         """Candidates by score: the weighted share of the conduct's bigrams found in the article, plus a bonus when
@@ -520,6 +544,7 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
                     for k in found if all(x.article != k for x in out)]
             if found:
                 continue
+        before = len(out)
         for part in [words, *(_ALTERNATIVE.split(words) if _ALTERNATIVE.search(words) else [])]:
             scored = [(k, s) for k, s in index.best(as_duty(part), subject, authority) if k != article.key]
             if not scored or scored[0][1] < threshold:
@@ -531,4 +556,9 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
                 if all(x.article != key for x in out):
                     out.append(DutyLink(article=key, via="implicit", confidence=min(1.0, score), clause_no=ci,
                                         item_no=ii, penalty_clause=ci))
+        if len(out) == before:  # no article restates the conduct: the one that alone uses one of its words
+            own = index.own_words(as_duty(words), subject, authority)
+            if own and own != article.key:
+                out.append(DutyLink(article=own, via="implicit", confidence=threshold, clause_no=ci, item_no=ii,
+                                    penalty_clause=ci))
     return out
