@@ -41,8 +41,8 @@ _FILLER = re.compile(r"擅自|未按照规定|按照规定|按规定|依照规�
 IMPLICIT_THRESHOLD = 0.5  # minimum score of the best duty sentence for an implicit link
 PARTY_BONUS = 0.3  # the duty sentence binds the party the penalty speaks of (主要负责人 … 主要负责人)
 PARTY_PENALTY = 0.3  # it binds another party (安全生产管理人员 where the penalty speaks of 生产经营单位)
-SECOND_LINK_MARGIN = 0.05
-OWN_WORD_FLOOR = 0.1  # the least score of an article linked for a word of the conduct that it alone uses  # a second duty article of one conduct: scored within this margin of the best
+SECOND_LINK_MARGIN = 0.05  # a second duty article of one conduct: scored within this margin of the best
+OWN_WORD_FLOOR = 0.1  # the least score of an article linked for a word of the conduct that it alone uses
 #: Words that end the subject of a duty sentence: 生产经营单位|对…应当…, …的主要负责人|负有下列职责.
 _DUTY_SUBJECT_END = re.compile(r"对|在|应当|不得|必须|负有|履行|负责(?!人)|禁止|严禁|方可|须|依照|依法|按照|根据")
 _PARTY_SPLIT = re.compile(r"以及|或者|和|、|及")
@@ -78,7 +78,7 @@ def duty_forms() -> list[tuple[re.Pattern[str], str]]:
 
 
 def as_duty(conduct: str) -> str:
-    """A conduct in the words of the duty it breaks (玩忽职守 → 忠于职守, 领取养犬登记证 → 申请养犬登记)."""
+    """A conduct in the words of the duty it breaks (玩忽职守 → 忠于职守, 领取养犬登记证 → 养犬登记，申请登记)."""
     for pattern, form in duty_forms():
         conduct = pattern.sub(form, conduct)
     return conduct
@@ -108,8 +108,9 @@ def parties(subject: str | None) -> set[str]:
 
 
 def same_party(a: set[str], b: set[str]) -> bool:
-    """Whether two sets of parties share one, a level or owner before it aside (县公安部门 is a 公安部门, 协助…主要负责人 is not)."""
-    return any(x == y or _LEVEL.fullmatch(x[:-len(y)]) and x.endswith(y) or _LEVEL.fullmatch(y[:-len(x)]) and y.endswith(x)
+    """Whether two sets of parties share one, a level before it aside (县公安部门 is a 公安部门, 其他有关部门 an
+    有关部门; 协助本单位主要负责人 is no 主要负责人)."""
+    return any(x == y or x.endswith(y) and _LEVEL.fullmatch(x[:-len(y)]) or y.endswith(x) and _LEVEL.fullmatch(y[:-len(x)])
                for x in a for y in b)
 
 
@@ -300,8 +301,8 @@ def duty_units(article: _Merged) -> list[_DutyUnit]:
     for clause, items in article.clauses:
         lead_subject = None
         for sentence in _NEW_SUBJECT.split(clause):
-            # A sentence without its own subject goes on with the previous one's (…部门对符合条件的，予以登记；不符合
-            # 条件的，不予登记).
+            # A sentence without a party of its own goes on with the previous one's (…部门对符合条件的，予以登记；不符合
+            # 条件的，不予登记; 有关部门应当…，对举报、投诉的违法行为应当依法进行处理).
             own = duty_subject(sentence)
             lead_subject = own if own and (parties(own) or not parties(lead_subject)) else lead_subject
             out.append(_DutyUnit(article.key, sentence, lead_subject))
@@ -329,7 +330,8 @@ class _DutyIndex:
         管理人员…依法履行职责)."""
         wanted = parties(subject)
         return ([key for key, units in zip(self.keys, self.unit_texts)
-                if any(same_party(wanted, parties(sub)) and _STATES_DUTIES.search(_without_agencies(text)) for text, sub in units)]
+                if any(same_party(wanted, parties(sub)) and _STATES_DUTIES.search(_without_agencies(text))
+                       for text, sub in units)]
                 if wanted else [])
 
     def own_words(self, conduct: str, subject: str | None = None, authority: bool | None = None) -> str | None:
