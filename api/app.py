@@ -1,11 +1,13 @@
 """The FastAPI app: search, grounded Q&A, regulations, admin upload/delete/audit, health, metrics, the web page.
 
-`create_app(settings, runtime=None)`: one Runtime per app, opened in the lifespan (Qdrant Edge allows one process
-per index) unless an existing one is given (tests); a given runtime is not closed by the app.
+`create_app(settings, runtime=None, address=None)`: one Runtime per app, opened in the lifespan (Qdrant Edge allows
+one process per index) unless an existing one is given (tests); a given runtime is not closed by the app. With
+`address` (the URL `lawsearch serve` listens on), the app records it in the data directory while it holds the index,
+so that the command line's read commands can go through it (`service.address`).
 
 `worker_app()`: the app of one worker process of `lawsearch serve --workers N` (uvicorn starts it as a factory in
 each worker): settings from the environment, and with the embedded index, a private read-only copy of it
-(`service.replicas`) named by `REPLICAS_ENV`.
+(`service.replicas`) named by `REPLICAS_ENV` (no address is recorded: the data directory's own index stays free).
 """
 from __future__ import annotations
 
@@ -24,8 +26,10 @@ from api import errors
 from api.audit import AuditLog
 from api.limits import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
-from api.routes import feedback, outreach, regulations, search
+from api.routes import feedback, outreach, regulations, search, verification
+from service.address import remove_address, write_address
 from service.runtime import Runtime
+from service.wording import retrieval_words
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -55,7 +59,7 @@ def _warm(rt) -> None:
         log.warning("search warm-up failed", exc_info=True)
 
 
-def create_app(settings, runtime=None, *, replicas: Path | None = None) -> FastAPI:
+def create_app(settings, runtime=None, address: str | None = None, *, replicas: Path | None = None) -> FastAPI:
     """`replicas`: the folder of index copies made by `service.replicas.prepare_replicas`; the app then claims one
     of them and serves it read-only (admin uploads and deletions answer 503 `read_only`)."""
     owned = runtime is None
@@ -71,6 +75,11 @@ def create_app(settings, runtime=None, *, replicas: Path | None = None) -> FastA
             else:
                 rt = Runtime.open(settings)
             attach_runtime(app, rt)
+            if address and not settings.qdrant_url:
+                try:
+                    write_address(settings.data_dir, address)
+                except OSError:  # the command line then cannot reach this server; serving goes on
+                    log.warning("could not record the server address in %s", settings.data_dir, exc_info=True)
             # The first searches would otherwise read the re-ranking fields of their candidates from disk (≈5 s
             # for a 150k-article index spread over the first queries); the server answers meanwhile.
             warming = threading.Thread(target=_warm, args=(rt,), name="lawsearch-warm", daemon=True)
@@ -81,6 +90,8 @@ def create_app(settings, runtime=None, *, replicas: Path | None = None) -> FastA
             if warming is not None:
                 warming.join()  # the store must not close under a running scroll
             if owned and getattr(app.state, "runtime", None) is not None:
+                if address and not settings.qdrant_url:
+                    remove_address(settings.data_dir)
                 app.state.runtime.close()
                 app.state.runtime = None
 
@@ -111,6 +122,7 @@ def create_app(settings, runtime=None, *, replicas: Path | None = None) -> FastA
     app.include_router(regulations.router)
     app.include_router(outreach.router)
     app.include_router(feedback.router)
+    app.include_router(verification.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request):
@@ -127,7 +139,8 @@ def create_app(settings, runtime=None, *, replicas: Path | None = None) -> FastA
         active = [f"sparse: BM25 ({'+'.join(modes.get('sparse') or [])})", f"dense: {modes.get('dense')}"
                   if not str(modes.get("dense", "")).startswith("dense:") else str(modes.get("dense"))]
         return {"status": "ok", "backend": modes.get("backend"), "retrieval": active,
-                "description": modes.get("description"), "counts": dict(counts, regulations=regs),
+                "description": modes.get("description"), "retrieval_label": retrieval_words(modes.get("description")),
+                "counts": dict(counts, regulations=regs),
                 "answer": "generated+verified" if rt and request.app.state.composer.generator is not None
                 else "extractive"}
 
