@@ -273,9 +273,26 @@ def cmd_serve(args, settings) -> int:
         print(f"文件 {s.files} 个：写入法规版本 {s.regulations} 个，内容未变化的文件 {s.unchanged} 个，"
               f"失败的文件 {len(s.failed)} 个；{totals}。", file=sys.stderr)
         _print_failures(s.failed)
-    from api.app import REPLICAS_ENV, create_app
-    from service.address import client_url
-    from service.replicas import prepare_replicas, remove_replicas, worker_count
+    workers = worker_count(args.workers)
+    opts = {"host": args.host, "port": args.port, "log_level": "info", "access_log": args.access_log}
+    if workers == 1:
+        uvicorn.run(create_app(settings, address=client_url(args.host, args.port)), **opts)
+        return 0
+    # Several processes: a search is mostly Python (one core per process); each worker opens a read-only copy of
+    # the embedded index (Edge locks a folder to one process), or the same Qdrant server.
+    root = None if settings.qdrant_url else prepare_replicas(settings, workers)
+    os.environ["LAWSEARCH_DATA_DIR"] = str(settings.data_dir)
+    if root is not None:
+        os.environ[REPLICAS_ENV] = str(root)
+        print(f"以 {workers} 个进程提供服务，每个进程使用索引的只读副本（{root}）；导入或删除法规请先停止服务，"
+              f"或以 --workers 1 运行", file=sys.stderr)
+    try:
+        # A starting worker imports the models and opens its index for seconds (more on a busy machine) while
+        # uvicorn's supervisor pings it: the default 5 s would kill and restart it over and over.
+        uvicorn.run("api.app:worker_app", factory=True, workers=workers, timeout_worker_healthcheck=120, **opts)
+    finally:
+        if root is not None:
+            remove_replicas(root)
     return 0
 
 

@@ -9,7 +9,12 @@ from corpus.errors import BackendUnavailable
 from corpus.model import Article, Regulation
 from corpus.settings import Settings
 from ingest.pipeline import ParsedSpill, read_spill
-from service.replicas import claim_replica, prepare_replicas, remove_replicas, worker_count
+from service.replicas import (
+    claim_replica,
+    prepare_replicas,
+    remove_replicas,
+    worker_count,
+)
 from service.runtime import Runtime, yielding
 
 
