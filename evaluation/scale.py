@@ -76,10 +76,24 @@ def _reconfigure(settings, *, quantize: bool) -> float:
     """Optimize the article shard (HNSW for dense vectors), with int8 scalar quantization when `quantize`; the
     seconds it took."""
     from corpus.store.edge import reconfigure_dense
+    from service.runtime import Runtime
 
+    rt = Runtime.open(settings)
+    try:
+        dense = dict(rt.index.layout().dense)
+    finally:
+        rt.close()
     t = time.perf_counter()
-    reconfigure_dense(Path(settings.data_dir) / "qdrant" / settings.collection, quantize=quantize)
+    reconfigure_dense(Path(settings.data_dir) / "qdrant" / settings.collection, dense, quantize=quantize)
     return round(time.perf_counter() - t, 1)
+
+
+def _partial(figures: dict) -> None:
+    """The figures so far, on stderr: a long run that fails later still leaves what it measured."""
+    import json
+    import sys
+
+    print(json.dumps(figures, ensure_ascii=False), file=sys.stderr, flush=True)
 
 
 def bench_scale(settings, *, paths: list[str], factor: int, queries: str, models_from: str, top_k: int = 10,
@@ -112,6 +126,7 @@ def bench_scale(settings, *, paths: list[str], factor: int, queries: str, models
                "ingest_peak_tree_rss_mb": round(tree.peak_mb, 1),
                "ingest_peak_tree_anon_mb": round(tree.peak_anon_mb, 1), "load_avg_after_ingest": load_avg(),
                "variants": {}}
+        _partial(out)
         for name in variants:
             entry: dict = {}
             if name != "plain":
@@ -122,6 +137,7 @@ def bench_scale(settings, *, paths: list[str], factor: int, queries: str, models
             entry["search_peak_rss_mb"] = round(tree.peak_mb, 1)
             entry["load_avg"] = load_avg()
             out["variants"][name] = entry
+            _partial(out)
         return out
     finally:
         tmp.cleanup()

@@ -453,14 +453,19 @@ class EdgeStore(ArticleStore):
         return f"EdgeStore({str(self.path)!r})"
 
 
-def reconfigure_dense(path: Path, *, quantize: bool) -> bool:
+def reconfigure_dense(path: Path, dense: dict[str, int], *, quantize: bool) -> bool:
     """Optimize a closed article shard at `path`: the HNSW graph of its dense vectors, and int8 scalar quantization
     of them when `quantize` (the config is rewritten on disk by `EdgeShard.load(path, config)`; segments already
-    optimized without it are rebuilt by the optimizers). For `lawsearch bench scale`; True when anything changed."""
-    quantization = (qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
-                    if quantize else None)
+    optimized without it are rebuilt by the optimizers). `dense`: the shard's dense vectors (name → size), which
+    a config must restate. For `lawsearch bench scale`; True when anything changed."""
+    config = None
+    if quantize:
+        sq = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+        config = qe.EdgeConfig(vectors={name: qe.EdgeVectorParams(size=int(size), distance=qe.Distance.Cosine,
+                                                                   quantization_config=sq)
+                                        for name, size in dense.items()})
     try:
-        shard = qe.EdgeShard.load(str(path), qe.EdgeConfig(quantization_config=quantization) if quantize else None)
+        shard = qe.EdgeShard.load(str(path), config)
     except Exception as e:  # the bindings raise bare Exception
         raise BackendUnavailable("无法打开本地索引", detail=str(e), path=str(path)) from e
     try:
