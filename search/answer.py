@@ -45,7 +45,7 @@ _QUOTED = re.compile(r"“([^”]{4,})”")
 _CITED = re.compile(rf"《(?P<title>[^》]{{2,80}})》\s*{LABEL_RE}"
                     rf"(?:第(?P<clause>{NUMERAL_RE})款)?(?:第?[（(](?P<item>{NUMERAL_RE})[）)]项)?")
 
-MIN_COVERAGE = 0.0  # share of the question's content words (by length) found in the 款/项
+MIN_COVERAGE = 0.35  # share of the question's content words (by length) found in one 款/项 (with its title, headings)
 MIN_TERMS = 1  # distinct content words found whole in one 款/项 (all of them when the question has fewer)
 MAX_ARTICLES = 3
 RELATIVE = 0.75  # an article is quoted when it scores at least this share of the best one
@@ -55,7 +55,8 @@ LEVEL_RELATIVE = 0.5
 MAX_PENALTIES = 2  # penalty articles quoted for the quoted duties
 RECOURSE_VERSIONS = 2  # texts searched for a provision on where to turn
 TRUST_TOP = 2  # a semantic retriever's first hits are quoted without shared words …
-MIN_SHARED_CHARS = 3  # … when they share this many content characters with the question
+MIN_SHARED_CHARS = 2  # … when they share this many content characters with the question
+WHOLE_ARTICLE_CHARS = 300  # a quoted article this short is quoted whole (its 款 read together; most articles are)
 MAX_ITEMS = 12  # 项 quoted under a lead-in when none of them carries the question's words
 
 
@@ -610,7 +611,12 @@ class AnswerComposer:
             fulls[art.key] = art
             specs = cited.get(article_key(h))
             whole = specs is not None
-            units = cited_units(art, specs) if whole else best_units(art, terms, weights=weights)
+            if whole:
+                units = cited_units(art, specs)
+            elif len(art.text) <= WHOLE_ARTICLE_CHARS and not is_penalty(art.hit):
+                units = article_units(art)
+            else:
+                units = best_units(art, terms, weights=weights)
             penalty = is_penalty(art.hit)
             if penalty and not whole:
                 units = with_sanction(art, units)
