@@ -1,10 +1,21 @@
-"""Grounded answers: which retrieved articles apply and what they say, quoted verbatim and cited.
+"""Grounded answers: an answer, then its grounds — what applies, what a breach costs, who enforces it, where to turn.
 
-The composer works only from what retrieval returned (plus, for a question about a violation, the penalty article of
-a retrieved duty article: `search.penalties`). It reads the question through its `QueryAnalysis` (search.query).
-Offline it is purely extractive: every statement is an exact substring of an indexed article, followed by its
-citation 《title》第X条第Y款. When nothing retrieved is relevant enough (term overlap below a threshold) it says so
-instead of guessing.
+The composer works only from what retrieval returned and from the texts of the articles it quotes. It reads the
+question through its `QueryAnalysis` (search.query). Offline it is purely extractive: every statement is an exact
+substring of an indexed article, followed by its citation 《title》第X条第Y款第（Z）项:
+
+- for a yes/no or "can I" question, a one-line conclusion read from the modality of the quoted provision (不得/禁止 →
+  不可以, 应当/必须 → 必须, 可以 → 可以: `search.grounds`, `data/modality.tsv`) with that sentence quoted;
+- the provisions that apply: the first hits of a semantic ranking that share content characters with the question,
+  the hits whose 款/项 carry enough of the question's words, and the best article of each other region retrieved
+  (national, 江苏省, 徐州市); a lead-in (…下列…：) always with its 项 — those carrying the question's words, or all;
+- what a breach costs: the penalty article of each quoted duty (ingest's stored links first, `search.penalties`);
+- who enforces it: the agency the penalty names (由…部门), else the provision giving the agency ingest found for it
+  its remit (…应急管理部门…实施综合监督管理);
+- where to turn: the quoted texts' own 投诉/举报/申请 provision that shares most of the question's words.
+
+It refuses only when nothing relevant was retrieved: no hit carries the question's words and the ranking's first
+hits share no content with it.
 
 An optional chat generator (e.g. Haystack's OpenAIChatGenerator) may rephrase the quotes; its output is split into
 sentences and only those whose every citation names a quoted article (and whose quoted text, if any, is a verbatim
@@ -366,25 +377,32 @@ class Conclusion:
 
 def conclude(statements: list[Statement], terms: list[str], weights: dict[str, float] | None = None
              ) -> Conclusion | None:
-    """The conclusion of a yes/no question from the provisions that apply (not penalties, not where to turn):
-    of their sentences with a modal word, the one sharing most of the question's words (the first on a tie)."""
-    best: tuple[float, int, Statement | None, str, tuple[str, str] | None] = (0.0, 0, None, "", None)
-    for i, s in enumerate(st for st in statements if st.role == "applies"):
-        for sent in sentences(s.quote):
-            mod = modality(sent)
-            if mod is None:
-                continue
-            cov = overlap(terms, sent, weights)[0] if terms else 0.0
-            if best[2] is None or cov > best[0]:
-                best = (cov, i, s, sent, mod)
-    _, _, s, sent, mod = best
-    if s is None or mod is None:
-        return None
-    quote = _ITEM_NO.sub("", sent).strip().rstrip("；;：:，,")  # the sentence, without the 项's own number
-    st = Statement(text=f"“{quote}”（{s.citation}）", citation=s.citation, regulation_id=s.regulation_id,
-                   article_no=s.article_no, article_suffix=s.article_suffix, clause_no=s.clause_no, quote=quote,
-                   item_no=s.item_no, title=s.title, version_id=s.version_id, role="conclusion")
-    return Conclusion(label=mod[1], modal=mod[0], statement=st)
+    """The conclusion of a yes/no question from the provisions that apply (not penalties, not where to turn): the
+    first quoted article (the best retrieved) with a modal sentence, and of its modal sentences the one sharing
+    most of the question's words (the first on a tie)."""
+    by_article: dict[tuple, list[Statement]] = {}
+    for st in statements:
+        if st.role == "applies":
+            by_article.setdefault((st.version_id, st.article_no, st.article_suffix), []).append(st)
+    for group in by_article.values():
+        best: tuple[float, Statement | None, str, tuple[str, str] | None] = (-1.0, None, "", None)
+        for s in group:
+            for sent in sentences(s.quote):
+                mod = modality(sent)
+                if mod is None:
+                    continue
+                cov = overlap(terms, sent, weights)[0] if terms else 0.0
+                if cov > best[0]:
+                    best = (cov, s, sent, mod)
+        _, s, sent, mod = best
+        if s is None or mod is None:
+            continue
+        quote = _ITEM_NO.sub("", sent).strip().rstrip("；;：:，,")  # the sentence, without the 项's own number
+        st = Statement(text=f"“{quote}”（{s.citation}）", citation=s.citation, regulation_id=s.regulation_id,
+                       article_no=s.article_no, article_suffix=s.article_suffix, clause_no=s.clause_no, quote=quote,
+                       item_no=s.item_no, title=s.title, version_id=s.version_id, role="conclusion")
+        return Conclusion(label=mod[1], modal=mod[0], statement=st)
+    return None
 
 
 # ---- loading articles --------------------------------------------------------------------------------------
