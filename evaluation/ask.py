@@ -20,14 +20,18 @@ LEAD_IN_ENDS = ("：", ":")
 
 
 def lead_ins_without_items(statements: list[dict]) -> list[str]:
-    """The citations of quotes ending in a colon with no 项 of the same 款 quoted after them."""
+    """The citations of quotes ending in a colon not followed at once by what they introduce: a 项 of the same 款,
+    or (a list the text sets out as 款: 本法下列用语的含义：) a later 款 of the same article."""
     bad = []
     for i, s in enumerate(statements):
-        if not (s.get("quote") or "").rstrip().endswith(LEAD_IN_ENDS) or s.get("item_no"):
+        if not (s.get("quote") or "").rstrip().endswith(LEAD_IN_ENDS):
             continue
-        same = (s.get("version_id"), s.get("article_no"), s.get("article_suffix") or "", s.get("clause_no"))
-        if not any((t.get("version_id"), t.get("article_no"), t.get("article_suffix") or "", t.get("clause_no")) == same
-                   and t.get("item_no") for t in statements[i + 1:]):
+        nxt = statements[i + 1] if i + 1 < len(statements) else {}
+        same_article = all(nxt.get(k) == s.get(k) for k in ("version_id", "article_no")) \
+            and (nxt.get("article_suffix") or "") == (s.get("article_suffix") or "")
+        item = nxt.get("item_no") and nxt.get("clause_no") == s.get("clause_no") and not s.get("item_no")
+        later_clause = (nxt.get("clause_no") or 0) > (s.get("clause_no") or 0)
+        if not (same_article and (item or later_clause)):
             bad.append(s.get("citation") or "")
     return bad
 
