@@ -375,34 +375,43 @@ class Conclusion:
         return {"label": self.label, "modal": self.modal, "text": self.text, "statement": self.statement.to_dict()}
 
 
-def conclude(statements: list[Statement], terms: list[str], weights: dict[str, float] | None = None
-             ) -> Conclusion | None:
-    """The conclusion of a yes/no question from the provisions that apply (not penalties, not where to turn): the
-    first quoted article (the best retrieved) with a modal sentence, and of its modal sentences the one sharing
-    most of the question's words (the first on a tie)."""
+CONCLUSION_ARTICLES = 2  # the conclusion is read from the first quoted articles with a modal sentence
+
+
+def conclude(statements: list[Statement], terms: list[str], weights: dict[str, float] | None = None,
+             question: str = "") -> Conclusion | None:
+    """The conclusion of a yes/no question from the provisions that apply (not penalties, not where to turn), read
+    from the modal sentences of the first CONCLUSION_ARTICLES quoted articles that have one (the best retrieved):
+    of those sharing a word with the question, one in the question's own terms — a duty (应当, 必须) when it asks
+    whether something is required (要不要, 需要: data/yes_no_duty_words.txt), else a prohibition, then a
+    permission — the one sharing most of the question's words, then the earlier article."""
+    duty_question = bool(word_pattern("yes_no_duty_words").search(question))
+    wanted = ("必须", "不可以", "可以") if duty_question else ("不可以", "可以", "必须")
     by_article: dict[tuple, list[Statement]] = {}
     for st in statements:
         if st.role == "applies":
             by_article.setdefault((st.version_id, st.article_no, st.article_suffix), []).append(st)
+    candidates = []
+    rank = 0
     for group in by_article.values():
-        best: tuple[float, Statement | None, str, tuple[str, str] | None] = (-1.0, None, "", None)
-        for s in group:
-            for sent in sentences(s.quote):
-                mod = modality(sent)
-                if mod is None:
-                    continue
-                cov = overlap(terms, sent, weights)[0] if terms else 0.0
-                if cov > best[0]:
-                    best = (cov, s, sent, mod)
-        _, s, sent, mod = best
-        if s is None or mod is None:
+        found = [(s, sent, mod) for s in group for sent in sentences(s.quote) if (mod := modality(sent))]
+        if not found:
             continue
-        quote = _ITEM_NO.sub("", sent).strip().rstrip("；;：:，,")  # the sentence, without the 项's own number
-        st = Statement(text=f"“{quote}”（{s.citation}）", citation=s.citation, regulation_id=s.regulation_id,
-                       article_no=s.article_no, article_suffix=s.article_suffix, clause_no=s.clause_no, quote=quote,
-                       item_no=s.item_no, title=s.title, version_id=s.version_id, role="conclusion")
-        return Conclusion(label=mod[1], modal=mod[0], statement=st)
-    return None
+        for s, sent, mod in found:
+            cov = round(overlap(terms, sent, weights)[0], 3) if terms else 0.0
+            preference = -wanted.index(mod[1]) if mod[1] in wanted else -len(wanted)
+            candidates.append(((cov > 0, preference, cov, -rank), s, sent, mod))
+        rank += 1
+        if rank >= CONCLUSION_ARTICLES:
+            break
+    if not candidates:
+        return None
+    _, s, sent, mod = max(candidates, key=lambda c: c[0])
+    quote = _ITEM_NO.sub("", sent).strip().rstrip("；;：:，,")  # the sentence, without the 项's own number
+    st = Statement(text=f"“{quote}”（{s.citation}）", citation=s.citation, regulation_id=s.regulation_id,
+                   article_no=s.article_no, article_suffix=s.article_suffix, clause_no=s.clause_no, quote=quote,
+                   item_no=s.item_no, title=s.title, version_id=s.version_id, role="conclusion")
+    return Conclusion(label=mod[1], modal=mod[0], statement=st)
 
 
 # ---- loading articles --------------------------------------------------------------------------------------
@@ -657,7 +666,8 @@ class AnswerComposer:
         statements.sort(key=lambda s: order.get(s.role, 0))  # what applies, the responsibility, where to turn
         if not statements:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
-        conclusion = conclude(statements, terms + list(query.expansion), weights) if query.yes_no else None
+        conclusion = conclude(statements, terms + list(query.expansion), weights, question) if query.yes_no \
+            else None
         text = compose_text(statements, conclusion)
         answer = Answer(question, text, statements, articles, "extractive", True, retrieval=mode,
                         conclusion=conclusion)
