@@ -128,4 +128,4 @@ def eval_ask(client: Any, *, queries: str, out: str | None = None, filters: dict
     return 0 if not (s["errors"] or s["not_verbatim"] or s["lead_ins_without_items"]) else 1
 
 
-__all__ = ["ask_report", "eval_ask", "check_answer", "lead_ins_without_items"]
+__all__ = ["ask_report", "check_answer", "eval_ask", "lead_ins_without_items"]

@@ -80,4 +80,4 @@ def is_recourse(text: str) -> bool:
     return bool(word_pattern("recourse_words").search(text)) and bool(_OFFER.search(text))
 
 
-__all__ = ["sentences", "is_lead_in", "modality", "modal_words", "agency_phrase", "remit_sentence", "is_recourse", "LEAD_IN_ENDS"]
+__all__ = ["LEAD_IN_ENDS", "agency_phrase", "is_lead_in", "is_recourse", "modal_words", "modality", "remit_sentence", "sentences"]
