@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from corpus.charencoder import ENCODER_VECTOR, load_encoder
 from corpus.embedders import load_embedder
 from corpus.feedback import FeedbackStore
 from corpus.encoders import default_sparse_encoders, document_text
@@ -23,12 +24,14 @@ log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
 _UNREAD = object()  # the saved ranker has not been read yet
 EMBEDDER_META = "embedder"
+ENCODER_META = "encoder"  # the fingerprint of the model whose vectors the index holds under ENCODER_VECTOR
 
 
 class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
                  training_questions: list[Path], limits: ConvertLimits, optimize_after_ingest: bool = False,
-                 home_region: str | None = None, violation_rerank: bool = True, feedback_retention_days: int = 180):
+                 home_region: str | None = None, violation_rerank: bool = True, feedback_retention_days: int = 180,
+                 encoder_model: str | None = None, encoder_threads: int = 2):
         self.data_dir = Path(data_dir)
         self.home_region = (home_region or "").strip() or None
         self.index = index
@@ -43,6 +46,7 @@ class Runtime:
         for enc in self.sparse_encoders:
             enc.load_state((index.articles.get_meta(SPARSE_META) or {}).get(enc.name))
         self.embedder = load_embedder(data_dir=self.data_dir, model=embedding_model)
+        self.encoder = load_encoder(encoder_model, threads=encoder_threads)
         self._engine = None
         self._engine_lock = threading.Lock()
         self._ranker: Any = _UNREAD
@@ -62,7 +66,8 @@ class Runtime:
                    embedding_model=settings.embedding_model, training_questions=settings.training_questions,
                    limits=ConvertLimits.from_settings(settings), optimize_after_ingest=settings.optimize_after_ingest,
                    home_region=settings.home_region, violation_rerank=settings.violation_rerank,
-                   feedback_retention_days=settings.feedback_retention_days)
+                   feedback_retention_days=settings.feedback_retention_days,
+                   encoder_model=settings.encoder_model, encoder_threads=settings.encoder_threads)
 
     def labelled_questions(self) -> list[dict]:
         """What training learns from: the labelled question files and the feedback an admin accepted."""
@@ -80,9 +85,28 @@ class Runtime:
         layout = self.index.layout()
         has_dense = bool(layout and layout.dense) and self.embedder is not None
         dense = self.embedder.description if has_dense else "dense: none (lexical only)"
+        if self.encoder_in_use():
+            dense += f"; {self.encoder.description}"
         ranker = self.ranker()
         ranking = f"; ranking: learned (LightGBM, {ranker.card.get('questions', '?')} questions)" if ranker else ""
         return f"sparse: BM25 ({sparse}); {dense}{ranking}"
+
+    def encoder_in_use(self) -> bool:
+        """The character encoder is configured and the index holds its vectors."""
+        layout = self.index.layout()
+        return self.encoder is not None and bool(layout and ENCODER_VECTOR in layout.dense)
+
+    @property
+    def retrieval_label(self) -> str:
+        """Which retrieval runs, for end users (Chinese)."""
+        layout = self.index.layout()
+        parts = ["关键词检索（BM25）"]
+        if self.embedder is not None and layout and "dense" in layout.dense:
+            parts.append("语义向量（" + ("离线词向量" if self.embedder.name == "static" else "句向量模型") + "）")
+        if self.encoder_in_use():
+            parts.append(f"法规字符编码器（{self.encoder.card.get('version', '')}）")
+        label = " + ".join(parts)
+        return label + ("，学习排序" if self.ranker() else "，融合排序")
 
     def retrieval_modes(self) -> dict[str, Any]:
         layout = self.index.layout()
@@ -90,7 +114,9 @@ class Runtime:
                 "sparse": [e.name for e in self.sparse_encoders],
                 "dense": (self.embedder.description if (self.embedder is not None and layout and layout.dense)
                           else "none (lexical only)"),
+                "encoder": self.encoder.description if self.encoder_in_use() else None,
                 "description": self.retrieval_description,
+                "label": self.retrieval_label,
                 "home_region": self.home_region}
 
     # ---- ingest -------------------------------------------------------------------------------------------
@@ -117,7 +143,7 @@ class Runtime:
         An index built without dense vectors (`--no-train`) keeps searching lexically until `lawsearch train`
         rebuilds it with them."""
         layout = self.index.layout()
-        dense = {"dense": self.embedder.dim} if self.embedder is not None else {}
+        dense = self._dense_layout()
         if layout is not None and dict(layout.dense) != dense:
             dense = dict(layout.dense)
             if not dense:
@@ -126,6 +152,62 @@ class Runtime:
         self.index.articles.set_meta(SPARSE_META, {e.name: e.state() for e in self.sparse_encoders})
         if self.embedder is not None and dense:
             self.index.articles.set_meta(EMBEDDER_META, {"name": self.embedder.name, "dim": self.embedder.dim})
+
+    def _dense_layout(self) -> dict[str, int]:
+        """The dense vectors the index should hold: the static (or configured) embedder's, the encoder's."""
+        dense = {"dense": self.embedder.dim} if self.embedder is not None else {}
+        if self.encoder is not None:
+            dense[ENCODER_VECTOR] = self.encoder.dim
+        return dense
+
+    def _rewrite_points(self, dense: dict[str, int], *, progress: bool) -> int:
+        """Rebuild the collection with the `dense` vectors and rewrite every point from its payload (sparse and
+        dense vectors encoded anew); returns the points written. Caller holds the write lock."""
+        from corpus.model import Article
+        from corpus.store import PointRecord
+
+        hits = list(self.index.articles.scroll())
+        layout = self.index.layout()
+        if layout is not None and dict(layout.dense) != dense:
+            layout.dense = dict(dense)  # another set of vectors: rebuilt, every point rewritten below
+            self.index.articles.ensure_collection(layout, recreate=True)
+        self._ensure_collection()
+        texts = [document_text(a, a.regulation_title) for a in (Article.from_payload(h.payload) for h in hits)]
+        vectors = {}
+        if "dense" in dense and self.embedder is not None:
+            vectors["dense"] = self.embedder.encode_documents(texts, progress=progress)
+        if ENCODER_VECTOR in dense and self.encoder is not None:
+            vectors[ENCODER_VECTOR] = self.encoder.encode_documents(texts, progress=progress)
+        batch = 2048
+        for s in range(0, len(hits), batch):
+            self.index.articles.upsert([
+                PointRecord(id=h.id, payload=h.payload,
+                            sparse={e.name: e.encode_document(t) for e in self.sparse_encoders},
+                            dense={n: [float(x) for x in v[s + i]] for n, v in vectors.items()})
+                for i, (h, t) in enumerate(zip(hits[s : s + batch], texts[s : s + batch]))])
+        self.index.flush()
+        if self.encoder is not None and ENCODER_VECTOR in dense:
+            self.index.articles.set_meta(ENCODER_META, {"fingerprint": self.encoder.fingerprint})
+        self._engine = None  # the next search uses the new vectors
+        return len(hits)
+
+    def ensure_encoder_vectors(self, *, progress: bool = True) -> int:
+        """When an encoder is configured and the index lacks its vectors (or holds another model's): add the
+        named vector and embed every indexed article once (later ingests embed only their new articles). Returns
+        the points re-embedded (0 = nothing to do)."""
+        layout = self.index.layout()
+        if self.encoder is None or layout is None:
+            return 0
+        meta = self.index.articles.get_meta(ENCODER_META) or {}
+        if ENCODER_VECTOR in layout.dense and meta.get("fingerprint") == self.encoder.fingerprint:
+            return 0
+        dense = dict(layout.dense)
+        dense[ENCODER_VECTOR] = self.encoder.dim
+        t = time.perf_counter()
+        n = self._rewrite_points(dense, progress=progress)
+        if progress:
+            print(f"已用字符编码器重新编码 {n} 条，用时 {time.perf_counter() - t:.0f} 秒", flush=True)
+        return n
 
     def _all_unchanged(self, paths: list[str | Path]):
         """The summary of an ingest in which every file is already indexed with the same content, else None.
@@ -157,11 +239,13 @@ class Runtime:
                                         embedder=self.embedder)
             if self.index.layout() is not None:
                 self._ensure_collection()
+                self.ensure_encoder_vectors(progress=progress)
 
             def before_write(regs):
                 had = self.embedder is not None
                 self._prepare(regs, train=train)
                 writer.embedder = self.embedder
+                writer.encoder = self.encoder if self.encoder_in_use() else None
                 writer.trained = self.embedder is not None and not had
 
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
@@ -184,31 +268,42 @@ class Runtime:
     def train(self, *, progress: bool = True) -> Path:
         """Retrain the offline embedder on the indexed current articles and re-embed every point."""
         from corpus.model import Article
-        from corpus.store import PointRecord
         from corpus.training import train_static_embedder
 
-        hits = list(self.index.articles.scroll())
-        arts = [Article.from_payload(h.payload) for h in hits]
+        arts = [Article.from_payload(h.payload) for h in self.index.articles.scroll()]
         path = train_static_embedder(arts, data_dir=self.data_dir, question_records=self.labelled_questions(),
                                      progress=progress)
         self.embedder = load_embedder(data_dir=self.data_dir, model=None)
         with self.write_lock:
-            layout = self.index.layout()
-            if layout is not None and dict(layout.dense) != {"dense": self.embedder.dim}:
-                # Rebuild with the new dense vector: every point is rewritten below from its payload.
-                layout.dense = {"dense": self.embedder.dim}
-                self.index.articles.ensure_collection(layout, recreate=True)
-            self._ensure_collection()
-            texts = [document_text(a, a.regulation_title) for a in arts]
-            vecs = self.embedder.encode_documents(texts, progress=progress)
-            points = [PointRecord(id=h.id, payload=h.payload,
-                                  sparse={e.name: e.encode_document(t) for e in self.sparse_encoders},
-                                  dense={"dense": [float(x) for x in v]}) for h, t, v in zip(hits, texts, vecs)]
-            self.index.articles.upsert(points)
-            self.index.flush()
-        self._engine = None  # the next search uses the new vectors
+            dense = {"dense": self.embedder.dim}
+            if self.encoder is not None:
+                dense[ENCODER_VECTOR] = self.encoder.dim
+            self._rewrite_points(dense, progress=progress)
         self.train_ranker(progress=progress)
         return path
+
+    def train_encoder(self, *, out_dir: Path | None = None, settings: Any = None, command: str = "",
+                      progress: bool = True):
+        """Train the character encoder (`corpus.encoder_training`) on the indexed current articles and the labelled
+        questions; returns the trained model (folder and card). The index starts using it once it is configured
+        (LAWSEARCH_ENCODER_MODEL) and embedded (`ensure_encoder_vectors`, done by the next ingest)."""
+        from corpus.encoder_training import VERSION, train_encoder
+        from corpus.model import Article
+        from corpus.store import Condition, FilterSpec
+
+        flt = FilterSpec(must=[Condition(field="is_current", eq=True)])
+        # An article's first part: the encoder reads the first characters of an article only.
+        arts = [Article.from_payload(h.payload) for h in self.index.articles.scroll(flt)
+                if h.payload.get("kind", "article") == "article" and not h.payload.get("part")]
+        questions = self.labelled_questions()
+        if out_dir is None:
+            s = settings
+            name = f"{VERSION}-{s.layers}L{s.dim}-{s.max_len}" if s is not None else VERSION
+            out_dir = self.data_dir / "models" / "encoder" / name
+        data = {"articles": f"{len(arts)} current articles of the index {self.data_dir}",
+                "questions": [str(p) for p in self.training_questions] + (["accepted feedback"] if questions else [])}
+        return train_encoder(arts, out_dir=out_dir, questions=questions, settings=settings, command=command,
+                             data=data, progress=progress)
 
     # ---- search -------------------------------------------------------------------------------------------
     @property
