@@ -113,7 +113,10 @@ def create_app(settings, runtime=None) -> FastAPI:
             return JSONResponse({"status": "error", "message": "索引不可用"}, status_code=503)
         active = [f"sparse: BM25 ({'+'.join(modes.get('sparse') or [])})", f"dense: {modes.get('dense')}"
                   if not str(modes.get("dense", "")).startswith("dense:") else str(modes.get("dense"))]
+        if modes.get("encoder"):
+            active.append(modes["encoder"])
         return {"status": "ok", "backend": modes.get("backend"), "retrieval": active,
+                "retrieval_label": modes.get("label"),
                 "description": modes.get("description"), "counts": dict(counts, regulations=regs),
                 "answer": "generated+verified" if rt and request.app.state.composer.generator is not None
                 else "extractive"}

@@ -100,14 +100,19 @@ class CharEncoderEmbedder:
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+        # A separate query network (trained against this document network's fixed vectors), when there is one.
+        query = self.card.get("query_onnx")
+        self.query_session = (ort.InferenceSession(str(self.directory / query), sess_options=opts,
+                                                   providers=["CPUExecutionProvider"]) if query else self.session)
+        # The document network and vocabulary decide the index's vectors (a new query network re-embeds nothing).
         self.fingerprint = "encoder-" + file_fingerprint(model, self.directory / "vocab.json")
         s = self.card["settings"]
         self.description = (f"dense: character encoder {self.card.get('version', '?')} "
                             f"({s['layers']}L-{s['dim']}, {self.max_len} characters, {model.stem})")
 
-    def _run(self, texts: list[str]) -> np.ndarray:
+    def _run(self, texts: list[str], session=None) -> np.ndarray:
         ids, mask = self.vocab.batch(texts, self.max_len)
-        return self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+        return (session or self.session).run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -126,16 +131,23 @@ class CharEncoderEmbedder:
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self._run([text])[0].astype(np.float32)
+        return self._run([text], self.query_session)[0].astype(np.float32)
 
     def reference_check(self) -> float:
-        """The smallest cosine between this model's embeddings of the card's reference texts and those recorded
-        in the card (1.0 = identical)."""
+        """The smallest cosine between this model's embeddings of the card's reference texts (as documents and
+        as queries) and those recorded in the card (1.0 = identical)."""
         ref = self.card["reference"]
-        got = self.encode_documents(list(ref["texts"]))
-        want = np.asarray(ref["embeddings"], dtype=np.float32)
-        want /= np.maximum(np.linalg.norm(want, axis=1, keepdims=True), 1e-12)
-        return float(np.min(np.sum(got * want, axis=1)))
+        texts = list(ref["texts"])
+        got = [self.encode_documents(texts)]
+        want = [np.asarray(ref["embeddings"], dtype=np.float32)]
+        if ref.get("query_embeddings"):
+            got.append(np.stack([self.encode_query(t) for t in texts]))
+            want.append(np.asarray(ref["query_embeddings"], dtype=np.float32))
+        worst = 1.0
+        for g, w in zip(got, want):
+            w = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
+            worst = min(worst, float(np.min(np.sum(g * w, axis=1))))
+        return worst
 
     @staticmethod
     def exists(directory: Path | None) -> bool:

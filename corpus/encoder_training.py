@@ -402,6 +402,7 @@ def train_encoder(
     c_pairs = [(vocab.ids(a, s.query_len), d) for a, d in corpus_pairs(bodies)]
     figures.update(fine_tune(model, torch, q_pairs, c_pairs, docs_ids, s, device, progress))
     vocab.save(tmp / "vocab.json")
+    torch.save({"vocab": vocab.chars, "settings": asdict(s), "model": model.state_dict()}, tmp / "final.pt")
     export_onnx(model, torch, tmp / "model-fp32.onnx", s)
     quantize_int8(tmp / "model-fp32.onnx", tmp / "model-int8.onnx")
     card = {"version": VERSION, "kind": "character transformer encoder (masked characters + contrastive)",
@@ -419,6 +420,100 @@ def train_encoder(
     return TrainedEncoder(out_dir, card)
 
 
+def train_query_tower(
+    base: Path,
+    doc_vectors: np.ndarray,
+    keys: Sequence[tuple[str, int, str]],
+    questions: Sequence[dict],
+    *,
+    out_dir: Path,
+    steps: int = 200,
+    batch: int = 32,
+    lr: float = 2e-4,
+    temperature: float = 0.05,
+    seed: int = 0,
+    threads: int = 1,
+    command: str = "",
+    progress: bool = True,
+) -> TrainedEncoder:
+    """Fine-tune a query encoder against the fixed document vectors of the model in `base` (a `train_encoder`
+    folder trained without questions): each labelled question against every article of the library at once
+    (softmax over all `doc_vectors`, rows in `keys` order), starting from the document encoder's weights.
+
+    The documents keep the base model's vectors, so retraining on new questions re-embeds nothing; the folder
+    gets the base model's document network and this query network (``query-int8.onnx``)."""
+    import torch
+
+    _, CharEncoder = _modules()
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, threads))
+    t0 = time.perf_counter()
+    base = Path(base)
+    ckpt = torch.load(base / "final.pt", map_location="cpu", weights_only=False)
+    vocab = CharVocab(ckpt["vocab"])
+    s = EncoderSettings(**ckpt["settings"])
+    model = CharEncoder(len(vocab), s)
+    model.load_state_dict(ckpt["model"])
+    docs = torch.from_numpy(np.ascontiguousarray(doc_vectors, dtype=np.float32))
+    by_key: dict[tuple, list[int]] = {}
+    for i, k in enumerate(keys):
+        by_key.setdefault(k, []).append(i)
+    pairs = []  # (query ids, positive row, every row relevant to the question)
+    for q in questions:
+        rows = [i for k in q["relevant"] for i in by_key.get(k, [])]
+        ids = vocab.ids(q["query"], s.query_len)
+        pairs += [(ids, r, rows) for r in rows]
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = _Schedule(opt, lr, steps)
+    model.train()
+    losses: list[float] = []
+    order, pos = rng.permutation(len(pairs)), 0
+    for i in range(steps if pairs else 0):
+        if pos + batch > len(pairs):
+            order, pos = rng.permutation(len(pairs)), 0
+        chunk = [pairs[j] for j in order[pos : pos + batch]]
+        pos += batch
+        ids, mask = _pad([c[0] for c in chunk])
+        sched.set(i)
+        q = model(torch.from_numpy(ids), torch.from_numpy(mask))
+        logits = (q @ docs.T) / temperature
+        other = torch.zeros_like(logits, dtype=torch.bool)
+        for r, (_, positive, rows) in enumerate(chunk):
+            other[r, [x for x in rows if x != positive]] = True  # the question's other articles are no negatives
+        loss = torch.nn.functional.cross_entropy(logits.masked_fill(other, -1e4),
+                                                 torch.tensor([c[1] for c in chunk]))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        if progress and (i + 1) % 25 == 0:
+            log.info("query encoder: step %d/%d, loss %.3f", i + 1, steps, np.mean(losses[-25:]))
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    card = json.loads((base / "card.json").read_text(encoding="utf-8"))
+    for name in ("vocab.json", card["onnx"]):
+        shutil.copy2(base / name, tmp / name)
+    export_onnx(model, torch, tmp / "query-fp32.onnx", s)
+    quantize_int8(tmp / "query-fp32.onnx", tmp / "query-int8.onnx")
+    (tmp / "query-fp32.onnx").unlink()
+    card["query_onnx"] = "query-int8.onnx"
+    card["command"] = command or card.get("command", "")
+    card["query_tower"] = {"base": str(base), "questions": len(questions), "pairs": len(pairs), "steps": steps,
+                           "batch": batch, "lr": lr, "temperature": temperature, "seed": seed,
+                           "negatives": f"all {len(keys)} articles (fixed document vectors)",
+                           "final_loss": round(float(np.mean(losses[-25:])), 4) if losses else None,
+                           "seconds": round(time.perf_counter() - t0, 1)}
+    (tmp / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
+    record_reference(tmp)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return TrainedEncoder(out_dir, json.loads((out_dir / "card.json").read_text(encoding="utf-8")))
+
+
 def record_reference(folder: Path, onnx_file: str | None = None) -> None:
     """Write the shipped network's embeddings of the reference texts into the card (and which file shipped)."""
     path = Path(folder) / "card.json"
@@ -430,7 +525,9 @@ def record_reference(folder: Path, onnx_file: str | None = None) -> None:
     emb = CharEncoderEmbedder(folder, threads=1)
     vecs = emb.encode_documents(list(REFERENCE_TEXTS))
     card["reference"] = {"texts": list(REFERENCE_TEXTS), "onnx": card["onnx"],
-                         "embeddings": [[round(float(x), 5) for x in v] for v in vecs]}
+                         "embeddings": [[round(float(x), 5) for x in v] for v in vecs],
+                         "query_embeddings": [[round(float(x), 5) for x in emb.encode_query(t)]
+                                              for t in REFERENCE_TEXTS]}
     path.write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
 
 

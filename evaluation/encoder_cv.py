@@ -45,13 +45,13 @@ def library_articles(corpus_dir: Path, *, exclude: Sequence[str] = ("DLC",), cac
 
     dirs = [p for p in sorted(Path(corpus_dir).iterdir()) if p.is_dir() and p.name not in exclude]
     regs, _failures = parse_files(dirs)
-    latest: dict[str, Any] = {}
+    latest: dict[str, str] = {}
     for r in regs:
-        have = latest.get(r.regulation_id)
-        if have is None or (r.version_date or "") >= (have.version_date or ""):
-            latest[r.regulation_id] = r
-    arts = [a for r in sorted(latest.values(), key=lambda r: r.regulation_id) for a in r.articles
-            if a.kind == "article"]
+        latest[r.regulation_id] = max(latest.get(r.regulation_id, ""), r.version_date or "")
+    # Every file of the latest version: a code (民法典) comes in several volumes of one version.
+    keep = sorted((r for r in regs if (r.version_date or "") == latest[r.regulation_id]),
+                  key=lambda r: (r.regulation_id, r.source_path))
+    arts = [a for r in keep for a in r.articles if a.kind == "article"]
     if cache is not None:
         with open(cache, "w", encoding="utf-8") as fh:
             for a in arts:
@@ -98,25 +98,63 @@ class Harness:
         return score_one(self.ranked(scores), set(self.questions[qi]["relevant"]))
 
 
-def static_fold_model(articles: Sequence, data_dir: Path, work: Path) -> Any:
+# A fold model: fit(training questions) → (embedder for the queries, the library's vectors in article order).
+def static_fold_model(h: Harness, data_dir: Path, work: Path) -> Any:
     def fit(train: list[dict]):
-        path = train_static_embedder(articles, data_dir=data_dir, question_records=train, out_dir=work / "static",
-                                     progress=False)
-        return StaticEmbedder.load(path)
+        path = train_static_embedder(h.articles, data_dir=data_dir, question_records=train,
+                                     out_dir=work / "static", progress=False)
+        emb = StaticEmbedder.load(path)
+        return emb, emb.encode_documents(h.docs)
     return fit
 
 
-def encoder_fold_model(articles: Sequence, pretrained: Path, work: Path, *, steps: int, threads: int = 2,
+def encoder_fold_model(h: Harness, pretrained: Path, work: Path, *, steps: int, threads: int = 1,
                        seed: int = 0) -> Any:
+    """The symmetric recipe: fine-tune the whole encoder per fold (questions + corpus pairs), re-embed the library."""
     from corpus.charencoder import CharEncoderEmbedder
     from corpus.encoder_training import EncoderSettings, train_encoder
 
     def fit(train: list[dict]):
         s = EncoderSettings(contrastive_steps=steps, threads=threads, seed=seed)
-        t = train_encoder(articles, out_dir=work / "encoder", questions=train, settings=s, pretrained=pretrained,
+        t = train_encoder(h.articles, out_dir=work / "encoder", questions=train, settings=s, pretrained=pretrained,
                           progress=False, keep_fp32=False)
-        return CharEncoderEmbedder(t.folder, threads=threads)
+        emb = CharEncoderEmbedder(t.folder, threads=threads)
+        return emb, emb.encode_documents(h.docs)
     return fit
+
+
+def library_vectors(h: Harness, base: Path, cache: Path | None = None, *, threads: int = 1) -> np.ndarray:
+    """The library embedded once by the document network of `base` (cached as .npy when `cache` is given)."""
+    from corpus.charencoder import CharEncoderEmbedder
+
+    if cache is not None and Path(cache).is_file():
+        return np.load(cache)
+    vecs = CharEncoderEmbedder(base, threads=threads).encode_documents(h.docs)
+    if cache is not None:
+        np.save(cache, vecs)
+    return vecs
+
+
+def query_tower_fold_model(h: Harness, base: Path, doc_vectors: np.ndarray, work: Path, *, steps: int,
+                           threads: int = 1) -> Any:
+    """The two-tower recipe: the library keeps `base`'s vectors (embedded once); per fold a query network is
+    fine-tuned against them (`corpus.encoder_training.train_query_tower`)."""
+    from corpus.charencoder import CharEncoderEmbedder
+    from corpus.encoder_training import train_query_tower
+
+    def fit(train: list[dict]):
+        t = train_query_tower(base, doc_vectors, h.keys, train, out_dir=work / "query", steps=steps,
+                              threads=threads, progress=False)
+        return CharEncoderEmbedder(t.folder, threads=threads), doc_vectors
+    return fit
+
+
+def base_model(base: Path, doc_vectors: np.ndarray, *, threads: int = 1) -> Any:
+    """The document network alone, no question seen (queries encoded like documents)."""
+    from corpus.charencoder import CharEncoderEmbedder
+
+    emb = CharEncoderEmbedder(base, threads=threads)
+    return lambda train: (emb, doc_vectors)
 
 
 def dense_crossval(h: Harness, models: dict[str, Any], *, progress: bool = True) -> dict[str, Any]:
@@ -131,13 +169,10 @@ def dense_crossval(h: Harness, models: dict[str, Any], *, progress: bool = True)
         cos: dict[str, np.ndarray] = {}
         for name, fit in models.items():
             t0 = time.perf_counter()
-            emb = fit(train)
-            t1 = time.perf_counter()
-            vecs = emb.encode_documents(h.docs)
+            emb, vecs = fit(train)
             qv = np.stack([emb.encode_query(h.questions[i]["query"]) for i in test])
             cos[name] = qv @ vecs.T
-            seconds[f"{name} train"] = seconds.get(f"{name} train", 0.0) + t1 - t0
-            seconds[f"{name} encode"] = seconds.get(f"{name} encode", 0.0) + time.perf_counter() - t1
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
         for j, qi in enumerate(test):
             b = h.bm25_scores[qi]
             rows["bm25"].append(h.score(qi, b))
@@ -201,22 +236,36 @@ def quantization_check(h: Harness, model_dir: Path) -> dict[str, Any]:
     return res
 
 
-def run(*, corpus_dir: Path, queries: Sequence[Path], pretrained: Path, steps: int, out: Path,
-        cache: Path | None = None, static: bool = True, k: int = 5) -> dict[str, Any]:
+def run(*, corpus_dir: Path, queries: Sequence[Path], out: Path, models: Sequence[str] = ("static", "query-tower"),
+        base: Path | None = None, pretrained: Path | None = None, steps: int = 200, cache: Path | None = None,
+        vectors_cache: Path | None = None, k: int = 5, threads: int = 1) -> dict[str, Any]:
+    """`models`: "static" (retrained per fold), "base" (the document network of `base`, no question seen),
+    "query-tower" (a query network per fold against `base`'s fixed library vectors), "encoder" (the whole encoder
+    fine-tuned per fold from `pretrained`, the library re-embedded per fold)."""
     from evaluation.crossval import read_questions
 
     arts = library_articles(corpus_dir, cache=cache)
     qs = [q for p in queries for q in read_questions(Path(p))]
     h = Harness(arts, qs, k=k)
+    res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="encoder-cv-") as tmp:
         work = Path(tmp)
-        models = {}
-        if static:
-            models["static"] = static_fold_model(arts, work / "data", work)
-        models["encoder"] = encoder_fold_model(arts, pretrained, work, steps=steps)
-        res = dense_crossval(h, models)
-    res["pretrained"] = json.loads((Path(pretrained) / "card.json").read_text(encoding="utf-8"))["figures"]
-    res["contrastive_steps_per_fold"] = steps
+        fits = {}
+        if "static" in models:
+            fits["static"] = static_fold_model(h, work / "data", work)
+        if {"base", "query-tower"} & set(models):
+            t = time.perf_counter()
+            vecs = library_vectors(h, base, vectors_cache, threads=threads)
+            res["library_encoding_seconds"] = round(time.perf_counter() - t, 1)
+            res["base"] = json.loads((Path(base) / "card.json").read_text(encoding="utf-8"))["figures"]
+            if "base" in models:
+                fits["encoder (no questions)"] = base_model(base, vecs, threads=threads)
+            if "query-tower" in models:
+                fits["encoder"] = query_tower_fold_model(h, base, vecs, work, steps=steps, threads=threads)
+        if "encoder" in models:
+            fits["encoder (symmetric)"] = encoder_fold_model(h, pretrained, work, steps=steps, threads=threads)
+        res.update(dense_crossval(h, fits))
+    res["steps_per_fold"] = steps
     Path(out).write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     return res
 
@@ -228,12 +277,19 @@ if __name__ == "__main__":
     ap.add_argument("--corpus", default="../shared/corpus/lawref")
     ap.add_argument("--queries", nargs="+", default=["../shared/eval/stard_dev.jsonl",
                                                     "../shared/eval/stard_train.jsonl"])
-    ap.add_argument("--pretrained", required=True, help="a train-encoder folder holding pretrained.pt")
-    ap.add_argument("--steps", type=int, default=200, help="contrastive steps per fold")
-    ap.add_argument("--cache", default=None)
-    ap.add_argument("--no-static", action="store_true")
+    ap.add_argument("--base", help="a train-encoder folder (document network, final.pt) for base/query-tower")
+    ap.add_argument("--pretrained", help="a train-encoder folder holding pretrained.pt (symmetric recipe)")
+    ap.add_argument("--models", nargs="+", default=["static", "base", "query-tower"],
+                    choices=["static", "base", "query-tower", "encoder"])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=200, help="fine-tuning steps per fold")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cache", default=None, help="JSON-lines cache of the parsed library")
+    ap.add_argument("--vectors-cache", default=None, help=".npy cache of the library's base vectors")
     ap.add_argument("--out", default="encoder-cv.json")
     a = ap.parse_args()
-    r = run(corpus_dir=Path(a.corpus), queries=a.queries, pretrained=Path(a.pretrained), steps=a.steps,
-            out=Path(a.out), cache=Path(a.cache) if a.cache else None, static=not a.no_static)
+    opt = {k: Path(v) for k, v in (("base", a.base), ("pretrained", a.pretrained), ("cache", a.cache),
+                                   ("vectors_cache", a.vectors_cache)) if v}
+    r = run(corpus_dir=Path(a.corpus), queries=a.queries, out=Path(a.out), models=a.models, steps=a.steps,
+            k=a.folds, threads=a.threads, **opt)
     print(json.dumps(r["variants"], ensure_ascii=False, indent=1))

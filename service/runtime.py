@@ -48,6 +48,7 @@ class Runtime:
         self.embedder = load_embedder(data_dir=self.data_dir, model=embedding_model)
         self.encoder = load_encoder(encoder_model, threads=encoder_threads)
         self._engine = None
+        self._label = ""
         self._engine_lock = threading.Lock()
         self._ranker: Any = _UNREAD
         if index.backend_name == "qdrant-edge" and index.exists():
@@ -191,17 +192,21 @@ class Runtime:
         self._engine = None  # the next search uses the new vectors
         return len(hits)
 
+    def encoder_stale(self) -> bool:
+        """An encoder is configured, the index exists, and it lacks this model's vectors."""
+        layout = self.index.layout()
+        if self.encoder is None or layout is None:
+            return False
+        meta = self.index.articles.get_meta(ENCODER_META) or {}
+        return ENCODER_VECTOR not in layout.dense or meta.get("fingerprint") != self.encoder.fingerprint
+
     def ensure_encoder_vectors(self, *, progress: bool = True) -> int:
         """When an encoder is configured and the index lacks its vectors (or holds another model's): add the
         named vector and embed every indexed article once (later ingests embed only their new articles). Returns
         the points re-embedded (0 = nothing to do)."""
-        layout = self.index.layout()
-        if self.encoder is None or layout is None:
+        if not self.encoder_stale():
             return 0
-        meta = self.index.articles.get_meta(ENCODER_META) or {}
-        if ENCODER_VECTOR in layout.dense and meta.get("fingerprint") == self.encoder.fingerprint:
-            return 0
-        dense = dict(layout.dense)
+        dense = dict(self.index.layout().dense)
         dense[ENCODER_VECTOR] = self.encoder.dim
         t = time.perf_counter()
         n = self._rewrite_points(dense, progress=progress)
@@ -217,7 +222,7 @@ class Runtime:
         from ingest.files import IngestSummary, find_files
 
         t0 = time.perf_counter()
-        if not self.index.exists() or self.index.version_records(state="pending"):
+        if not self.index.exists() or self.index.version_records(state="pending") or self.encoder_stale():
             return None
         files, failed = find_files(paths)
         if not files or failed or not all(self.index.version_by_sha(sha256_file(f)) for f in files):
@@ -323,6 +328,7 @@ class Runtime:
             ranker = self.ranker()
             if ranker is not None:
                 retriever.use_ranker(ranker, self.regulation_stats())
+            self._label = self.retrieval_label
             self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description,
                                         violation_rerank=self.violation_rerank, home_region=self.home_region)
         return self._engine
@@ -391,7 +397,9 @@ class Runtime:
         return folder
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
-        return self.engine.search(query, top_k=top_k, filters=filters)
+        result = self.engine.search(query, top_k=top_k, filters=filters)
+        result["retrieval_label"] = self._label  # which retrieval ran, for end users (the mode says it in English)
+        return result
 
     def home_regions(self) -> set[str]:
         """The home region and its province (read from the indexed texts), whose local texts rank like national

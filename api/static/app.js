@@ -516,7 +516,7 @@ async function fillFilters() {
   } catch (e) { /* the filters stay at 全部 */ }
   try {
     const h = await api("/healthz");
-    $("#health").textContent = `收录 ${h.counts.regulations} 部法规 · ${(h.retrieval || []).join("；")}`;
+    $("#health").textContent = `收录 ${h.counts.regulations} 部法规 · ${h.retrieval_label || (h.retrieval || []).join("；")}`;
   } catch (e) { /* optional */ }
 }
 

@@ -83,3 +83,15 @@ def test_training_is_deterministic_and_ships_an_onnx_model_with_its_card(tmp_pat
     texts = [a.text for a in arts[:20]]
     cos = np.sum(emb.encode_documents(texts) * fp32.encode_documents(texts), axis=1)
     assert cos.min() > 0.95
+    # A query network trained against the fixed document vectors: the library keeps its vectors (same
+    # fingerprint, nothing to re-embed) and the card records both networks' reference embeddings.
+    from corpus.encoder_training import train_query_tower
+
+    vecs = emb.encode_documents([a.text for a in arts])
+    qt = train_query_tower(one.folder, vecs, [a.key for a in arts], qs, out_dir=tmp_path / "query", steps=3,
+                           progress=False)
+    q = CharEncoderEmbedder(qt.folder)
+    assert qt.card["query_onnx"] == "query-int8.onnx" and qt.card["query_tower"]["pairs"] == 1
+    assert q.fingerprint == emb.fingerprint and q.reference_check() > 0.999
+    assert np.allclose(q.encode_documents(texts), emb.encode_documents(texts))
+    assert not np.allclose(q.encode_query(qs[0]["query"]), emb.encode_query(qs[0]["query"]))
