@@ -19,7 +19,7 @@ from api import errors
 from api.audit import AuditLog
 from api.limits import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
-from api.routes import feedback, outreach, regulations, search
+from api.routes import feedback, outreach, regulations, search, verification
 from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def create_app(settings, runtime=None) -> FastAPI:
     app.include_router(regulations.router)
     app.include_router(outreach.router)
     app.include_router(feedback.router)
+    app.include_router(verification.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request):

@@ -3,7 +3,7 @@ requests (413). Both are pure ASGI middleware and answer with the API's error bo
 
 Rate limits: a token bucket per client identity and class of route. The identity is the API key when the request
 carries a configured one (its key id), else the client address: an unknown key does not buy a fresh bucket.
-Two classes: "heavy" routes (POST /api/ask, POST /api/feedback, the admin routes: upload, delete, audit, feedback
+Two classes: "heavy" routes (POST /api/ask, POST /api/verify[/file], POST /api/feedback, the admin routes: upload, delete, audit, feedback
 review and export) and every other /api/ route ("read"). /healthz, /metrics, the web page and its static files are
 not limited: health checks must never be throttled, and the page is static and cheap. A bucket holds `per_minute` tokens (the burst) and refills at
 `per_minute / 60` tokens a second; `per_minute = 0` turns its class off.
@@ -23,6 +23,7 @@ from api.deps import API_KEY_HEADER, role_of
 from api.errors import BodyTooLarge, TooManyRequests, error_response
 
 UPLOAD_PATH = "/api/regulations"  # multipart uploads: limited by max_upload_mb / max_upload_files instead
+VERIFY_UPLOAD_PATH = "/api/verify/file"  # a document to check: limited by max_upload_mb in its route
 
 
 class RateLimiter:
@@ -63,7 +64,8 @@ def limit_class(method: str, path: str) -> str | None:
     """'heavy', 'read', or None (not limited) for a request."""
     if not path.startswith("/api/"):
         return None
-    if ((method == "POST" and path in ("/api/ask", UPLOAD_PATH)) or path == "/api/audit"
+    if ((method == "POST" and path in ("/api/ask", UPLOAD_PATH, "/api/verify", VERIFY_UPLOAD_PATH))
+            or path == "/api/audit"
             or (method == "DELETE" and path.startswith(UPLOAD_PATH + "/"))
             or (method == "POST" and path == "/api/feedback") or path.startswith("/api/feedback/")):
         return "heavy"
@@ -122,7 +124,7 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or self.max_bytes <= 0
-                or (scope.get("method") == "POST" and scope.get("path") == UPLOAD_PATH)):
+                or (scope.get("method") == "POST" and scope.get("path") in (UPLOAD_PATH, VERIFY_UPLOAD_PATH))):
             await self.app(scope, receive, send)
             return
         length = _header(scope, b"content-length")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from corpus.errors import LawSearchError
+from cli.verification import cmd_diff, cmd_mcp, cmd_verify  # noqa: F401 - `lawsearch diff|verify|mcp`
 
 
 def _out(obj) -> None:

@@ -153,6 +153,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("archive", help="IN.tar.gz")
     p.add_argument("--force", action="store_true", help="replace a non-empty data directory")
 
+    p = sub.add_parser("diff", help="新旧对照: align two versions of a regulation, changed words marked")
+    p.add_argument("title", help="法规名称或简称")
+    p.add_argument("--from", dest="from_date", help="旧版本的版本日期或年份（默认：现行版本的上一版本）")
+    p.add_argument("--to", dest="to_date", help="新版本的版本日期或年份（默认：现行版本）")
+    p.add_argument("--all", action="store_true", help="也列出未变的条文")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("verify", help="引用核验: check the citations of a text (TXT, MD, DOCX, PDF, or - for stdin)")
+    p.add_argument("file", help="文件路径，或 - 从标准输入读取文字")
+    p.add_argument("--as-of", dest="as_of", help="文件的日期 YYYY-MM-DD（按当时有效的版本核验）")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("mcp", help="serve the MCP tools over stdio (default) or streamable HTTP")
+    p.add_argument("--http", action="store_true", help="streamable HTTP instead of stdio")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+
     p = sub.add_parser("outreach", help="普法责任清单 for an enforcing agency")
     p.add_argument("agency")
     p.add_argument("--region")

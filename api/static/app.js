@@ -350,6 +350,7 @@ async function showArticle(regId, ref, params) {
       el("div", { class: "hit-head" }, el("h2", { class: "cite" }, cite), copyButton(cite)),
       el("div", { class: "row" }, el("label", {}, "版本 ", versionSel)),
       v.is_current ? null : el("p", { class: "warn" }, "这是历史版本，已被新版本取代。"),
+      data.versions.length > 1 ? compareLink(regId, a.label, v.is_current, v.version_date) : null,
       articleBody(a),
       meta(Object.assign({}, v, { is_current: v.is_current })),
       linkList("违反本条的法律责任", data.links.penalized_by),
@@ -495,6 +496,8 @@ function route() {
     case "reg": show("reg", "regs"); showReg(parts[1], params); break;
     case "article": show("article", "regs"); showArticle(parts[1], parts[2], params); break;
     case "outreach": show("outreach", "outreach"); runOutreach(params); break;
+    case "compare": show("compare", "regs"); showCompare(parts[1], params); break;
+    case "verify": show("verify", "verify"); break;
     case "admin": show("admin", "admin"); keyState(); break;
     default: show("search", "search"); runSearch(params);
   }
