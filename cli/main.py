@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="model folder (default: <data-dir>/models/encoder/<version>-<size>)")
     for flag, kind in (("--layers", int), ("--dim", int), ("--heads", int), ("--max-len", int), ("--seed", int),
                        ("--mlm-seconds", float), ("--contrastive-seconds", float), ("--mlm-steps", int),
-                       ("--contrastive-steps", int), ("--threads", int)):
+                       ("--contrastive-steps", int), ("--threads", int), ("--query-steps", int)):
         p.add_argument(flag, type=kind, help="default: the CPU or GPU configuration (corpus.encoder_training)")
 
     p = sub.add_parser("eval", help="evaluation on labelled questions")

@@ -157,12 +157,13 @@ def base_model(base: Path, doc_vectors: np.ndarray, *, threads: int = 1) -> Any:
     return lambda train: (emb, doc_vectors)
 
 
-def dense_crossval(h: Harness, models: dict[str, Any], *, progress: bool = True) -> dict[str, Any]:
+def dense_crossval(h: Harness, models: dict[str, Any], *, folds: Sequence[int] | None = None,
+                   progress: bool = True) -> dict[str, Any]:
     """Scores per question for BM25 alone and, per model name, dense alone and fused; the sum of all models too
-    when there are two or more."""
+    when there are two or more. `folds`: score only these folds (each still trained on all the others)."""
     rows: dict[str, list[dict[str, float]]] = {"bm25": []}
     seconds: dict[str, float] = {}
-    for f in range(h.k):
+    for f in (range(h.k) if folds is None else folds):
         train, test = h.split(f)
         if not test:
             continue
@@ -183,8 +184,9 @@ def dense_crossval(h: Harness, models: dict[str, Any], *, progress: bool = True)
                 rows.setdefault(" + ".join(cos) + " + bm25", []).append(
                     h.score(qi, fused(b, [c[j] for c in cos.values()])))
         if progress:
-            print(json.dumps({"fold": f, "test": len(test), **{n: average(v)["R@10"] for n, v in rows.items()}},
-                             ensure_ascii=False), flush=True)
+            print(json.dumps({"fold": f, "test": len(test), "seconds": {k: round(v, 1) for k, v in seconds.items()},
+                              **{n: {m: average(v)[m] for m in ("R@10", "R@100", "MRR@10")}
+                                 for n, v in rows.items()}}, ensure_ascii=False), flush=True)
     return {"k": h.k, "questions": len(h.questions), "articles": len(h.articles),
             "variants": {n: {"queries": len(v), **average(v)} for n, v in rows.items()},
             "seconds": {k: round(v, 1) for k, v in seconds.items()}}
@@ -238,7 +240,8 @@ def quantization_check(h: Harness, model_dir: Path) -> dict[str, Any]:
 
 def run(*, corpus_dir: Path, queries: Sequence[Path], out: Path, models: Sequence[str] = ("static", "query-tower"),
         base: Path | None = None, pretrained: Path | None = None, steps: int = 200, cache: Path | None = None,
-        vectors_cache: Path | None = None, k: int = 5, threads: int = 1) -> dict[str, Any]:
+        vectors_cache: Path | None = None, k: int = 5, folds: Sequence[int] | None = None,
+        threads: int = 1) -> dict[str, Any]:
     """`models`: "static" (retrained per fold), "base" (the document network of `base`, no question seen),
     "query-tower" (a query network per fold against `base`'s fixed library vectors), "encoder" (the whole encoder
     fine-tuned per fold from `pretrained`, the library re-embedded per fold)."""
@@ -264,7 +267,7 @@ def run(*, corpus_dir: Path, queries: Sequence[Path], out: Path, models: Sequenc
                 fits["encoder"] = query_tower_fold_model(h, base, vecs, work, steps=steps, threads=threads)
         if "encoder" in models:
             fits["encoder (symmetric)"] = encoder_fold_model(h, pretrained, work, steps=steps, threads=threads)
-        res.update(dense_crossval(h, fits))
+        res.update(dense_crossval(h, fits, folds=folds))
     res["steps_per_fold"] = steps
     Path(out).write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     return res
@@ -282,6 +285,7 @@ if __name__ == "__main__":
     ap.add_argument("--models", nargs="+", default=["static", "base", "query-tower"],
                     choices=["static", "base", "query-tower", "encoder"])
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--only-folds", type=int, nargs="+", help="score these folds only (paired, cheaper)")
     ap.add_argument("--steps", type=int, default=200, help="fine-tuning steps per fold")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache", default=None, help="JSON-lines cache of the parsed library")
@@ -291,5 +295,5 @@ if __name__ == "__main__":
     opt = {k: Path(v) for k, v in (("base", a.base), ("pretrained", a.pretrained), ("cache", a.cache),
                                    ("vectors_cache", a.vectors_cache)) if v}
     r = run(corpus_dir=Path(a.corpus), queries=a.queries, out=Path(a.out), models=a.models, steps=a.steps,
-            k=a.folds, threads=a.threads, **opt)
+            k=a.folds, folds=a.only_folds, threads=a.threads, **opt)
     print(json.dumps(r["variants"], ensure_ascii=False, indent=1))

@@ -288,11 +288,15 @@ class Runtime:
         return path
 
     def train_encoder(self, *, out_dir: Path | None = None, settings: Any = None, command: str = "",
-                      progress: bool = True):
-        """Train the character encoder (`corpus.encoder_training`) on the indexed current articles and the labelled
-        questions; returns the trained model (folder and card). The index starts using it once it is configured
-        (LAWSEARCH_ENCODER_MODEL) and embedded (`ensure_encoder_vectors`, done by the next ingest)."""
-        from corpus.encoder_training import VERSION, train_encoder
+                      query_steps: int = 200, progress: bool = True):
+        """Train the character encoder on the indexed current articles and the labelled questions; returns the
+        trained model (folder and card). Two stages (`corpus.encoder_training`): the document network learns from
+        the library alone (masked characters, then first sentence ↔ article), the library is embedded once, and a
+        query network is fine-tuned on the questions against those fixed vectors (retraining it on new questions
+        re-embeds nothing). The index starts using a model once it is configured (LAWSEARCH_ENCODER_MODEL): the
+        next ingest embeds the indexed articles with it."""
+        from corpus.charencoder import CharEncoderEmbedder
+        from corpus.encoder_training import VERSION, train_encoder, train_query_tower
         from corpus.model import Article
         from corpus.store import Condition, FilterSpec
 
@@ -305,10 +309,18 @@ class Runtime:
             s = settings
             name = f"{VERSION}-{s.layers}L{s.dim}-{s.max_len}" if s is not None else VERSION
             out_dir = self.data_dir / "models" / "encoder" / name
+        out_dir = Path(out_dir)
         data = {"articles": f"{len(arts)} current articles of the index {self.data_dir}",
                 "questions": [str(p) for p in self.training_questions] + (["accepted feedback"] if questions else [])}
-        return train_encoder(arts, out_dir=out_dir, questions=questions, settings=settings, command=command,
-                             data=data, progress=progress)
+        docs = train_encoder(arts, out_dir=out_dir.with_name(out_dir.name + "-documents"), settings=settings,
+                             command=command, data=data, progress=progress)
+        if not questions:
+            return docs
+        vectors = CharEncoderEmbedder(docs.folder).encode_documents([document_text(a) for a in arts],
+                                                                    progress=progress)
+        return train_query_tower(docs.folder, vectors, [a.key for a in arts], questions, out_dir=out_dir,
+                                 steps=query_steps, command=command, progress=progress,
+                                 threads=settings.threads if settings is not None else 2)
 
     # ---- search -------------------------------------------------------------------------------------------
     @property
@@ -324,7 +336,7 @@ class Runtime:
             layout = self.index.layout()
             embedder = self.embedder if (layout and layout.dense) else None
             retriever = HybridRetriever(self.index.articles, self.sparse_encoders, embedder,
-                                        home_regions=self.home_regions())
+                                        home_regions=self.home_regions(), encoder=self.encoder)
             ranker = self.ranker()
             if ranker is not None:
                 retriever.use_ranker(ranker, self.regulation_stats())
