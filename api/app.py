@@ -1,7 +1,9 @@
 """The FastAPI app: search, grounded Q&A, regulations, admin upload/delete/audit, health, metrics, the web page.
 
-`create_app(settings, runtime=None)`: one Runtime per app, opened in the lifespan (Qdrant Edge allows one process
-per index) unless an existing one is given (tests); a given runtime is not closed by the app.
+`create_app(settings, runtime=None, address=None)`: one Runtime per app, opened in the lifespan (Qdrant Edge allows
+one process per index) unless an existing one is given (tests); a given runtime is not closed by the app. With
+`address` (the URL `lawsearch serve` listens on), the app records it in the data directory while it holds the index,
+so that the command line's read commands can go through it (`service.address`).
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from api.audit import AuditLog
 from api.limits import BodyLimitMiddleware, RateLimiter, RateLimitMiddleware
 from api.metrics import Metrics, MetricsMiddleware, SecurityHeadersMiddleware
 from api.routes import feedback, outreach, regulations, search, verification
+from service.address import remove_address, write_address
 from service.runtime import Runtime
+from service.wording import retrieval_words
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -49,7 +53,7 @@ def _warm(rt) -> None:
         log.warning("search warm-up failed", exc_info=True)
 
 
-def create_app(settings, runtime=None) -> FastAPI:
+def create_app(settings, runtime=None, address: str | None = None) -> FastAPI:
     owned = runtime is None
 
     @asynccontextmanager
@@ -58,6 +62,11 @@ def create_app(settings, runtime=None) -> FastAPI:
         if owned:
             rt = Runtime.open(settings)
             attach_runtime(app, rt)
+            if address and not settings.qdrant_url:
+                try:
+                    write_address(settings.data_dir, address)
+                except OSError:  # the command line then cannot reach this server; serving goes on
+                    log.warning("could not record the server address in %s", settings.data_dir, exc_info=True)
             # The first searches would otherwise read the re-ranking fields of their candidates from disk (≈5 s
             # for a 150k-article index spread over the first queries); the server answers meanwhile.
             warming = threading.Thread(target=_warm, args=(rt,), name="lawsearch-warm", daemon=True)
@@ -68,6 +77,8 @@ def create_app(settings, runtime=None) -> FastAPI:
             if warming is not None:
                 warming.join()  # the store must not close under a running scroll
             if owned and getattr(app.state, "runtime", None) is not None:
+                if address and not settings.qdrant_url:
+                    remove_address(settings.data_dir)
                 app.state.runtime.close()
                 app.state.runtime = None
 
@@ -117,8 +128,8 @@ def create_app(settings, runtime=None) -> FastAPI:
         if modes.get("encoder"):
             active.append(modes["encoder"])
         return {"status": "ok", "backend": modes.get("backend"), "retrieval": active,
-                "retrieval_label": modes.get("label"),
-                "description": modes.get("description"), "counts": dict(counts, regulations=regs),
+                "description": modes.get("description"), "retrieval_label": retrieval_words(modes.get("description")),
+                "counts": dict(counts, regulations=regs),
                 "answer": "generated+verified" if rt and request.app.state.composer.generator is not None
                 else "extractive"}
 

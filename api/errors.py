@@ -6,8 +6,11 @@ stack traces or file-system paths.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+from functools import cache
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -87,6 +90,7 @@ class ErrorBody(BaseModel):
     message: str = Field(description="中文说明，可直接展示给用户")
     detail: str = Field("", description="technical detail (never a stack trace or a server path)")
     candidates: list[str] | None = Field(None, description="for an ambiguous title (409): the regulations it may mean")
+    files: list[dict] | None = Field(None, description="for an upload refused as a whole: each file and its reason")
 
 
 def documented(description: str) -> dict:
@@ -125,6 +129,8 @@ def error_response(exc: LawSearchError) -> JSONResponse:
     body = error_body(exc.code, exc.message, exc.detail)
     if getattr(exc, "candidates", None):
         body["candidates"] = list(exc.candidates)
+    if getattr(exc, "files", None):
+        body["files"] = list(exc.files)
     headers = {"WWW-Authenticate": "X-API-Key"} if status == 401 else {}
     if getattr(exc, "retry_after", None):
         headers["Retry-After"] = str(exc.retry_after)
@@ -145,12 +151,32 @@ def domain_error(exc: BaseException) -> LawSearchError | None:
     return None
 
 
-def _validation_detail(exc: RequestValidationError) -> str:
+VALIDATION_WORDING = Path(__file__).resolve().parent / "data" / "validation.json"
+
+
+@cache
+def validation_wording() -> dict:
+    return json.loads(VALIDATION_WORDING.read_text(encoding="utf-8"))
+
+
+def validation_message(errors: list[dict]) -> str:
+    """Pydantic's validation errors as one Chinese sentence naming each field: 查询内容（q）最多 500 个字符，现有 612 个."""
+    words = validation_wording()
     parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
-        parts.append(f"{loc}: {err.get('msg', '')}" if loc else str(err.get("msg", "")))
-    return "；".join(parts)
+    for err in errors[:5]:
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path", "header")]
+        name = loc[-1] if loc and not loc[-1].isdigit() else (loc[-2] if len(loc) > 1 else "")
+        field = f"{words['fields'].get(name, name)}（{'.'.join(loc)}）" if name else words["fields"]["body"]
+        ctx = dict(err.get("ctx") or {})
+        if isinstance(err.get("input"), str | list):
+            ctx.setdefault("actual", len(err["input"]))
+        ctx["expected"] = str(ctx.get("expected", "")).replace("' or '", "、").replace("', '", "、").strip("'")
+        template = words["types"].get(err.get("type", ""), words["general"])
+        try:
+            parts.append(field + template.format(**ctx))
+        except (KeyError, IndexError, ValueError):
+            parts.append(field + words["general"])
+    return "；".join(parts) or words["general"]
 
 
 def install(app: FastAPI) -> None:
@@ -162,7 +188,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        return JSONResponse(error_body("invalid_request", "请求参数不正确", _validation_detail(exc)),
+        return JSONResponse(error_body("invalid_request", f"请求参数不正确：{validation_message(exc.errors())}"),
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,6 +1,8 @@
 """Uploaded files: limits, content sniffing (never the client's name), and safe storage under <data_dir>/uploads/.
 
-All files of one request are checked before anything is written, so a rejected upload writes nothing.
+Each file of a request is checked on its own: the files that pass are written and imported, the others are reported
+with their reason (`rejected`), so one bad file never turns a batch away. A request whose every file fails the
+checks writes nothing.
 """
 from __future__ import annotations
 
@@ -14,15 +16,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from api.errors import UploadTooLarge, UploadTypeRejected
-from corpus.errors import EmptyFile
+from api.errors import UploadTooLarge, UploadTypeRejected, scrub
+from corpus.errors import EmptyFile, LawSearchError
 
 MB = 1024 * 1024
 CHUNK = 1024 * 1024
 EXTENSIONS = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "md": ".md", "txt": ".txt"}
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s[^>]*charset|<p[\s>]|<div[\s>]", re.I)
 _FOREIGN = [
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版 Office 文档（.doc/.xls/.ppt），请另存为 .docx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版办公文档（.doc、.xls、.ppt），请另存为 .docx"),
     (b"\x89PNG\r\n\x1a\n", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF8", "GIF 图片"),
     (b"\x7fELF", "可执行程序"), (b"MZ", "可执行程序"), (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf", "7z 压缩包"),
     (b"\x1f\x8b", "gzip 压缩包"), (b"{\\rtf", "RTF 文档"),
@@ -82,17 +84,17 @@ def sniff(source: BinaryIO, client_name: str) -> str:
             with zipfile.ZipFile(source) as zf:
                 names = set(zf.namelist())
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise UploadTypeRejected("文件已损坏或不是有效的 Word 文档", detail=client_name)
+            raise UploadTypeRejected("文件已损坏，或不是有效的 .docx 文档", detail=client_name)
         if "word/document.xml" in names:
             return "docx"
-        raise UploadTypeRejected("不支持的文件类型：压缩包或非 Word 的 Office 文件", detail=client_name)
+        raise UploadTypeRejected("不支持的文件类型：压缩包，或 .docx 以外的办公文件", detail=client_name)
     for magic, what in _FOREIGN:
         if head.startswith(magic):
             raise UploadTypeRejected(f"不支持的文件类型：{what}", detail=client_name)
     source.seek(0)
     data = source.read()
     if not _decodes(data):
-        raise UploadTypeRejected("不支持的文件类型：既不是 PDF、Word（.docx），也不是可识别编码的文本或网页",
+        raise UploadTypeRejected("不支持的文件类型：内容既不是 .pdf、.docx 文件，也不是可识别编码的文本或网页",
                                  detail=client_name)
     if _HTML.search(data.lstrip(b"\xef\xbb\xbf \t\r\n")[:4096]):
         return "html"
@@ -124,6 +126,13 @@ def check(source: BinaryIO, client_name: str, *, max_mb: int) -> CheckedFile:
         raise EmptyFile("文件为空", detail=client_name)
     kind = sniff(source, client_name)
     return CheckedFile(client_name=client_name, kind=kind, size=size, source=source)
+
+
+def rejected(client_name: str, exc: LawSearchError) -> dict:
+    """The per-file result of a file turned away by the checks (nothing of it is written)."""
+    return {"filename": client_name, "stored_as": None, "type": None, "size": None, "ok": False, "regulations": [],
+            "articles": 0, "points": 0, "unchanged": False,
+            "errors": [{"code": exc.code, "message": exc.message, "detail": scrub(exc.detail)}]}
 
 
 def store(files: list[CheckedFile], uploads_dir: Path) -> tuple[str, list[Path]]:

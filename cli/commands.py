@@ -37,7 +37,7 @@ def cmd_parse(args, settings) -> int:
             nums = [a.article_no for a in r.articles]
             span = f"第{nums[0]}–{nums[-1]}条" if nums and r.has_articles else f"{len(nums)} 段（无条文编号）"
             print(f"{r.source_path}\n  《{r.title}》 {r.level or '?'} · {r.region or '?'} · {r.office or '?'}\n"
-                  f"  版本日期 {r.version_date or '?'} · 施行 {r.effective_date or '?'} · 状态 {r.status or '未标注'}\n"
+                  f"  版本日期 {r.version_date or '?'} · {_effective(r)} · 状态 {r.status or '未标注'}\n"
                   f"  {len({(a.article_no, a.article_suffix) for a in r.articles})} 条 ({span})，"
                   f"{len({tuple(a.headings) for a in r.articles if a.headings})} 个章节")
             for w in r.warnings:
@@ -46,17 +46,36 @@ def cmd_parse(args, settings) -> int:
     return 1 if failures else 0
 
 
+def _effective(r) -> str:
+    """施行 date of a parsed version: its own, or the first version's said as such (service.listing)."""
+    from service.listing import own_effective_date
+
+    own = own_effective_date({"effective_date": r.effective_date, "version_date": r.version_date})
+    if own or not r.effective_date:
+        return f"施行 {own or '?'}"
+    return f"首次施行 {r.effective_date}（本版施行日期原文未载明）"
+
+
 def _runtime(settings):
     from service.runtime import Runtime
 
     return Runtime.open(settings)
 
 
+def _totals(rt) -> str:
+    """What the index holds now, each count in its own unit."""
+    rows = rt.index.regulations()
+    return f"索引现有法规 {len({r['regulation_id'] for r in rows})} 部（{len(rows)} 个版本）"
+
+
 def cmd_ingest(args, settings) -> int:
+    from service.wording import retrieval_words
+
     rt = _runtime(settings)
     try:
         summary = rt.ingest(args.paths, progress=sys.stderr.isatty() or not args.json, train=not args.no_train)
         retrieval = rt.retrieval_description
+        totals = _totals(rt)
     finally:
         rt.close()
     d = summary.to_dict()
@@ -64,22 +83,33 @@ def cmd_ingest(args, settings) -> int:
     if args.json:
         _out(d)
     else:
-        print(f"文件 {d['files']} 个：新增或更新法规 {d['regulations']} 部，条文 {d['articles']} 条"
-              f"（索引点 {d['points']} 个），同一版本的其他来源文件 {d['alternates']} 个，未变化 {d['unchanged']} 个，失败 {len(d['failed'])} 个；"
-              f"用时 {d['seconds']:.1f} 秒。")
-        print(f"检索方式：{retrieval}")
+        print(f"文件 {d['files']} 个：写入法规版本 {d['regulations']} 个（条文 {d['articles']} 条，索引点 {d['points']} 个）；"
+              f"同一版本的其他来源文件 {d['alternates']} 个，内容未变化的文件 {d['unchanged']} 个，失败的文件 "
+              f"{len(d['failed'])} 个；用时 {d['seconds']:.1f} 秒。")
+        print(f"{totals}。")
+        print(f"检索方式：{retrieval_words(retrieval)}")
         if d["recovered"]:
             print(f"已清理上次中断留下的 {len(d['recovered'])} 个未完成版本。")
     _print_failures(d["failed"])
     return 1 if d["failed"] else 0
 
 
+def _reader(settings):
+    """The index, or the running server that holds it (cli.readers); says so on stderr when it is the server."""
+    from cli.readers import open_reader
+
+    reader = open_reader(settings)
+    if reader.via:
+        print(f"（索引正由检索服务使用，本命令通过 {reader.via} 读取）", file=sys.stderr)
+    return reader
+
+
 def cmd_regulations(args, settings) -> int:
-    rt = _runtime(settings)
+    reader = _reader(settings)
     try:
-        rows = rt.index.regulations()
+        rows = reader.regulations()
     finally:
-        rt.close()
+        reader.close()
     cols = ("regulation_id", "version_id", "title", "level", "region", "version_date", "effective_date", "status",
             "is_current", "superseded_by", "article_count", "source_path", "alternates")
     if args.json:
@@ -90,30 +120,27 @@ def cmd_regulations(args, settings) -> int:
         print(f"{r['regulation_id']}  《{r['title']}》 {r.get('version_date') or '日期不详'} [{state}] "
               f"{r.get('level') or ''} {r.get('region') or ''} {r.get('article_count')}条 "
               f"来源状态:{r.get('status') or '未标注'}")
+    regs = len({r["regulation_id"] for r in rows})
+    print(f"共 {regs} 部法规，{len(rows)} 个版本。")
     return 0
 
 
 def cmd_article(args, settings) -> int:
-    from corpus.articles import ArticleRecord
-    from corpus.numerals import parse_article_number
-
-    no, suffix = parse_article_number(args.article)
-    rt = _runtime(settings)
+    reader = _reader(settings)
     try:
-        rec, hits = rt.index.article(args.title, no, suffix, as_of=args.as_of)
+        rec, p = reader.article(args.title, args.article, as_of=args.as_of)
     finally:
-        rt.close()
-    art = ArticleRecord.from_parts(hits)
-    text, p = art.text, art.payload
+        reader.close()
+    text = p.get("text") or ""
     if args.json:
         _out({"regulation": {k: rec.get(k) for k in ("regulation_id", "version_id", "title", "version_date",
                                                       "effective_date", "is_current", "status")},
-              "article_no": p["article_no"], "article_suffix": p["article_suffix"], "label": p["label"],
-              "headings": p["headings"], "clauses": art.clauses, "text": text})
+              "article_no": p["article_no"], "article_suffix": p.get("article_suffix") or "", "label": p["label"],
+              "headings": p.get("headings") or [], "clauses": p.get("clauses") or [], "text": text})
     else:
         state = "现行有效版本" if rec.get("is_current") else "历史版本"
         print(f"《{rec['title']}》{p['label']}（{rec.get('version_date') or '日期不详'}，{state}）")
-        if p["headings"]:
+        if p.get("headings"):
             print(" / ".join(p["headings"]))
         print(text)
     return 0
@@ -130,15 +157,19 @@ def cmd_delete(args, settings) -> int:
 
 
 def cmd_search(args, settings) -> int:
-    rt = _runtime(settings)
+    from service.wording import retrieval_words
+
+    reader = _reader(settings)
     try:
-        result = rt.search(args.query, top_k=args.top_k, filters=search_filters(args))
+        result = reader.search(args.query, top_k=args.top_k, filters=search_filters(args))
     finally:
-        rt.close()
+        reader.close()
     if args.json:
         _out(result)
         return 0
-    print(f"检索方式：{result['mode']}")
+    print(f"检索方式：{retrieval_words(result['mode'])}")
+    for m in result.get("not_found") or []:
+        print(f"  {m.get('message')}")
     for c in result.get("candidates", []):
         print(f"  候选法规：《{c}》")
     for i, h in enumerate(result["hits"], 1):
@@ -246,27 +277,29 @@ def cmd_serve(args, settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from service.address import client_url
 
     if args.ingest:
         rt = _runtime(settings)
         try:
             s = rt.ingest(args.ingest, progress=True, train=True)
+            totals = _totals(rt)
         finally:
             rt.close()
-        print(f"已索引 {s.regulations} 部法规（未变化 {s.unchanged}，失败 {len(s.failed)}）", file=sys.stderr)
+        print(f"文件 {s.files} 个：写入法规版本 {s.regulations} 个，内容未变化的文件 {s.unchanged} 个，"
+              f"失败的文件 {len(s.failed)} 个；{totals}。", file=sys.stderr)
         _print_failures(s.failed)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    app = create_app(settings, address=client_url(args.host, args.port))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
 def cmd_outreach(args, settings) -> int:
-    from outreach import render_outreach
-
-    rt = _runtime(settings)
+    reader = _reader(settings)
     try:
-        body = render_outreach(rt.index, args.agency, region=args.region, fmt=args.format)
+        body = reader.outreach(args.agency, region=args.region, fmt=args.format)
     finally:
-        rt.close()
+        reader.close()
     if args.out:
         Path(args.out).write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
         print(f"已写入 {args.out}")

@@ -108,7 +108,7 @@ class CharEncoderEmbedder:
         self.fingerprint = "encoder-" + file_fingerprint(model, self.directory / "vocab.json")
         s = self.card["settings"]
         self.description = (f"dense: character encoder {self.card.get('version', '?')} "
-                            f"({s['layers']}L-{s['dim']}, {self.max_len} characters, {model.stem})")
+                            f"({s['layers']}L-{s['dim']}, {self.max_len} characters, {model.stem.rsplit('-', 1)[-1]})")
 
     def _run(self, texts: list[str], session=None) -> np.ndarray:
         ids, mask = self.vocab.batch(texts, self.max_len)

@@ -17,7 +17,9 @@ def _yuan(v: float | None) -> str:
 def fine_words(lo: float | None, hi: float | None, multiple: str = "") -> str:
     """罚款1万元至10万元 / 罚款最高20万元 / 罚款按违法所得的倍数或比例计算 (both when the article has both)."""
     fixed = ""
-    if hi is not None and lo:
+    if hi is not None and lo and lo == hi:
+        fixed = f"罚款{_yuan(hi)}"
+    elif hi is not None and lo:
         fixed = f"罚款{_yuan(lo)}至{_yuan(hi)}"
     elif hi is not None:
         fixed = f"罚款最高{_yuan(hi)}"

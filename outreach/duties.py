@@ -10,15 +10,22 @@ import re
 _DUTY_WORD = re.compile(r"应当|不得|必须|禁止|严禁|负有[^。；]{0,20}义务")
 _SEGMENT = re.compile(r"[^。\n]+。?")
 #: A 款 that introduces a list of 项: …遵守下列规定： / …履行以下职责：
-_LIST_LEAD = re.compile(r"(?:下列|以下)[^。]{0,8}[:：]\s*$")
+_LIST_LEAD = re.compile(r"(?:下列|以下)[^。]{0,40}[:：]\s*$")
 _ITEM_NO = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
 _SUBJECT_END = re.compile(r"(?:对[^。，]{0,20})?(?:负有|履行|负责|承担)[^。，]{0,12}下列|应当|不得|必须|禁止|严禁|负有|"
                           r"(?:履行|负责|承担)[^。，]{0,12}下列")
 _PARTY = re.compile(r"(?:单位|者|人|人员|机构|组织|企业|律师|协会|所|户|主体|公司|工作者)$")
+#: A party named first in a sentence (生产者生产产品，不得…; 养犬人饲养禁养犬只的): the compound party words only, not
+#: a bare 人 or 者 (可能危及人体健康…).
+_LEADING_PARTY = re.compile(r"^(?![因在对为经由当如])[^，。；：、的]{0,8}?(?:单位|人员|机构|组织|企业|公司|经营者|生产者|销售者|使用者|管理者|个人|"
+                            r"责任人|管理人|所有人|设置人|养犬人|申请人|摊贩)")
+_VIOLATION_HEAD = re.compile(r"^(?:对)?违反[^，。；]{0,60}?规定，")
 _GOVERNMENT = re.compile(r"人民政府|部门|机关|委员会|办事处|人民法院|人民检察院|^国家|^国务院|行政管理|主管")
 #: Duties of the authorities themselves (their officials answer with 处分): not the public's duties.
 _AUTHORITY = re.compile(r"人民政府|部门|机关|办事处|管理委员会|派出机构|工作人员")
 _OFFICIAL_ONLY = {"处分", "追究刑事责任"}
+#: Where the subject of a duty sentence ends.
+_SUBJECT_HEAD = re.compile(r"应当|不得|必须|负责|按照|依照|根据|对|，|,")
 _BIGRAM_NOISE = re.compile(r"[\s，,；;。：:、“”《》（）()的了和或者及其未按照规定]")
 
 
@@ -42,6 +49,11 @@ def duty_units(clauses: list[dict]) -> list[tuple[str, str | None]]:
             elif item:
                 out += [(s, None) for s in segments(item)]
     return out
+
+
+def is_list_lead(text: str | None) -> bool:
+    """A 款 or sentence that introduces a list of 项 (…遵守下列规定：)."""
+    return bool(_LIST_LEAD.search((text or "").strip()))
 
 
 def named_item(clauses: list[dict], clause_no: int | None, item_no: int | None) -> tuple[str, str] | None:
@@ -90,9 +102,23 @@ def duty_subject(sentence: str) -> str | None:
 
 
 def is_regulated_party(subject: str | None) -> bool:
-    """A party the regulation binds (生产经营单位, 申请人 …), not a government body."""
+    """A party the regulation binds (生产经营单位, 申请人 …), not a government body nor a circumstance (犬只咬伤他人)."""
     return bool(subject and not _GOVERNMENT.search(subject) and not _AUTHORITY.search(subject)
-                and _PARTY.search(subject))
+                and _PARTY.search(subject) and not subject.endswith("他人"))
+
+
+def leading_party(text: str | None) -> str | None:
+    """The party a sentence starts with, when it is one: 生产者生产产品 → 生产者; 违反本条例第十条第一款规定，养犬人饲养…
+    → 养犬人."""
+    head = _VIOLATION_HEAD.sub("", _ITEM_NO.sub("", (text or "").strip()))
+    m = _LEADING_PARTY.match(head)
+    return m.group(0) if m and is_regulated_party(m.group(0)) else None
+
+
+def binds_authority(text: str) -> bool:
+    """A duty sentence whose subject is an authority (相关行政管理部门按照下列职责分工…; （二）城市管理部门负责…)."""
+    head = _SUBJECT_HEAD.split(_ITEM_NO.sub("", (text or "").strip()), maxsplit=1)[0]
+    return bool(_AUTHORITY.search(head))
 
 
 def for_public(subject: str | None, enf: dict, sline: str) -> bool:

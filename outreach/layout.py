@@ -1,4 +1,5 @@
-"""One walk over a 普法责任清单 for every format: the list's heading, each regulation and each card, in reading order.
+"""One walk over a 普法责任清单 for every format: the list's heading, its fields (责任单位 … 完成标准), the contents,
+each regulation and each card, in reading order.
 
 A format is a `ListWriter`; `walk` calls it in the same order for Markdown, the printable HTML page and DOCX, so
 the three hold the same cards with the same words.
@@ -7,7 +8,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from outreach.fields import field_rows
+
 BASIS = "依据"
+CONTENTS = "目录"
 NO_CARDS = "（未找到可整理的义务条款）"
 
 Row = tuple[str, str]  # (label, plain text)
@@ -16,6 +20,10 @@ Citation = tuple[str, str]  # (《title》第X条, the quoted words)
 
 class ListWriter(Protocol):
     def begin(self, heading: str, scope: str) -> None: ...
+
+    def fields(self, rows: list[Row]) -> None: ...
+
+    def contents(self, entries: list[tuple[str, int]]) -> None: ...
 
     def regulation(self, title: str, version: str) -> None: ...
 
@@ -53,10 +61,16 @@ def card_fields(card: dict) -> list[Row]:
     elif card.get("avoid"):
         rows.append(("应当做什么", f"不得有此行为：{card['avoid']}"))
     if card.get("consequences"):
-        rows.append(("违反的后果", "；".join(f"{c['plain'] or '见条文'}（{c['label']}）" for c in card["consequences"])))
+        rows.append(("违反的后果", "；".join(consequence_words(c) for c in card["consequences"])))
     else:
         rows.append(("违反的后果", "本法规未规定相应罚则"))
     return rows
+
+
+def consequence_words(c: dict) -> str:
+    """（一）（二）项：罚款50元至200元（第三十条第一款） — the 项 it punishes when the card holds several."""
+    scope = f"{c['scope']}：" if c.get("scope") else ""
+    return f"{scope}{c['plain'] or '见条文'}（{c.get('cite') or c['label']}）"
 
 
 def citations(card: dict) -> list[Citation]:
@@ -66,6 +80,9 @@ def citations(card: dict) -> list[Citation]:
 def walk(doc: dict, writer: ListWriter) -> str | bytes:
     """Feed the list to `writer` in reading order and return what it produced."""
     writer.begin(list_title(doc), scope_line(doc))
+    if doc.get("fields"):
+        writer.fields(field_rows(doc["fields"]))
+    writer.contents([(f"《{reg['title']}》", len(reg["cards"])) for reg in doc["regulations"]])
     for reg in doc["regulations"]:
         writer.regulation(f"《{reg['title']}》", version_line(reg))
         if not reg["cards"]:

@@ -8,10 +8,10 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Mm
 
-from outreach.layout import BASIS, Citation, Row
+from outreach.layout import BASIS, CONTENTS, Citation, Row
 
 EAST_ASIAN_FONT = "宋体"
-_STYLES = ("Normal", "Title", "Heading 1", "Heading 2", "List Bullet")
+_STYLES = ("Normal", "Title", "Heading 1", "Heading 2", "List Bullet", "List Number")
 
 
 class DocxWriter:
@@ -29,6 +29,19 @@ class DocxWriter:
         self.document.core_properties.title = heading
         self.document.add_heading(heading, level=0)
         self.document.add_paragraph(scope)
+
+    def fields(self, rows: list[Row]) -> None:
+        table = self.document.add_table(rows=0, cols=2)
+        table.style = "Table Grid"
+        for label, text in rows:
+            cells = table.add_row().cells
+            cells[0].paragraphs[0].add_run(label).bold = True
+            cells[1].text = text
+
+    def contents(self, entries: list[tuple[str, int]]) -> None:
+        self.document.add_paragraph().add_run(f"{CONTENTS}：").bold = True
+        for title, n in entries:
+            self.document.add_paragraph(f"{title}（{n} 张卡片）", style="List Number")
 
     def regulation(self, title: str, version: str) -> None:
         self.document.add_heading(title, level=1)

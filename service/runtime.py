@@ -19,6 +19,7 @@ from corpus.encoders import default_sparse_encoders, document_text
 from corpus.index import ArticleIndex
 from corpus.store import open_store
 from ingest.converters import ConvertLimits
+from service.wording import retrieval_words
 
 log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
@@ -97,18 +98,6 @@ class Runtime:
         layout = self.index.layout()
         return self.encoder is not None and bool(layout and ENCODER_VECTOR in layout.dense)
 
-    @property
-    def retrieval_label(self) -> str:
-        """Which retrieval runs, for end users (Chinese)."""
-        layout = self.index.layout()
-        parts = ["关键词检索（BM25）"]
-        if self.embedder is not None and layout and "dense" in layout.dense:
-            parts.append("语义向量（" + ("离线词向量" if self.embedder.name == "static" else "句向量模型") + "）")
-        if self.encoder_in_use():
-            parts.append(f"法规字符编码器（{self.encoder.card.get('version', '')}）")
-        label = " + ".join(parts)
-        return label + ("，学习排序" if self.ranker() else "，融合排序")
-
     def retrieval_modes(self) -> dict[str, Any]:
         layout = self.index.layout()
         return {"backend": self.index.backend_name,
@@ -117,7 +106,6 @@ class Runtime:
                           else "none (lexical only)"),
                 "encoder": self.encoder.description if self.encoder_in_use() else None,
                 "description": self.retrieval_description,
-                "label": self.retrieval_label,
                 "home_region": self.home_region}
 
     # ---- ingest -------------------------------------------------------------------------------------------
@@ -340,7 +328,7 @@ class Runtime:
             ranker = self.ranker()
             if ranker is not None:
                 retriever.use_ranker(ranker, self.regulation_stats())
-            self._label = self.retrieval_label
+            self._label = retrieval_words(self.retrieval_description)
             self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description,
                                         violation_rerank=self.violation_rerank, home_region=self.home_region)
         return self._engine

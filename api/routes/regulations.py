@@ -3,20 +3,22 @@ and delete."""
 from __future__ import annotations
 
 import re
+
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.audit import AuditLog
+from api.audit import AuditLog, describe
 from api.deps import Caller, get_audit, get_runtime, require_admin
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, BadRequest, TooManyFiles, UploadTooLarge, documented, scrub
-from api.uploads import MB, CheckedFile, check, safe_name, store
+from api.uploads import MB, CheckedFile, check, rejected, safe_name, store
 from corpus.articles import ArticleRecord, group_articles
 from corpus.errors import InvalidFilter, LawSearchError, NotFound
 from corpus.index import FAR_FUTURE, date_int
 from corpus.numerals import article_label, label_prefix, parse_article_number, parse_label
 from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
+from service.listing import own_effective_date, regulation_order
 
 router = APIRouter(prefix="/api", tags=["regulations"], responses=ERROR_RESPONSES)
 
@@ -32,6 +34,7 @@ ARTICLE_NO_MAX = 2**63 - 1  # the index stores article numbers as 64-bit integer
 
 def public_version(rec: dict) -> dict:
     out = {k: rec.get(k) for k in VERSION_FIELDS if k in rec}
+    out["own_effective_date"] = own_effective_date(rec)
     if rec.get("warnings"):
         out["warnings"] = [scrub(w) for w in rec["warnings"]]
     return out
@@ -87,14 +90,17 @@ def _grouped(points: list) -> list[dict]:
 
 @router.get("/regulations")
 def list_regulations(q: str | None = Query(None, max_length=100), level: str | None = None,
-                     region: str | None = None, runtime=Depends(get_runtime)) -> dict:
+                     region: str | None = None,
+                     all_versions: bool = Query(False, description="每个版本一行（默认每部法规一行，取现行版本）"),
+                     runtime=Depends(get_runtime)) -> dict:
+    """Regulations in listing order: the home region's first, then its province's, then national law."""
     rows = runtime.index.regulations()
     by_reg: dict[str, list[dict]] = {}
     for r in rows:
         by_reg.setdefault(r["regulation_id"], []).append(r)
     out = []
     key = normalize_title(q) if q else ""
-    for rid, recs in by_reg.items():
+    for recs in by_reg.values():
         recs.sort(key=lambda r: (r.get("version_date") or "", r.get("ingested_at") or 0.0))
         cur = next((r for r in reversed(recs) if r.get("is_current")), recs[-1])
         if key and key not in (cur.get("title_key") or normalize_title(cur.get("title") or "")):
@@ -102,6 +108,9 @@ def list_regulations(q: str | None = Query(None, max_length=100), level: str | N
         if level and cur.get("level") != level:
             continue
         if region and cur.get("region") != region:
+            continue
+        if all_versions:
+            out.extend(public_version(r) for r in recs)
             continue
         item = public_version(cur)
         item["current_version_id"] = cur["version_id"]
@@ -111,8 +120,20 @@ def list_regulations(q: str | None = Query(None, max_length=100), level: str | N
             item["volumes"] = len(edition)
             item["article_count"] = sum(r.get("article_count") or 0 for r in edition)
         out.append(item)
-    out.sort(key=lambda r: (r.get("level") or "", r.get("title") or ""))
+    out = regulation_order(out, runtime.home_region)
     return {"total": len(out), "regulations": out}
+
+
+@router.get("/article")
+def article_by_title(title: str = Query(..., min_length=1, max_length=200, description="法规名称或简称"),
+                     article: str = Query(..., min_length=1, max_length=20, description="条号，如 20、第二十条、21之一"),
+                     as_of: str | None = Query(None, description="YYYY-MM-DD：该日有效的版本"),
+                     runtime=Depends(get_runtime)) -> dict:
+    """One article by the regulation's title (what `lawsearch article` asks): the current version's, or the one in
+    force on `as_of`; an ambiguous title answers 409 with the candidates."""
+    no, suffix = parse_article_number(article)
+    rec, parts = runtime.index.article(title, no, suffix, as_of=as_of)
+    return {"regulation": public_version(rec), "article": _merge(parts)}
 
 
 @router.get("/regulations/{regulation_id}")
@@ -281,29 +302,64 @@ async def upload(request: Request, caller: Caller = Depends(require_admin), audi
             raise BadRequest("没有收到文件（表单字段 files）")
         if len(uploads) > settings.max_upload_files:
             raise TooManyFiles(f"一次最多上传 {settings.max_upload_files} 个文件", detail=str(len(uploads)))
-        checked: list[CheckedFile] = []
-        for i, up in enumerate(uploads):
-            name = safe_name(up.filename or "", i)
-            shown = (up.filename or "").replace("\\", "/").split("/")[-1] or name
-            checked.append(check(up.file, shown, max_mb=settings.max_upload_mb))
     except LawSearchError as exc:
         audit.record(who=caller.key_id, role=caller.role, action=action, result=f"rejected: {exc.code}",
-                     detail={"message": exc.message, "detail": scrub(exc.detail)}, client=caller.client)
+                     detail={"message": exc.message, "detail": scrub(exc.detail)}, client=caller.client,
+                     message=describe(who=caller.key_id, role=caller.role, action=action,
+                                      result=f"rejected: {exc.code}", reason=exc.message))
         raise
 
-    upload_id, paths = store(checked, runtime.data_dir / "uploads")
-    results = []
-    for f, path in zip(checked, paths):
-        results.append(await run_in_threadpool(_ingest_one, runtime, f, path))
+    # Each file on its own: those that pass the checks are imported, the others reported with their reason.
+    checked: list[tuple[int, CheckedFile]] = []
+    results: dict[int, dict] = {}
+    first_error: LawSearchError | None = None
+    for i, up in enumerate(uploads):
+        shown = (up.filename or "").replace("\\", "/").split("/")[-1] or safe_name(up.filename or "", i)
+        try:
+            checked.append((i, check(up.file, shown, max_mb=settings.max_upload_mb)))
+        except LawSearchError as exc:
+            results[i] = rejected(shown, exc)
+            first_error = first_error or exc
+    if not checked:  # nothing to import: the request fails with the (first) reason, nothing is written
+        for up in uploads:
+            await up.close()
+        names = "、".join(r["filename"] for r in results.values())
+        audit.record(who=caller.key_id, role=caller.role, action=action, result=f"rejected: {first_error.code}",
+                     detail={"message": first_error.message, "detail": scrub(first_error.detail),
+                             "files": [_audit_file(r) for r in results.values()]}, client=caller.client,
+                     message=describe(who=caller.key_id, role=caller.role, action=action, target=names,
+                                      result=f"rejected: {first_error.code}", reason=first_error.message))
+        first_error.files = [results[i] for i in range(len(uploads))]  # the error body reports each file too
+        raise first_error
+
+    upload_id, paths = store([f for _, f in checked], runtime.data_dir / "uploads")
+    for (i, f), path in zip(checked, paths):
+        results[i] = await run_in_threadpool(_ingest_one, runtime, f, path)
     for up in uploads:
         await up.close()
-    ok = sum(1 for r in results if r["ok"])
-    outcome = "ok" if ok == len(results) else ("partial" if ok else "failed")
+    files = [results[i] for i in range(len(uploads))]
+    ok = sum(1 for r in files if r["ok"])
+    outcome = "ok" if ok == len(files) else ("partial" if ok else "failed")
     audit.record(who=caller.key_id, role=caller.role, action=action, target=upload_id, result=outcome,
-                 detail={"files": [{"name": r["filename"], "ok": r["ok"], "regulations": r["regulations"],
-                                    "errors": [e["code"] for e in r["errors"]]} for r in results]},
-                 client=caller.client)
-    return {"upload_id": upload_id, "result": outcome, "files": results}
+                 detail={"files": [_audit_file(r) for r in files]}, client=caller.client,
+                 message=describe(who=caller.key_id, role=caller.role, action=action, result=outcome,
+                                  target=f"{len(files)} 个文件",
+                                  reason="；".join(_file_words(r) for r in files)))
+    return {"upload_id": upload_id, "result": outcome, "files": files}
+
+
+def _audit_file(r: dict) -> dict:
+    return {"name": r["filename"], "ok": r["ok"], "regulations": r["regulations"],
+            "errors": [e["code"] for e in r["errors"]]}
+
+
+def _file_words(r: dict) -> str:
+    """One file's outcome in Chinese, for the audit log: 《title》 imported, unchanged, or the reason it failed."""
+    if r["ok"]:
+        titles = "、".join(f"《{g['title']}》" for g in r["regulations"] if g.get("title"))
+        return f"{r['filename']} {'内容未变化' if r['unchanged'] else '已导入'}{titles}"
+    reasons = "，".join(e["message"] for e in r["errors"]) or "导入失败"
+    return f"{r['filename']} 未导入：{reasons}"
 
 
 def _ingest_one(runtime, f: CheckedFile, path) -> dict:
@@ -337,15 +393,24 @@ def delete_regulation(regulation_id: str, request: Request, version_id: str | No
                       runtime=Depends(get_runtime)) -> dict:
     target = version_id or regulation_id
     try:
+        titles = {r.get("title") for r in runtime.index.version_records(regulation_id)} - {None, ""}
+    except Exception:  # noqa: BLE001 - the title only words the audit entry
+        titles = set()
+    named = "、".join(f"《{t}》" for t in sorted(titles)) + f"（{target}）"
+    try:
         with runtime.write_lock:
             n = runtime.index.delete(regulation_id, version_id=version_id)
         runtime.engine.refresh()
     except LawSearchError as exc:
         audit.record(who=caller.key_id, role=caller.role, action="delete", target=target,
-                     result=f"failed: {exc.code}", client=caller.client)
+                     result=f"failed: {exc.code}", client=caller.client,
+                     message=describe(who=caller.key_id, role=caller.role, action="delete", target=named,
+                                      result=f"failed: {exc.code}", reason=exc.message))
         raise
     audit.record(who=caller.key_id, role=caller.role, action="delete", target=target, result="ok",
-                 detail={"versions_deleted": n}, client=caller.client)
+                 detail={"versions_deleted": n}, client=caller.client,
+                 message=describe(who=caller.key_id, role=caller.role, action="delete", target=named, result="ok",
+                                  reason=f"删除 {n} 个版本"))
     return {"regulation_id": regulation_id, "version_id": version_id, "versions_deleted": n}
 
 

@@ -38,6 +38,22 @@ function markedSnippet(html) {
   return out;
 }
 
+/* Text with the given tokens (file names, key ids) and file extensions (.pdf) set as <code>: they are names, not words. */
+function withCode(text, tokens) {
+  const names = [...new Set((tokens || []).filter(Boolean))].sort((a, b) => b.length - a.length)
+    .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp([...names, "\\.[A-Za-z]{2,5}(?![A-Za-z])"].join("|"), "g");
+  const out = [];
+  let last = 0;
+  for (const m of String(text || "").matchAll(pattern)) {
+    if (m.index > last) out.push(text.slice(last, m.index));
+    out.push(el("code", {}, m[0]));
+    last = m.index + m[0].length;
+  }
+  out.push(String(text || "").slice(last));
+  return out;
+}
+
 /* replaceChildren that skips null/false (optional sections). */
 function fill(container, ...nodes) {
   container.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
@@ -73,6 +89,27 @@ async function copyText(text) {
 function copyButton(citation) {
   return el("button", { type: "button", class: "copy", title: "复制引用", "data-citation": citation,
     onclick: () => copyText(citation) }, "复制引用");
+}
+
+// ---- input limits: a visible count, the same limit as the API (data-max) ------------------------------------
+function charCount(text) { return [...(text || "")].length; }
+
+function updateCount(input) {
+  const max = Number(input.dataset.max), n = charCount(input.value);
+  const out = document.getElementById(`${input.id}-count`);
+  if (!out) return;
+  out.textContent = n > max ? `${n}/${max} 字，超出 ${n - max} 字，请删减后再提交` : `${n}/${max} 字`;
+  out.classList.toggle("over", n > max);
+}
+
+/* false (and says why) when an input holds more than its limit. */
+function withinLimit(input, what) {
+  const max = Number(input.dataset.max), n = charCount(input.value);
+  if (n <= max) return true;
+  updateCount(input);
+  toast(`${what}最多 ${max} 个字，现有 ${n} 个`, true);
+  input.focus();
+  return false;
 }
 
 // ---- API ------------------------------------------------------------------------------------------------
@@ -187,19 +224,6 @@ function outreachParams() {
   return p;
 }
 
-function renderCard(card, i) {
-  const rows = [["适用对象", card.subject || "见条文"]];
-  if (card.duty) rows.push(["应当做什么", card.duty]);
-  else if (card.avoid) rows.push(["应当做什么", `不得有此行为：${card.avoid}`]);
-  rows.push(["违反的后果", card.consequences.length
-    ? card.consequences.map((c) => `${c.plain || "见条文"}（${c.label}）`).join("；") : "本法规未规定相应罚则"]);
-  return el("article", { class: "ocard" },
-    el("h3", {}, `${i + 1}. ${card.articles[0]}`),
-    el("dl", {}, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]),
-      el("dt", {}, "依据"),
-      el("dd", {}, el("ul", {}, card.basis.map((q) => el("li", {}, `《${q.title}》${q.label}：`, el("q", {}, q.quote)))))));
-}
-
 async function runOutreach(params) {
   const box = $("#outreach");
   $("#o-agency").value = params.get("agency") || "";
@@ -208,16 +232,18 @@ async function runOutreach(params) {
   if (!params.get("agency")) { box.replaceChildren(); return; }
   box.replaceChildren(el("p", { class: "info" }, "生成中…"));
   try {
-    const doc = await api(`/api/outreach?${params.toString()}`);
-    const title = `${doc.region || ""}${doc.agency}部门普法责任清单`;
-    box.replaceChildren(
-      el("h2", { class: "otitle" }, title),
-      el("p", { class: "info" }, `范围：${doc.regions.join("、")}现行有效的法规，共 ${doc.regulations.length} 部`),
-      ...doc.regulations.map((reg) => el("section", { class: "oreg" },
-        el("h3", {}, `《${reg.title}》`),
-        el("p", { class: "meta" }, [reg.level, reg.region, reg.version_date && `版本 ${reg.version_date}`]
-          .filter(Boolean).join(" · ")),
-        reg.cards.length ? reg.cards.map(renderCard) : el("p", {}, "（未找到可整理的义务条款）"))));
+    // The list as outreach/render.py renders it for every format (markup of ours, every text escaped there):
+    // fields, contents, one collapsible section per regulation; sections open for printing.
+    const page = new DOMParser().parseFromString(await api(`/api/outreach?${params.toString()}&format=fragment`),
+      "text/html");
+    box.replaceChildren(...page.body.childNodes);
+    window.onbeforeprint = () => box.querySelectorAll("details").forEach((d) => { d.open = true; });
+    box.querySelectorAll("nav.toc a").forEach((a) => a.addEventListener("click", (ev) => {
+      ev.preventDefault();  // the page's own routes live in the hash
+      const section = box.querySelector(a.getAttribute("href"));
+      section.querySelector("details").open = true;
+      section.scrollIntoView();
+    }));
     $("#o-html").href = `/api/outreach?${params.toString()}&format=html`;
     $("#o-docx").href = `/api/outreach?${params.toString()}&format=docx`;
     for (const id of ["#o-print", "#o-html", "#o-docx"]) $(id).hidden = false;
@@ -234,6 +260,8 @@ async function runSearch(params) {
     $(sel).value = params.get(k) || "";
   }
   $("#f-all").checked = params.get("all_versions") === "true";
+  updateCount($("#q"));
+  $("#home").hidden = !!params.get("q");
   if (!params.get("q")) { info.textContent = ""; list.replaceChildren(); return; }
   info.textContent = "检索中…";
   list.replaceChildren();
@@ -291,6 +319,7 @@ function renderAnswer(data) {
 async function runAsk(question) {
   const box = $("#answer");
   $("#question").value = question || "";
+  updateCount($("#question"));
   if (!question) { box.hidden = true; return; }
   box.hidden = false;
   box.replaceChildren(el("p", { class: "info" }, "正在查找相关条文…"));
@@ -380,13 +409,21 @@ async function showRegs() {
   try {
     const regs = await loadRegs();
     const f = $("#reg-filter").value.trim();
-    list.replaceChildren(...regs.filter((r) => !f || r.title.includes(f)).map((r) => el("li", {},
+    const shown = regs.filter((r) => !f || r.title.includes(f));
+    $("#reg-count").textContent = f ? `找到 ${shown.length} 部法规（共 ${regs.length} 部）` : `共 ${regs.length} 部法规`;
+    list.replaceChildren(...shown.map((r) => el("li", {},
       el("a", { href: `#/reg/${encodeURIComponent(r.regulation_id)}` }, r.title),
       el("p", { class: "meta" }, [r.level, r.region, r.version_date && `版本 ${r.version_date}`, r.status,
         `${r.article_count || 0} 条`, r.versions > 1 ? `${r.versions} 个版本` : null].filter(Boolean).join(" · ")))));
   } catch (e) {
     showError(list, e);
   }
+}
+
+/* A version by its own date and event: "2021-06-10 修正（现行）" (the event of the history on that date). */
+function versionName(v) {
+  const own = (v.history || []).find((h) => h.date && h.date === v.version_date);
+  return `${v.version_date || "未注明日期"}${own ? ` ${own.event}` : ""}${v.is_current ? "（现行）" : "（历史）"}`;
 }
 
 async function showReg(regId, params) {
@@ -405,13 +442,13 @@ async function showReg(regId, params) {
     fill(box,
       el("h2", {}, d.title),
       el("p", { class: "meta" }, [d.level, d.region, d.office, d.status].filter(Boolean).join(" · ")),
-      el("p", { class: "meta" }, `法规 ID：${d.regulation_id}`),
-      el("h3", {}, "版本"),
+      el("p", { class: "meta" }, "法规编号：", el("code", {}, d.regulation_id)),
+      (d.history || []).length ? el("p", { class: "meta" }, "沿革：" + d.history.map((h) => `${h.date} ${h.event}`).join("；")) : null,
+      el("h3", {}, `版本（${d.versions.length} 个）`),
       el("ul", { class: "versions" }, d.versions.map((v) => el("li", {},
         el("a", { href: `#/reg/${encodeURIComponent(regId)}?version_id=${encodeURIComponent(v.version_id)}` },
-          `${v.version_date || "未注明日期"}${v.is_current ? "（现行）" : "（历史）"}`),
-        v.effective_date ? ` 施行 ${v.effective_date}` : "",
-        (v.history || []).length ? el("span", { class: "preview" }, " " + v.history.map((h) => `${h.date} ${h.event}`).join("；")) : ""))),
+          versionName(v)),
+        v.own_effective_date ? ` · 自 ${v.own_effective_date} 起施行` : ""))),
       el("h3", {}, `目录（${d.version_date || ""}版）`),
       ...groups.map((g) => el("div", { class: "toc-group" },
         g.key ? el("h4", {}, g.key) : null,
@@ -441,17 +478,32 @@ async function upload(ev) {
   try {
     const data = await api("/api/regulations", { method: "POST", body: form, admin: true });
     regsCache = null;
-    out.replaceChildren(el("p", { class: data.result === "ok" ? "ok" : "warn" },
-      data.result === "ok" ? "导入完成" : data.result === "partial" ? "部分文件导入失败" : "导入失败"),
-      el("ul", { class: "upload-results" }, data.files.map((f) => el("li", { class: f.ok ? "ok" : "error" },
-        `${f.filename}：`,
-        f.ok ? (f.unchanged ? "内容未变化，已跳过" : `已导入 ${f.articles} 条`) : "失败",
-        (f.regulations || []).map((r) => el("span", {}, " ",
-          el("a", { href: `#/reg/${encodeURIComponent(r.regulation_id)}` }, `《${r.title}》`))),
-        (f.errors || []).map((e) => el("span", { class: "error" }, ` ${e.message}${e.detail ? `（${e.detail}）` : ""}`))))));
+    out.replaceChildren(...uploadReport(data.result, data.files));
+    refreshCounts();
   } catch (e) {
-    showError(out, e);
+    if (e.body && e.body.files) {  // every file turned away: the request is refused, each file still reported
+      out.replaceChildren(...uploadReport("failed", e.body.files));
+    } else if (e.body && e.body.message) {  // refused as a whole (too many files, too large …)
+      out.replaceChildren(el("p", { class: "error" }, "导入失败：", withCode(e.body.message),
+        e.body.detail ? el("span", {}, "（", el("code", {}, e.body.detail), "）") : null));
+    } else {
+      showError(out, e);
+    }
   }
+}
+
+/* One line for the batch, one per file: imported (with its regulations), unchanged, or the reason it was not. */
+function uploadReport(result, files) {
+  const done = files.filter((f) => f.ok).length, failed = files.length - done;
+  return [el("p", { class: result === "ok" ? "ok" : "warn" },
+    (result === "ok" ? "导入完成" : result === "partial" ? "部分文件导入失败" : "导入失败") +
+      `：共 ${files.length} 个文件，成功 ${done} 个` + (failed ? `，未导入 ${failed} 个` : "")),
+    el("ul", { class: "upload-results" }, files.map((f) => el("li", { class: f.ok ? "ok" : "error" },
+      el("code", {}, f.filename), "：",
+      f.ok ? (f.unchanged ? "内容未变化，已跳过" : `已导入，条文 ${f.articles} 条`) : "未导入",
+      (f.regulations || []).map((r) => el("span", {}, " ",
+        el("a", { href: `#/reg/${encodeURIComponent(r.regulation_id)}` }, `《${r.title}》`))),
+      (f.errors || []).map((e) => el("span", { class: "reason" }, "——", withCode(e.message))))))];
 }
 
 async function deleteReg(ev) {
@@ -463,6 +515,7 @@ async function deleteReg(ev) {
     const d = await api(`/api/regulations/${encodeURIComponent(id)}${q}`, { method: "DELETE", admin: true });
     regsCache = null;
     toast(`已删除 ${d.versions_deleted} 个版本`);
+    refreshCounts();
   } catch (e) {
     toast(e.message, true);
   }
@@ -472,8 +525,12 @@ async function loadAudit() {
   const list = $("#audit-list");
   try {
     const d = await api("/api/audit?limit=50", { admin: true });
+    const when = (e) => (e.ts ? new Date(e.ts * 1000) : new Date(e.time)).toLocaleString("zh-CN", { hour12: false });
     list.replaceChildren(...d.entries.map((e) => el("li", {},
-      `${e.time} ${e.who}（${e.role || "无角色"}）${e.action} ${e.target || ""} → ${e.result}`)));
+      el("time", { datetime: e.time }, when(e)), " ",
+      withCode(e.message || `${e.action} → ${e.result}`,
+        [e.who, e.target, ...((e.detail && e.detail.files) || []).map((f) => f.name)]))));
+    if (!d.entries.length) list.replaceChildren(el("li", { class: "info" }, "还没有操作记录"));
   } catch (e) {
     showError(list, e);
   }
@@ -517,22 +574,30 @@ async function fillFilters() {
     $("#agency-list").replaceChildren(...agencies.map((a) => el("option", { value: a })));
     $("#region-list").replaceChildren(...uniq(regs.map((r) => r.region)).map((v) => el("option", { value: v })));
   } catch (e) { /* the filters stay at 全部 */ }
+  refreshCounts();
+}
+
+/* The footer: how many regulations (and versions) the index holds, and the retrieval in use, in Chinese. */
+async function refreshCounts() {
   try {
     const h = await api("/healthz");
-    $("#health").textContent = `收录 ${h.counts.regulations} 部法规 · ${h.retrieval_label || (h.retrieval || []).join("；")}`;
+    $("#health").textContent = `收录法规 ${h.counts.regulations} 部（${h.counts.versions} 个版本）· 检索方式：${h.retrieval_label || ""}`;
   } catch (e) { /* optional */ }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#search-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
+    if (!withinLimit($("#q"), "查询内容")) return;
     location.hash = `#/search?${searchParams().toString()}`;
   });
+  for (const sel of ["#q", "#question"]) $(sel).addEventListener("input", () => updateCount($(sel)));
   for (const sel of ["#f-scope", "#f-region", "#f-level", "#f-asof", "#f-all"]) {
     $(sel).addEventListener("change", () => { if ($("#q").value.trim()) location.hash = `#/search?${searchParams()}`; });
   }
   $("#ask-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
+    if (!withinLimit($("#question"), "问题")) return;
     const q = $("#question").value.trim();
     const target = `#/ask?q=${encodeURIComponent(q)}`;
     if (location.hash === target) runAsk(q); else location.hash = target;

@@ -139,3 +139,18 @@ def canonical_agency(name: str) -> str | None:
 
 def agency_names() -> list[str]:
     return [a["name"] for a in load_agencies()]
+
+
+@lru_cache(maxsize=1)
+def written_forms() -> dict[str, tuple[str, ...]]:
+    """Every name of every agency as one may type it (canonical name, cores, aliases, older names, the short forms
+    of 'typed') → the canonical agencies it names (more than one when a form is shared)."""
+    out: dict[str, list[str]] = {}
+    for a in load_agencies():
+        for key in ("name", "cores", "older_cores", "aliases", "older", "typed"):
+            values = [a[key]] if key == "name" else a.get(key, [])
+            for form in values:
+                names = out.setdefault(form, [])
+                if a["name"] not in names:
+                    names.append(a["name"])
+    return {form: tuple(names) for form, names in out.items()}

@@ -33,7 +33,8 @@ _KIND_PATTERNS: list[tuple[str, str]] = [
     ("追究刑事责任", r"追究[^，；。：\n]{0,8}?刑事责任"),
     # A penalty stated by reference: 依照前款规定处罚, 依照有关法律、行政法规的规定予以处罚.
     ("按日连续处罚", r"按日连续处罚"),
-    ("依照规定处罚", r"(?:依照|按照|依据)[^，；。：\n]{0,40}?规定(?:予以)?(?:处罚|处理)|依法(?:予以)?处罚"),
+    ("依照规定处罚", (r"(?:依照|按照|依据|按)[^，；。：\n]{0,40}?(?:规定|法律、法规|法规)(?:予以|进行)?(?:处罚|处理)"
+                     r"|依法(?:予以)?处罚")),
 ]
 SANCTION_KINDS = tuple(k for k, _ in _KIND_PATTERNS) + (FINE,)
 _KIND_RES = [(k, re.compile(p)) for k, p in _KIND_PATTERNS]

@@ -13,12 +13,13 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from corpus.model import Article
 from corpus.numerals import article_label
 from corpus.titles import normalize_title
-from ingest.enforcement.agencies import find_agencies, local_aliases
+from ingest.enforcement.agencies import find_agencies, find_agency_mentions, local_aliases
 from ingest.enforcement.fines import Sanction, conduct_subject, extract_sanctions, fine_range
 from ingest.enforcement.references import Reference, find_references
 
@@ -26,8 +27,8 @@ PENALTY_HEADINGS = ("法律责任", "罚则", "奖励与处罚", "奖惩", "惩�
 # 违反…的，由…处…罚款 outside a 法律责任 chapter.
 _PENALTY_TEXT = re.compile(r"(?:违反|未|不|擅自|拒绝|拒不)[^。]{0,160}?的，[^。]{0,120}?(?:处|给予|予以)[^。]{0,80}?"
                            r"(?:罚款|警告|拘留|通报批评|处分)|(?:违反|未|不|擅自)[^。]{0,160}?的，[^。]{0,60}?"
-                           r"(?:没收|吊销|暂扣|责令停产停业)|违反[^。]{0,160}?的，[^。]{0,20}?(?:依照|按照)[^。]{0,60}?规定"
-                           r"(?:予以)?处罚")
+                           r"(?:没收|吊销|暂扣|责令停产停业)|(?:违反|未)[^。]{0,160}?的，[^。]{0,20}?(?:依照|按照)[^。]{0,60}?规定"
+                           r"(?:予以|进行)?(?:处罚|处理)|有下列(?:行为|情形)之一的，[^。]{0,60}?(?:给予|予以)[^。]{0,20}?处分")
 _ITEM_PREFIX = re.compile(r"^\s*[（(][一二三四五六七八九十百]+[）)]\s*")
 _LIST_CONDUCT = re.compile(r"(?:有|存在|具有|出现)下列(?:[^，。；]{0,12})?(?:行为|情形|情况|事项)之一")
 _IMPOSER = re.compile(r"由(?P<who>[^，；。]{2,60}?)(?:依照|按照|根据|依法|责令|处以?|给予|予以|没收|吊销|暂扣|决定)")
@@ -35,19 +36,58 @@ _PUNCT = re.compile(r"[\s，,；;。：:、“”‘’《》（）()【】\[\]�
 # Words of every penalty sentence; removed before comparing a conduct with duty articles.
 _FILLER = re.compile(r"未按照规定|按照规定|按规定|依照规定|依法|未|不|没有|或者|以及|及其|和|的|对|将|其|有关|相应|应当|规定|本法|本条例")
 
-IMPLICIT_THRESHOLD = 0.5  # minimum score of the best duty article for an implicit link
-SUBJECT_BONUS = 0.1  # added when the duty article names the party the penalty speaks of (twice: near a start)
+IMPLICIT_THRESHOLD = 0.5  # minimum score of the best duty sentence for an implicit link
+PARTY_BONUS = 0.3  # the duty sentence binds the party the penalty speaks of (主要负责人 … 主要负责人)
+PARTY_PENALTY = 0.3  # it binds another party (安全生产管理人员 where the penalty speaks of 生产经营单位)
+SECOND_LINK_MARGIN = 0.05  # a second duty article of one conduct: scored within this margin of the best
+#: Words that end the subject of a duty sentence: 生产经营单位|对…应当…, …的主要负责人|负有下列职责.
+_DUTY_SUBJECT_END = re.compile(r"对|在|应当|不得|必须|负有|履行|负责(?!人)|禁止|严禁|方可|须|依照|依法|按照|根据")
+_PARTY_SPLIT = re.compile(r"以及|或者|和|、|及")
+#: A subject that names a party (a unit, a person, an authority), not a thing (安全设备的设计…).
+_PARTY_WORD = re.compile(r"(?:单位|人员|人|机构|者|企业|组织|部门|机关|政府|办事处|委员会)$")
+#: The authorities and their staff: their duties are not the regulated parties' duties, and the reverse.
+_AUTHORITY = re.compile(r"人民政府|部门|机关|办事处|管理委员会|派出机构|工作人员|监督检查人员|执法人员")
+#: Where a sentence goes on with another party's duty: …的决定，|生产经营单位应当依法执行 (or a new sentence).
+_NEW_SUBJECT = re.compile(r"(?<=[。；])|(?<=，)(?=[^，。；]{2,24}?(?:应当|不得|必须))")
+#: A conduct that names the party's duties as a whole: 未履行本法规定的安全生产管理职责.
+_UNFULFILLED_DUTIES = re.compile(r"未履行[^，。；]{0,16}职责")
+_STATES_DUTIES = re.compile(r"(?:负有|履行)[^。；]{0,12}职责")
+_PERSON = re.compile(r"(?:人|人员|者)$")
+_OFFICIALS_ONLY = {"处分", "追究刑事责任"}
+#: Alternatives of one conduct, each of which may restate another duty (…培训，或者未如实告知…).
+_ALTERNATIVE = re.compile(r"[，；]或者")
 
 
-def _party_head(subject: str | None) -> str | None:
-    """生产经营单位的主要负责人 → 主要负责人; 承担安全评价…职责的机构 → None (too generic)."""
-    if not subject:
+def duty_subject(sentence: str) -> str | None:
+    """Who a duty sentence binds, roughly: the words before 对/应当/负有…, the last piece that is not a condition."""
+    s = _ITEM_PREFIX.sub("", sentence)
+    m = next((m for m in _DUTY_SUBJECT_END.finditer(s) if m.start() >= 2), None)
+    if m is None:
         return None
-    head = subject.rsplit("的", 1)[-1]
-    head = re.sub(r"^(?:其|该|本单位)", "", head)
-    if len(head) < 3 or head in ("生产经营单位", "单位", "个人", "机构", "企业"):
+    pieces = [p for p in re.split(r"[，,]", s[:m.start()]) if p.strip()]
+    pieces = [p for p in pieces if not p.endswith(("的", "时", "后"))] or pieces
+    named = [p for p in pieces if parties(p)]  # 公安部门是…主管部门，具体|负责…: the piece that names a party
+    return (named or pieces)[-1].strip() if pieces else None
+
+
+def parties(subject: str | None) -> set[str]:
+    """The parties a subject names, each without its owner: 生产经营单位的决策机构、主要负责人或者个人经营的投资人 →
+    {决策机构, 主要负责人, 投资人}; empty when it names no party."""
+    out = set()
+    for piece in _PARTY_SPLIT.split(subject or ""):
+        tail = re.sub(r"^(?:其|该|本单位)", "", piece.rsplit("的", 1)[-1])
+        if len(tail) >= 2 and _PARTY_WORD.search(tail) and not tail.endswith("他人"):  # 犬只咬伤他人: a circumstance
+            out.add(tail)
+    return out
+
+
+def is_authority(subject: str | None) -> bool | None:
+    """True when a subject names an authority or its staff, False when it names regulated parties only, None when
+    it names no party."""
+    named = parties(subject)
+    if not named:
         return None
-    return head
+    return any(_AUTHORITY.search(p) for p in named)
 
 
 @dataclass
@@ -57,10 +97,11 @@ class DutyLink:
     confidence: float = 1.0
     clause_no: int | None = None
     item_no: int | None = None  # the 项 of the penalty article whose conduct was matched (implicit), if any
+    penalty_clause: int | None = None  # the 款 of the penalty article that states this link (its conduct, 违反…)
 
     def to_dict(self) -> dict[str, Any]:
         return {"article": self.article, "via": self.via, "confidence": round(self.confidence, 3),
-                "clause_no": self.clause_no, "item_no": self.item_no}
+                "clause_no": self.clause_no, "item_no": self.item_no, "penalty_clause": self.penalty_clause}
 
 
 @dataclass
@@ -194,8 +235,17 @@ def conduct_units(clauses: list[tuple[str, list[str]]]) -> list[tuple[int, int |
     return out
 
 
+def _without_agencies(text: str) -> str:
+    """The text with each agency name (负有安全生产监督管理职责的部门 …) replaced by a space."""
+    for m in reversed(find_agency_mentions(text)):
+        text = text[:m.span[0]] + " " + text[m.span[1]:]
+    return text
+
+
 def _bigrams(text: str) -> list[str]:
-    t = _FILLER.sub(" ", text)
+    """Character bigrams of the words of a duty or conduct: agency names (负有安全生产监督管理职责的部门, in every
+    article of a law) and the filler of every penalty sentence left out."""
+    t = _FILLER.sub(" ", _without_agencies(text))
     out = []
     for chunk in _PUNCT.split(t):
         for piece in chunk.split(" "):
@@ -203,35 +253,80 @@ def _bigrams(text: str) -> list[str]:
     return out
 
 
+@dataclass
+class _DutyUnit:
+    article: str  # 第X条
+    text: str  # one sentence of a 款, or one 项
+    subject: str | None  # who it binds (a 项: the subject of the 款 that introduces it)
+
+
+def duty_units(article: _Merged) -> list[_DutyUnit]:
+    """The duty sentences of an article: each sentence of each 款 (with the subject of the one before when it
+    names none), and each 项 with the subject of its lead."""
+    out: list[_DutyUnit] = []
+    for clause, items in article.clauses:
+        lead_subject = None
+        for sentence in _NEW_SUBJECT.split(clause):
+            # A sentence without its own subject goes on with the previous one's (…部门对符合条件的，予以登记；不符合
+            # 条件的，不予登记).
+            lead_subject = duty_subject(sentence) or lead_subject
+            out.append(_DutyUnit(article.key, sentence, lead_subject))
+        for item in items:
+            out.append(_DutyUnit(article.key, item, duty_subject(item) or lead_subject))
+    return out
+
+
 class _DutyIndex:
-    """IDF-weighted char-bigram containment of a conduct in each candidate duty article."""
+    """IDF-weighted char-bigram containment of a conduct in each candidate duty article, with the party bound by
+    the article's sentence closest to the conduct weighed against the party the penalty speaks of."""
 
     def __init__(self, candidates: list[_Merged]):
         self.keys = [c.key for c in candidates]
-        self.texts = [c.text for c in candidates]
         self.grams = [set(_bigrams(c.text)) for c in candidates]
+        self.unit_texts = [[(u.text, u.subject) for u in duty_units(c)] for c in candidates]
+        self.units = [[(set(_bigrams(t)), sub) for t, sub in units] for units in self.unit_texts]
         df = Counter(g for gs in self.grams for g in gs)
         n = len(self.grams)
         self.idf = {g: math.log((n + 1) / (d + 0.5)) for g, d in df.items()}
         self.default_idf = math.log((n + 1) / 0.5)
 
-    def best(self, conduct: str, subject: str | None = None) -> list[tuple[str, float]]:
+    def duties_of(self, subject: str | None) -> list[str]:
+        """The articles that state the duties of the subject's party as such (…主要负责人对…负有下列职责; …安全生产
+        管理人员…依法履行职责)."""
+        wanted = parties(subject)
+        return ([key for key, units in zip(self.keys, self.unit_texts)
+                if any(wanted & parties(sub) and _STATES_DUTIES.search(_without_agencies(text)) for text, sub in units)]
+                if wanted else [])
+
+    def best(self, conduct: str, subject: str | None = None, authority: bool | None = None) -> list[tuple[str, float]]:
         """Candidates by score: the weighted share of the conduct's bigrams found in the article, plus a bonus when
-        the article speaks of the same party (主要负责人, 工作人员 …)."""
+        the article's sentence that restates most of them binds the penalty's party, minus one when it binds
+        another person. A sentence binding the authorities does not state a regulated party's duty (nor the
+        reverse): an article whose closest sentence binds the other side is left out."""
         grams = set(_bigrams(conduct))
         weights = {g: self.idf.get(g, self.default_idf) for g in grams}
         total = sum(weights.values())
         if total <= 0:
             return []
-        head = _party_head(subject)
+        wanted = parties(subject)
+        authority = is_authority(subject) if wanted else authority
         scored = []
-        for k, gs, text in zip(self.keys, self.grams, self.texts):
+        for key, gs, units in zip(self.keys, self.grams, self.units):
+            if authority is not None:
+                # Only the sentences of the penalty's side (or of no known side) can state its duty.
+                units = [u for u in units if is_authority(u[1]) in (None, authority)]
+                if not units:
+                    continue
+                gs = set().union(*(u[0] for u in units))
+            closest = max(units, key=lambda u: sum(w for g, w in weights.items() if g in u[0]), default=None)
+            bound = parties(closest[1]) if closest else set()
             score = sum(w for g, w in weights.items() if g in gs) / total
-            if head and head in text:
-                score += SUBJECT_BONUS
-                if head in text[:40]:
-                    score += SUBJECT_BONUS  # the article is about that party, not merely naming it
-            scored.append((k, score))
+            if wanted and bound:
+                if wanted & bound:
+                    score += PARTY_BONUS
+                elif any(_PERSON.search(p) for p in wanted | bound) and not any(b in (subject or "") for b in bound):
+                    score -= PARTY_PENALTY  # another person (not 生产经营单位 of its own 负责人)
+            scored.append((key, score))
         scored.sort(key=lambda x: -x[1])
         return scored
 
@@ -289,6 +384,7 @@ def analyse_regulation(articles: list[Article], title: str, *,
         ae = ArticleEnforcement(key=m.key, article_no=m.article_no, suffix=m.suffix,
                                 agencies=find_agencies(text, extra_aliases=extra), is_penalty=is_penalty_article(text, m.headings))
         refs: list[Reference] = []
+        ref_clause: list[int] = []  # the 款 each reference is written in
         in_conduct: set[int] = set()  # indexes into refs of references written inside a conduct (…的，)
         for ci, (clause, items) in enumerate(m.clauses, start=1):
             head = re.search(r"的[，,：:]", clause)
@@ -296,6 +392,7 @@ def analyse_regulation(articles: list[Article], title: str, *,
                 if head and r.span[1] <= head.start():
                     in_conduct.add(len(refs))
                 refs.append(r)
+                ref_clause.append(ci)
         for r in refs:
             target_title = r.title or title
             same = not r.title or normalize_title(r.title) == own
@@ -318,10 +415,13 @@ def analyse_regulation(articles: list[Article], title: str, *,
                     continue  # (销售本法第四十九条至第五十二条规定的产品 names penalty articles: no duty)
                 if r.scope in ("self", "bare") and r.article_key != m.key or r.scope == "relative" and r.clause_no:
                     ae.penalizes.append(DutyLink(article=r.article_key, via="explicit", clause_no=r.clause_no,
-                                                 item_no=r.item_no))
-            if not ae.penalizes and ae.sanctions and not _in_penalty_chapter(m.headings):
+                                                 item_no=r.item_no, penalty_clause=ref_clause[i]))
+            if not ae.penalizes and ae.sanctions and not _in_penalty_chapter(m.headings) and _states_duty(m):
                 # A penalty clause inside a duty article (…应当…。违反…的，处…): it punishes its own article.
-                ae.penalizes.append(DutyLink(article=m.key, via="same_article", confidence=0.9))
+                penalty_clause = next((ci for ci, (c, items) in enumerate(m.clauses, start=1)
+                                       if extract_sanctions("\n".join([c, *items]))), None)
+                ae.penalizes.append(DutyLink(article=m.key, via="same_article", confidence=0.9,
+                                             penalty_clause=penalty_clause))
         info.articles[m.key] = ae
     # Implicit links for penalty articles that name no duty article.
     candidates = [m for m in merged if _is_duty_candidate(m, info)]
@@ -347,6 +447,13 @@ def analyse_regulation(articles: list[Article], title: str, *,
 _DUTY_WORDS = re.compile(r"应当|不得|禁止|必须|严禁|须|负责|职责|义务|方可")
 
 
+def _states_duty(m: _Merged) -> bool:
+    """Whether an article states a duty in a 款 that is not a penalty (…应当…。违反前款规定的，处…); an article whose
+    every 款 is a penalty (未依法领取养犬登记证擅自养犬的，…处…) punishes a duty stated elsewhere."""
+    return any(_DUTY_WORDS.search("\n".join([c, *items])) and not extract_sanctions("\n".join([c, *items]))
+               for c, items in m.clauses)
+
+
 def _is_duty_candidate(m: _Merged, info: EnforcementInfo) -> bool:
     """An article that can be the duty a penalty restates: not a penalty, not in 附则, worded as a duty, and not
     itself a list of violations of other articles (…有下列情形之一的，可以检举：违反本条例第二十三条规定…)."""
@@ -356,13 +463,37 @@ def _is_duty_candidate(m: _Merged, info: EnforcementInfo) -> bool:
 
 
 def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> list[DutyLink]:
+    """The duty articles a penalty article's conducts restate: for each conduct (a 项 of 有下列行为之一的, or the
+    words before 的，) and each of its alternatives (…，或者…), the best-scoring duty article, and a second one
+    scored as high (within SECOND_LINK_MARGIN); for 未履行…职责, the articles stating that party's duties."""
     out: list[DutyLink] = []
     for ci, ii, words in conduct_units(article.clauses):
-        scored = index.best(words, conduct_subject(article.clauses[ci - 1][0]))
-        if not scored:
-            continue
-        key, score = scored[0]
-        if key == article.key or score < threshold:
-            continue
-        out.append(DutyLink(article=key, via="implicit", confidence=min(1.0, score), clause_no=ci, item_no=ii))
+        clause, items = article.clauses[ci - 1]
+        subject = conduct_subject(clause)
+        # Without a party in the conduct, the sanctions say whose it is: officials answer with 处分 only.
+        kinds = {s.kind for s in extract_sanctions("\n".join([clause, *items]))}
+        authority = bool(kinds) and kinds <= _OFFICIALS_ONLY
+        if subject and words.startswith(subject):
+            words = words[len(subject):]
+        if not parties(subject):  # 犬只咬伤他人，养犬人未按规定…: the party after the circumstance
+            later = next(((p, conduct_subject(p)) for p in words.split("，")[1:] if parties(conduct_subject(p))), None)
+            if later:
+                subject, words = later[1], words[words.index(later[0]) + len(later[1]):]
+        if _UNFULFILLED_DUTIES.search(words):
+            found = [k for k in index.duties_of(subject) if k != article.key]
+            out += [DutyLink(article=k, via="implicit", confidence=1.0, clause_no=ci, item_no=ii, penalty_clause=ci)
+                    for k in found if all(x.article != k for x in out)]
+            if found:
+                continue
+        for part in [words, *(_ALTERNATIVE.split(words) if _ALTERNATIVE.search(words) else [])]:
+            scored = [(k, s) for k, s in index.best(part, subject, authority) if k != article.key]
+            if not scored or scored[0][1] < threshold:
+                continue
+            top = scored[0][1]
+            for key, score in scored[:2]:
+                if score < max(threshold, top - SECOND_LINK_MARGIN):
+                    break
+                if all(x.article != key for x in out):
+                    out.append(DutyLink(article=key, via="implicit", confidence=min(1.0, score), clause_no=ci,
+                                        item_no=ii, penalty_clause=ci))
     return out

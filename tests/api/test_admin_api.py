@@ -85,10 +85,10 @@ def _docx_bytes(text: str) -> bytes:
      "不支持"),
     ([("files", ("sheet.docx", b"PK\x03\x04" + b"\x00" * 100, "application/octet-stream"))], 415, "unsupported_type",
      "文件"),
-    # a valid file first, a bad one second: the whole request is rejected, the valid one is not written either
-    ([("files", ("ok.md", NEW_REG.encode(), "text/markdown")),
+    # every file of the batch rejected: the request fails with the first reason, nothing is written
+    ([("files", ("law.md", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "text/markdown")),
       ("files", ("evil.exe", b"MZ\x90\x00" + b"\x00" * 200, "application/octet-stream"))], 415, "unsupported_type",
-     "可执行程序"),
+     "图片"),
 ])
 def test_rejected_uploads_write_nothing(client, api_settings, runtime, admin, files, status, code, words):
     before_files, before_points = _uploads(api_settings), runtime.index.counts()
@@ -97,10 +97,36 @@ def test_rejected_uploads_write_nothing(client, api_settings, runtime, admin, fi
     body = r.json()
     assert body["code"] == code and words in body["message"] + body["detail"]
     assert re.search(r"[\u4e00-\u9fff]", body["message"])
+    if code != "too_many_files":  # every file was looked at: each is reported with its reason
+        assert [f["filename"] for f in body["files"]] == [f[1][0] for f in files]
+        assert all(not f["ok"] and f["errors"][0]["message"] for f in body["files"])
     assert _uploads(api_settings) == before_files
     assert runtime.index.counts() == before_points
     last = _audit(api_settings)[-1]
     assert last["action"] == "upload" and last["result"] == f"rejected: {code}"
+
+
+def test_one_bad_file_does_not_turn_the_batch_away(client, api_settings, runtime, admin):
+    """A good file and a bad one: the good one is imported, the bad one reported with its reason (issue 13)."""
+    files = [("files", ("evil.exe", b"MZ\x90\x00" + b"\x00" * 200, "application/octet-stream")),
+             ("files", ("测试市文明养猫规定.md", NEW_REG.encode("utf-8"), "text/markdown")),
+             ("files", ("empty.txt", b"", "text/plain"))]
+    r = client.post("/api/regulations", headers=admin, files=files)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["result"] == "partial"
+    bad, good, empty = body["files"]
+    assert not bad["ok"] and bad["filename"] == "evil.exe" and bad["errors"][0]["code"] == "unsupported_type"
+    assert "可执行程序" in bad["errors"][0]["message"] and bad["stored_as"] is None
+    assert not empty["ok"] and empty["errors"][0]["code"] == "empty_file"
+    assert good["ok"] and good["articles"] == 3 and good["regulations"][0]["title"] == "测试市文明养猫规定"
+    stored = {p.name for p in (api_settings.data_dir / "uploads" / body["upload_id"]).iterdir()}
+    assert stored == {"测试市文明养猫规定.md"}  # only what passed the checks is written
+    entry = client.get("/api/audit", headers=admin).json()["entries"][0]
+    assert entry["result"] == "partial" and entry["action"] == "upload"
+    assert "evil.exe 未导入" in entry["message"] and "《测试市文明养猫规定》" in entry["message"], entry
+    rid = good["regulations"][0]["regulation_id"]
+    assert client.delete(f"/api/regulations/{rid}", headers=admin).status_code == 200
 
 
 def test_path_traversal_names_are_neutralised():

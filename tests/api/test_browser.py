@@ -107,10 +107,10 @@ def test_admin_uploads_a_file(page, client, tmp_path):
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector(".upload-results li")
     result = page.inner_text("#upload-result")
-    assert "导入完成" in result and "已导入 2 条" in result and "《测试县文明养鸟规定》" in result
+    assert "导入完成" in result and "已导入，条文 2 条" in result and "《测试县文明养鸟规定》" in result
     page.click("#audit-load")
     page.wait_for_selector("#audit-list li")
-    assert "upload" in page.inner_text("#audit-list")
+    assert "上传法规文件" in page.inner_text("#audit-list") and "测试县文明养鸟规定.md" in page.inner_text("#audit-list")
     # clean up through the API so the shared index is as before
     regs = client.get("/api/regulations").json()["regulations"]
     rid = next(r["regulation_id"] for r in regs if r["title"] == "测试县文明养鸟规定")

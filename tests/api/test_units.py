@@ -32,8 +32,15 @@ def test_audit_log_round_trip(tmp_path):
     log.record(who="key-2", role="reader", action="delete", result="denied: forbidden")
     entries = log.read()
     assert [e["who"] for e in entries] == ["key-2", "key-1"]
-    assert entries[1]["detail"] == {"files": 1} and entries[1]["time"].endswith("+00:00")
+    assert entries[1]["detail"] == {"files": 1}
     assert log.read(limit=1)[0]["action"] == "delete"
+    # people read the entry in Chinese, at the server's local time (with its offset)
+    from datetime import datetime
+
+    stamp = datetime.fromisoformat(entries[1]["time"])
+    assert stamp.utcoffset() == datetime.fromtimestamp(entries[1]["ts"]).astimezone().utcoffset()
+    assert entries[0]["message"] == "只读用户（key-2）删除法规 → 被拒绝：该密钥没有管理员权限"
+    assert entries[1]["message"].startswith("管理员（key-1）上传法规文件：u1 → 成功")
 
 
 def _docx() -> bytes:
@@ -63,8 +70,8 @@ def test_sniff_by_content(data, name, kind):
 
 
 @pytest.mark.parametrize("data,words", [
-    (_xlsx(), "压缩包或非 Word"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "旧版 Office"),
+    (_xlsx(), "压缩包，或 .docx 以外的办公文件"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "旧版办公文档"),
     (b"\x00\x01\x02\xff\xfe\x00\x80" * 100, "不支持的文件类型"),
 ])
 def test_sniff_rejects_other_formats(data, words):

@@ -2,13 +2,16 @@
 the sanctions; on hand-made articles and on a real index of ../shared/corpus."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from corpus.articles import ArticleRecord
 from corpus.numerals import article_label, parse_label
 from outreach import build_outreach, regulation_cards
 from outreach.consequences import fine_words, plain_consequence, sanction_line
-from outreach.duties import best_segment, duty_subject, duty_units, named_item
+from ingest.enforcement.fines import extract_sanctions, fine_range
+from outreach.duties import best_segment, duty_subject, duty_units, is_regulated_party, leading_party, named_item
 
 TRAINING_DUTIES = {"text": "生产经营单位的安全生产管理机构以及安全生产管理人员履行下列职责:",
                    "items": ["（一）组织或者参与拟订本单位安全生产规章制度；",
@@ -52,6 +55,15 @@ def test_duty_sentence_and_subject():
     assert sanction_line("第一款\n" + pen, {"sanctions": [{"text": "处一万元以上十万元以下罚款"}]}) == pen
 
 
+def test_the_party_a_sentence_starts_with():
+    assert leading_party("生产者生产产品，不得掺杂、掺假。") == "生产者"
+    assert leading_party("违反本条例第十条第一款规定，养犬人饲养禁养犬只的，由公安部门责令限期改正。") == "养犬人"
+    assert leading_party("（一）沿街单位的非机动车应当停放在单位内部；") == "沿街单位"
+    for not_a_party in ("在重点管理区内，禁止饲养大型犬和烈性犬。", "可能危及人体健康和人身、财产安全的工业产品，必须符合标准。",
+                        "因组织大型文化活动，需要设置临时户外广告设施的，应当经批准。", "养犬应当遵守下列规定："):
+        assert leading_party(not_a_party) is None, not_a_party
+
+
 def test_items_are_read_through_their_clause():
     clauses = [{"text": "养犬应当遵守下列规定：", "items": ["（一）大型犬实行圈养；", "（二）出户时束犬链；"]},
                {"text": "盲人可以携带导盲犬。", "items": []},
@@ -81,17 +93,48 @@ def dog_regulation() -> dict[str, ArticleRecord]:
                 "处以五十元以上二百元以下罚款"))}
 
 
-def test_a_card_holds_the_items_its_penalty_names_under_their_lead():
-    cards = regulation_cards("某条例", dog_regulation(), "公安")
-    assert [c["articles"] for c in cards] == [["第十八条", "第三十条"], ["第十八条", "第三十二条"]]
-    first, second = cards
-    assert first["duty"] == "养犬应当遵守下列规定：（一）大型犬、烈性犬实行圈养或者拴养；（二）犬只出户时应当束犬链；"
-    assert [q["quote"] for q in first["basis"]] == ["养犬应当遵守下列规定：", "（一）大型犬、烈性犬实行圈养或者拴养；",
-                                                    "（二）犬只出户时应当束犬链；", FINE_30]
-    assert [c["label"] for c in first["consequences"]] == ["第三十条"]
-    assert first["consequences"][0]["plain"] == "罚款50元至200元"
-    assert second["duty"] == "养犬应当遵守下列规定：（三）不得在住宅小区的公用部位养犬；"
-    assert [c["label"] for c in second["consequences"]] == ["第三十二条"]
+def test_one_card_per_duty_with_the_items_each_penalty_names():
+    [card] = regulation_cards("某条例", dog_regulation(), "公安")
+    assert card["articles"] == ["第十八条", "第三十条", "第三十二条"]
+    assert card["duty"] == ("养犬应当遵守下列规定：（一）大型犬、烈性犬实行圈养或者拴养；（二）犬只出户时应当束犬链；"
+                            "（三）不得在住宅小区的公用部位养犬；")
+    assert card["subject"] == "养犬人"  # 养犬 is an activity: the party the penalty falls on
+    assert [q["quote"] for q in card["basis"]] == ["养犬应当遵守下列规定：", "（一）大型犬、烈性犬实行圈养或者拴养；",
+                                                   "（二）犬只出户时应当束犬链；", "（三）不得在住宅小区的公用部位养犬；",
+                                                   FINE_30, FINE_32]
+    assert [(c["label"], c["scope"], c["plain"]) for c in card["consequences"]] == [
+        ("第三十条", "（一）（二）项", "罚款50元至200元"), ("第三十二条", "（三）项", "责令限期改正；罚款50元至200元")]
+
+
+def test_the_fine_shown_is_the_fine_of_the_quoted_clause():
+    """A penalty article with a 款 per conduct: each link quotes its own 款 and shows that 款's range (not the
+    article's 400 to 5000)."""
+    rules = article(10, [{"text": "在重点管理区内，禁止饲养大型犬和烈性犬，每户居民限养一条小型观赏犬。"}])
+    first = "违反本条例第十条第一款规定，养犬人饲养禁养犬只的，由公安部门责令限期改正，处以五百元以上五千元以下罚款。"
+    second = "违反本条例第十条第一款规定，养犬人饲养犬只超过限养数量的，由公安部门责令限期改正，可以处以四百元以上一千元以下罚款。"
+    links = [{"article": "第十条", "via": "explicit", "clause_no": 1, "penalty_clause": n} for n in (1, 2)]
+    fine = penalty(29, [{"text": first}, {"text": second}], links, "处以五百元以上五千元以下罚款")
+    fine.payload["enforcement"].update(fine_min=400.0, fine_max=5000.0)
+    [card] = regulation_cards("某条例", {a.label: a for a in (rules, fine)}, "公安")
+    assert card["subject"] == "养犬人"  # not 在重点管理区内
+    assert [(c["cite"], c["plain"], c["quote"]) for c in card["consequences"]] == [
+        ("第二十九条第一款", "责令限期改正；罚款500元至5000元", first),
+        ("第二十九条第二款", "责令限期改正；罚款400元至1000元", second)]
+
+
+def test_a_fine_from_a_following_clause_is_quoted_with_it():
+    """有前款违法行为，导致发生生产安全事故的，…处二万元以上二十万元以下的罚款: the range comes from the second 款,
+    so that 款 is quoted as well."""
+    funds = article(23, [{"text": "生产经营单位应当具备的安全生产条件所必需的资金投入，由生产经营单位的决策机构予以保证。"}])
+    first = "生产经营单位的决策机构不依照本法规定保证安全生产所必需的资金投入的，责令限期改正，提供必需的资金。"
+    second = "有前款违法行为，导致发生生产安全事故的，对个人经营的投资人处二万元以上二十万元以下的罚款。"
+    fine = penalty(93, [{"text": first}, {"text": second}],
+                   [{"article": "第二十三条", "via": "implicit", "clause_no": 1, "penalty_clause": 1}],
+                   "处二万元以上二十万元以下的罚款", agency="应急管理")
+    [card] = regulation_cards("某法", {a.label: a for a in (funds, fine)}, "应急管理")
+    [cons] = card["consequences"]
+    assert cons["quotes"] == [first, second] and cons["plain"] == "责令限期改正；罚款2万元至20万元"
+    assert [q["quote"] for q in card["basis"]][-2:] == [first, second]
 
 
 def test_only_the_agencys_penalties_make_cards():
@@ -110,7 +153,7 @@ def test_an_implicit_link_quotes_the_penalty_item_it_restates():
     [card] = regulation_cards("某法", {a.label: a for a in (duties, fine)}, "应急管理")
     assert card["duty"] == "生产经营单位应当如实记录安全生产教育和培训情况。"
     assert card["subject"] == "生产经营单位"
-    assert [q["quote"] for q in card["basis"]] == [card["duty"], items[1], lead]
+    assert [q["quote"] for q in card["basis"]] == [card["duty"], lead, items[1]]  # the lead-in, then its 项
 
 
 # ---- on a real index ---------------------------------------------------------------------------------------------
@@ -163,21 +206,62 @@ def test_emergency_management_list_for_xuzhou(index):
     # The duties a penalty names by 项 (第十五条第一项至第五项) are quoted with their lead, all five.
     head = next(c for c in regs["江苏省安全生产条例"]["cards"] if c["articles"][0] == "第十五条")
     assert head["duty"].startswith("生产经营单位的主要负责人") and all(f"（{n}）" in head["duty"] for n in "一二三四五")
+    # The issue's examples: the main person in charge's duties are punished by 第九十四条/第九十五条 (not 第一百一十条,
+    # fleeing after an accident); 第九十三条's fine is in its second 款, which is quoted with it.
+    law = {c["articles"][0]: c for c in regs["中华人民共和国安全生产法"]["cards"]}
+    assert [c["label"] for c in law["第二十一条"]["consequences"]] == ["第九十四条", "第九十五条"]
+    [funds] = law["第二十三条"]["consequences"]
+    assert funds["plain"].endswith("罚款2万元至20万元") and "二万元以上二十万元以下" in funds["quote"]
     # Duties of the authorities themselves (officials' 处分) are not public outreach material.
     assert not any("工作人员" in (c["subject"] or "") for r in doc["regulations"] for c in r["cards"])
 
 
 @pytest.mark.integration
-def test_dog_cards_keep_the_items_each_penalty_names(index):
+def test_dog_card_keeps_the_items_each_penalty_names(index):
     doc = build_outreach(index, "公安", region="徐州市")
     cards = next(r["cards"] for r in doc["regulations"] if r["title"] == "徐州市养犬管理条例")
     assert_quotes_verbatim(index, doc)
-    by_penalty = {c["consequences"][0]["label"]: c for c in cards if c["articles"][0] == "第十八条"
-                  and "（" in c["duty"]}
-    assert "（四）不得在住宅小区的公用部位养犬" in by_penalty["第三十二条"]["duty"]
-    assert [c["label"] for c in by_penalty["第三十二条"]["consequences"]] == ["第三十二条"]
-    assert all(f"（{n}）" in by_penalty["第三十条"]["duty"] for n in ("一", "二", "六", "七", "八"))
-    assert "（四）" not in by_penalty["第三十条"]["duty"]
+    [card] = [c for c in cards if c["articles"][0] == "第十八条"]
+    assert card["subject"] == "养犬人"
+    by_penalty = {c["cite"]: c for c in card["consequences"]}
+    assert by_penalty["第三十二条"]["scope"] == "（四）项"
+    assert all(f"（{n}）" in by_penalty["第三十条第一款"]["scope"] for n in ("一", "二", "六", "七", "八"))
+    assert "（四）" not in by_penalty["第三十条第一款"]["scope"]
+    # 第二十九条 punishes 第十条 in two 款 with two ranges: each is quoted and shown on its own.
+    [limits] = [c for c in cards if c["articles"][0] == "第十条"]
+    assert [(c["cite"], c["fine_min"], c["fine_max"]) for c in limits["consequences"]] == [
+        ("第二十九条第一款", 500.0, 5000.0), ("第二十九条第二款", 400.0, 1000.0)]
+
+
+AGENCIES = ("应急管理", "公安", "城市管理", "市场监督管理")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("agency", AGENCIES)
+def test_every_fine_shown_is_in_the_quote_next_to_it(index, agency):
+    """The range on a card is the range of the fines in the 款 quoted with it; one card per duty article; a lead-in
+    always with its items; the subject a party, never a place or an activity."""
+    doc = build_outreach(index, agency, region="徐州市")
+    checked = 0
+    for reg in doc["regulations"]:
+        heads = [c["articles"][0] for c in reg["cards"]]
+        assert len(heads) == len(set(heads)), (reg["title"], heads)
+        for card in reg["cards"]:
+            quoted = {(q["label"], q["quote"]) for q in card["basis"]}
+            for cons in card["consequences"]:
+                assert all((cons["label"], q) in quoted for q in cons["quotes"]), (reg["title"], card["articles"])
+                lo, hi = fine_range(extract_sanctions("\n".join(cons["quotes"])))
+                assert (cons["fine_min"], cons["fine_max"]) == (lo, hi), (reg["title"], card["articles"], cons)
+                for amount in re.findall(r"(\d+(?:\.\d+)?)(万)?元", cons["plain"]):
+                    value = float(amount[0]) * (10_000 if amount[1] else 1)
+                    assert value in (lo, hi), (reg["title"], card["articles"], cons["plain"])
+                checked += cons["fine_max"] is not None
+            if card["duty"]:
+                assert not re.search(r"(?:下列|以下)[^。]{0,40}[:：]$", card["duty"]), card["duty"]
+            if card["subject"]:
+                assert is_regulated_party(card["subject"]), card["subject"]
+    assert checked > 0
+    assert_quotes_verbatim(index, doc)
 
 
 @pytest.mark.integration

@@ -9,7 +9,7 @@ import docx
 import pytest
 
 from corpus.errors import InvalidFilter
-from outreach import build_outreach, render, render_outreach, to_docx, to_html, to_markdown
+from outreach import build_outreach, render, render_outreach, to_docx, to_fragment, to_html, to_markdown
 
 DOC = {"agency": "公安", "region": "徐州市", "regions": ["全国", "江苏省", "徐州市"], "regulations": [
     {"title": "徐州市养犬管理条例", "region": "徐州市", "level": "地方性法规", "version_date": "2023-01-31",
@@ -38,14 +38,19 @@ class _CardsInHtml(HTMLParser):
         self.tag: str | None = None
         self.text = ""
         self.row_label = ""
+        self.in_nav = False  # the contents list
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("h2", "h3", "dt", "dd", "li"):
+        if tag == "nav":
+            self.in_nav = True
+        if tag in ("h2", "h3", "dt", "dd", "li") and not self.in_nav:
             self.tag, self.text = tag, ""
         elif tag == "q":
             self.text += "“"
 
     def handle_endtag(self, tag):
+        if tag == "nav":
+            self.in_nav = False
         if tag == "q":
             self.text += "”"
         if tag != self.tag:
@@ -159,3 +164,99 @@ def test_docx_holds_the_same_cards_as_the_html(index, agency):
     quotes = [f"《{q['title']}》{q['label']}：“{q['quote']}”" for r in doc["regulations"] for c in r["cards"]
               for q in c["basis"]]
     assert [c for card in cards for c in card[3]] == quotes
+
+
+FIELDS = {"responsible_unit": "徐州市公安局", "content": ["《徐州市养犬管理条例》第十八条、第三十二条"],
+          "audience": "养犬人", "methods": ["社区宣传", "登记窗口告知"],
+          "key_dates": [{"date": "12月4日", "name": "国家宪法日"}], "completion_standard": "养犬登记告知全覆盖"}
+FIELD_ROWS = [("责任单位", "徐州市公安局"), ("普法内容", "《徐州市养犬管理条例》第十八条、第三十二条"), ("普法对象", "养犬人"),
+              ("普法方式", "社区宣传；登记窗口告知"), ("重要时间节点", "12月4日：国家宪法日"), ("完成标准", "养犬登记告知全覆盖")]
+
+
+class _FieldsAndContents(HTMLParser):
+    """The fields table (th, td) and the contents list (links) of an HTML list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.links: list[tuple[str, str]] = []
+        self.details: list[bool] = []
+        self.cell: str | None = None
+        self.href: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("th", "td"):
+            self.cell = ""
+        elif tag == "a":
+            self.href, self.cell = attrs.get("href"), ""
+        elif tag == "details":
+            self.details.append("open" in attrs)
+
+    def handle_endtag(self, tag):
+        if tag in ("th", "td"):
+            self.rows[-1].append(self.cell)
+            self.cell = None
+        elif tag == "a":
+            self.links.append((self.href, self.cell))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def fields_and_contents(page: str) -> _FieldsAndContents:
+    parser = _FieldsAndContents()
+    parser.feed(page)
+    return parser
+
+
+def test_every_format_carries_the_lists_fields_and_contents():
+    doc = {**DOC, "fields": FIELDS}
+    page = fields_and_contents(to_html(doc))
+    assert [tuple(r) for r in page.rows] == FIELD_ROWS
+    assert page.links == [("#reg-1", "《徐州市养犬管理条例》"), ("#reg-2", "《空条例》")]
+    assert page.details == [True, True]  # the printable page opens every section
+    assert 'id="reg-1"' in to_html(doc)
+    document = docx.Document(io.BytesIO(to_docx(doc)))
+    [table] = document.tables
+    assert [(r.cells[0].text, r.cells[1].text) for r in table.rows] == FIELD_ROWS
+    numbered = [p.text for p in document.paragraphs if p.style.name == "List Number"]
+    assert numbered == ["《徐州市养犬管理条例》（2 张卡片）", "《空条例》（0 张卡片）"]
+    md = to_markdown(doc)
+    assert "| 责任单位 | 徐州市公安局 |" in md and "| 重要时间节点 | 12月4日：国家宪法日 |" in md
+    assert "1. 《徐州市养犬管理条例》（2 张卡片）" in md
+
+
+def test_the_pages_fragment_has_collapsed_sections_under_a_contents_list():
+    doc = {**DOC, "fields": FIELDS}
+    fragment = to_fragment(doc)
+    assert not fragment.startswith("<!doctype") and "<body" not in fragment
+    page = fields_and_contents(fragment)
+    assert page.details == [False, False] and [h for h, _ in page.links] == ["#reg-1", "#reg-2"]
+    assert html_cards(fragment) == html_cards(to_html(doc))  # the same cards as the printable page
+    assert '<link rel="stylesheet" href="/api/outreach/print.css">' in fragment  # no inline style (the page's CSP)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("typed, agency, title", [
+    ("市场监管", "市场监督管理", "徐州市质量促进条例"), ("人社", "人力资源和社会保障", "中华人民共和国劳动法"),
+    ("应急局", "应急管理", "徐州市安全生产条例"), ("城管", "城市管理", "徐州市生活垃圾管理条例")])
+def test_short_names_give_the_agencys_list(index, typed, agency, title):
+    doc = build_outreach(index, typed, region="徐州市")
+    assert doc["agency"] == agency
+    assert title in [r["title"] for r in doc["regulations"]]
+    assert doc == build_outreach(index, agency, region="徐州市")
+
+
+@pytest.mark.integration
+def test_the_docx_carries_the_fields_of_the_list(index):
+    doc = build_outreach(index, "应急管理", region="徐州市")
+    document = docx.Document(io.BytesIO(to_docx(doc)))
+    rows = {r.cells[0].text: r.cells[1].text for r in document.tables[0].rows}
+    assert rows["责任单位"] == "徐州市应急管理局" and "6月：安全生产月" in rows["重要时间节点"]
+    assert rows["普法内容"].startswith("《中华人民共和国安全生产法》第二十条")
+    assert all(rows[k] for k in ("普法对象", "普法方式", "完成标准"))

@@ -53,3 +53,21 @@ def test_agency_names_as_people_write_them():
     assert agency_name("不存在的部门") == "不存在的部门"
     with pytest.raises(InvalidFilter):
         agency_name("  ")
+
+
+@pytest.mark.parametrize("typed, agency", [
+    ("市场监管", "市场监督管理"), ("人社", "人力资源和社会保障"), ("应急局", "应急管理"), ("城管", "城市管理"),
+    ("人力资源社会保障", "人力资源和社会保障"), ("人力资源和社会保障局", "人力资源和社会保障"),
+    ("徐州市市场监督管理局", "市场监督管理"), ("工商局", "市场监督管理"), ("安监局", "应急管理"),  # older names
+    ("社会保障", "人力资源和社会保障"),  # a part of one agency's names
+])
+def test_short_forms_and_older_names_people_type(typed, agency):
+    assert agency_name(typed) == agency
+
+
+def test_an_ambiguous_name_lists_the_agencies_it_may_mean():
+    with pytest.raises(InvalidFilter) as err:
+        agency_name("监督管理")
+    assert err.value.code == "ambiguous_agency"
+    assert "请选择其一" in err.value.message
+    assert {"市场监督管理", "药品监督管理", "应急管理"} <= set(err.value.detail.split("、"))

@@ -64,7 +64,7 @@ def test_the_encoder_gets_its_own_vector_when_it_is_configured_and_later_ingests
     second = corpus_dir / "xuzhou" / "徐州市文明行为促进条例.md"
     rt = open_runtime(encoder_model="none")
     rt.ingest([first], progress=False, train=False)
-    assert ENCODER_VECTOR not in rt.index.layout().dense and "字符编码器" not in rt.retrieval_label
+    assert ENCODER_VECTOR not in rt.index.layout().dense and "encoder" not in rt.retrieval_description
     points = rt.index.articles.count()
     rt.close()
 
@@ -74,9 +74,9 @@ def test_the_encoder_gets_its_own_vector_when_it_is_configured_and_later_ingests
     rt.ingest([first], progress=False, train=False)
     assert ENCODER_VECTOR in rt.index.layout().dense and not rt.encoder_stale()
     assert rt.index.articles.count() == points
-    assert "字符编码器" in rt.retrieval_label and rt.retrieval_modes()["encoder"]
+    assert "character encoder" in rt.retrieval_description and rt.retrieval_modes()["encoder"]
     result = rt.search("养狗不拴绳怎么处罚")
-    assert result["hits"] and "字符编码器" in result["retrieval_label"]
+    assert result["hits"] and "字符编码器" in result["retrieval_label"]  # said in Chinese to the user
     assert rt.engine.retriever.encoder is rt.encoder  # its candidate list is queried
     calls = []
     encode = rt.encoder.encode_documents
