@@ -229,9 +229,10 @@ def cmd_train_encoder(args, settings) -> int:
                                  command="lawsearch " + shlex.join(sys.argv[1:]), query_steps=args.query_steps or 200)
     finally:
         rt.close()
-    f = model.card["figures"]
-    print(f"已训练字符编码器：{model.folder}（{f['articles']} 条条文，{f['questions']} 个标注问题，"
-          f"用时 {model.card['training_seconds']} 秒）")
+    f, q = model.card["figures"], model.card.get("query_tower") or {}
+    seconds = model.card["training_seconds"] + q.get("seconds", 0.0)
+    print(f"已训练字符编码器：{model.folder}（{f['articles']} 条条文，{q.get('questions', 0)} 个标注问题，"
+          f"用时 {seconds:.0f} 秒）")
     print(f"启用：LAWSEARCH_ENCODER_MODEL={model.folder}，下次导入时为已有条文补算向量")
     return 0
 

@@ -85,10 +85,10 @@ class Runtime:
     def retrieval_description(self) -> str:
         sparse = "+".join(e.name for e in self.sparse_encoders)
         layout = self.index.layout()
-        has_dense = bool(layout and layout.dense) and self.embedder is not None
+        has_dense = bool(layout and "dense" in layout.dense) and self.embedder is not None
         dense = self.embedder.description if has_dense else "dense: none (lexical only)"
         if self.encoder_in_use():
-            dense += f"; {self.encoder.description}"
+            dense = f"{dense}; {self.encoder.description}" if has_dense else self.encoder.description
         ranker = self.ranker()
         ranking = f"; ranking: learned (LightGBM, {ranker.card.get('questions', '?')} questions)" if ranker else ""
         return f"sparse: BM25 ({sparse}); {dense}{ranking}"
@@ -102,7 +102,7 @@ class Runtime:
         layout = self.index.layout()
         return {"backend": self.index.backend_name,
                 "sparse": [e.name for e in self.sparse_encoders],
-                "dense": (self.embedder.description if (self.embedder is not None and layout and layout.dense)
+                "dense": (self.embedder.description if (self.embedder is not None and layout and "dense" in layout.dense)
                           else "none (lexical only)"),
                 "encoder": self.encoder.description if self.encoder_in_use() else None,
                 "description": self.retrieval_description,
