@@ -133,6 +133,10 @@ class Runtime:
         rebuilds it with them."""
         layout = self.index.layout()
         dense = self._dense_layout()
+        if layout is None and self.encoder is not None:
+            # A new index: the encoder's vectors are written with every article from the start.
+            self.index.ensure([e.name for e in self.sparse_encoders], dense)
+            self.index.articles.set_meta(ENCODER_META, {"fingerprint": self.encoder.fingerprint})
         if layout is not None and dict(layout.dense) != dense:
             dense = dict(layout.dense)
             if not dense:

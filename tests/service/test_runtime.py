@@ -84,3 +84,12 @@ def test_the_encoder_gets_its_own_vector_when_it_is_configured_and_later_ingests
                         or encode(texts))
     rt.ingest([first, second], progress=False, train=False)
     assert rt.index.articles.count() - points == sum(calls) > 0  # only the new file's articles were encoded
+
+
+@pytest.mark.integration
+def test_a_new_index_built_with_the_encoder_is_not_embedded_again(open_runtime, corpus_dir):
+    from corpus.charencoder import ENCODER_VECTOR
+
+    rt = open_runtime(encoder_model="packaged")
+    rt.ingest([corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"], progress=False, train=False)
+    assert ENCODER_VECTOR in rt.index.layout().dense and not rt.encoder_stale()
