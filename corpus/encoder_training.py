@@ -48,15 +48,16 @@ VERSION = "v1"
 
 @dataclass
 class EncoderSettings:
+    # The CPU configuration (the one run for evaluation/ENCODER.md); `for_device(cuda=True)` is the GPU one.
     layers: int = 2
-    dim: int = 256
+    dim: int = 128
     heads: int = 4
     max_len: int = 96
     query_len: int = 64
     min_count: int = 5
     max_vocab: int = 8000
     mlm_batch: int = 64
-    mlm_lr: float = 5e-4
+    mlm_lr: float = 1e-3
     mlm_seconds: float = 600.0
     mlm_steps: int = 0  # 0 = as many as `mlm_seconds` allow (measured on the first steps)
     pair_batch: int = 64  # half questions, half corpus pairs
@@ -71,7 +72,7 @@ class EncoderSettings:
     @classmethod
     def for_device(cls, cuda: bool, **overrides) -> EncoderSettings:
         base = ({"layers": 6, "dim": 384, "heads": 6, "max_len": 192, "mlm_batch": 256, "pair_batch": 256,
-                 "mlm_seconds": 240, "contrastive_seconds": 120} if cuda else {})
+                 "mlm_lr": 5e-4, "mlm_seconds": 240, "contrastive_seconds": 120} if cuda else {})
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
