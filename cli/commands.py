@@ -226,7 +226,7 @@ def cmd_train_encoder(args, settings) -> int:
             print("索引为空：请先导入法规（lawsearch ingest）", file=sys.stderr)
             return 2
         model = rt.train_encoder(out_dir=Path(args.out) if args.out else None, settings=config,
-                                 command="lawsearch " + shlex.join(sys.argv[1:]), query_steps=args.query_steps or 200)
+                                 command="lawsearch " + shlex.join(sys.argv[1:]), query_steps=args.query_steps or 800)
     finally:
         rt.close()
     f, q = model.card["figures"], model.card.get("query_tower") or {}

@@ -280,7 +280,7 @@ class Runtime:
         return path
 
     def train_encoder(self, *, out_dir: Path | None = None, settings: Any = None, command: str = "",
-                      query_steps: int = 200, progress: bool = True):
+                      query_steps: int = 800, progress: bool = True):
         """Train the character encoder on the indexed current articles and the labelled questions; returns the
         trained model (folder and card). Two stages (`corpus.encoder_training`): the document network learns from
         the library alone (masked characters, then first sentence ↔ article), the library is embedded once, and a
