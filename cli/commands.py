@@ -258,6 +258,21 @@ def cmd_bench(args, settings) -> int:
     return 0 if result.get("ok", True) else 1
 
 
+def _api_client(settings, url: str | None):
+    """An HTTP client of the API: a running server at `url`, else the app over this data directory, in this
+    process (its rate limits off: a measurement sends every question from one client)."""
+    if url:
+        import httpx
+
+        return httpx.Client(base_url=url, timeout=120)
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    local = settings.model_copy(update={"rate_limit_per_minute": 0, "rate_limit_heavy_per_minute": 0})
+    return TestClient(create_app(local))
+
+
 def cmd_eval(args, settings) -> int:
     from evaluation import commands
 
@@ -266,6 +281,11 @@ def cmd_eval(args, settings) -> int:
                                  filters=search_filters(args))
     if args.eval_cmd == "score":
         return commands.eval_score(queries=args.queries, run=args.run, plot=args.plot, as_json=args.json)
+    if args.eval_cmd == "ask":
+        from evaluation.ask import eval_ask
+
+        with _api_client(settings, args.url) as client:
+            return eval_ask(client, queries=args.queries, out=args.out, filters=search_filters(args))
     if args.eval_cmd == "feedback-sim":
         return commands.eval_feedback_sim(settings, base=args.base, feedback=args.feedback, out=args.out)
     if args.eval_cmd == "system-cv":

@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-ablations", dest="ablations", action="store_false")
     e.add_argument("--dump", help="a folder for each fold's candidate features (pickled), for tuning the ranker")
     e.add_argument("--out", help="write the full result (JSON) here")
+    e = esub.add_parser("ask", help="questions through POST /api/ask: errors, verbatim quotes, lead-ins without "
+                                    "their items, refusals, gold articles cited")
+    e.add_argument("--queries", required=True, help="questions (JSONL: id, query, optionally relevant)")
+    e.add_argument("--out", help="write every answer's checks (JSON) here")
+    e.add_argument("--url", help="a running server (default: the app in this process over --data-dir)")
+    _add_filters(e)
     e = esub.add_parser("feedback-sim", help="simulate users' feedback: half of --feedback's questions given as "
                                              "accepted feedback, the other half scored, and the other way round")
     e.add_argument("--base", required=True, nargs="+", help="labelled question files trained on in both variants")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from corpus.model import Article
@@ -34,15 +36,20 @@ _LIST_CONDUCT = re.compile(r"(?:有|存在|具有|出现)下列(?:[^，。；]{0
 _IMPOSER = re.compile(r"由(?P<who>[^，；。]{2,60}?)(?:依照|按照|根据|依法|责令|处以?|给予|予以|没收|吊销|暂扣|决定)")
 _PUNCT = re.compile(r"[\s，,；;。：:、“”‘’《》（）()【】\[\]！？!?\-—…·0-9０-９]+")
 # Words of every penalty sentence; removed before comparing a conduct with duty articles.
-_FILLER = re.compile(r"未按照规定|按照规定|按规定|依照规定|依法|未|不|没有|或者|以及|及其|和|的|对|将|其|有关|相应|应当|规定|本法|本条例")
+_FILLER = re.compile(r"擅自|未按照规定|按照规定|按规定|依照规定|依法|未|不|没有|或者|以及|及其|和|的|对|将|其|有关|相应|应当|规定|本法|本条例")
 
 IMPLICIT_THRESHOLD = 0.5  # minimum score of the best duty sentence for an implicit link
 PARTY_BONUS = 0.3  # the duty sentence binds the party the penalty speaks of (主要负责人 … 主要负责人)
 PARTY_PENALTY = 0.3  # it binds another party (安全生产管理人员 where the penalty speaks of 生产经营单位)
 SECOND_LINK_MARGIN = 0.05  # a second duty article of one conduct: scored within this margin of the best
+OWN_WORD_FLOOR = 0.1  # the least score of an article linked for a word of the conduct that it alone uses
 #: Words that end the subject of a duty sentence: 生产经营单位|对…应当…, …的主要负责人|负有下列职责.
 _DUTY_SUBJECT_END = re.compile(r"对|在|应当|不得|必须|负有|履行|负责(?!人)|禁止|严禁|方可|须|依照|依法|按照|根据")
 _PARTY_SPLIT = re.compile(r"以及|或者|和|、|及")
+#: A parenthesised level or remark inside a party: 县（市、区）公安部门 is 县公安部门.
+_PARENTHESES = re.compile(r"[（(][^（）()]{0,12}[）)]")
+#: The level before an authority: 县公安部门, 县级以上地方各级人民政府.
+_LEVEL = re.compile(r"(?:[省市县区乡镇、]|级以上|地方|各级|本级|其他)+")
 #: A subject that names a party (a unit, a person, an authority), not a thing (安全设备的设计…).
 _PARTY_WORD = re.compile(r"(?:单位|人员|人|机构|者|企业|组织|部门|机关|政府|办事处|委员会)$")
 #: The authorities and their staff: their duties are not the regulated parties' duties, and the reverse.
@@ -56,6 +63,25 @@ _PERSON = re.compile(r"(?:人|人员|者)$")
 _OFFICIALS_ONLY = {"处分", "追究刑事责任"}
 #: Alternatives of one conduct, each of which may restate another duty (…培训，或者未如实告知…).
 _ALTERNATIVE = re.compile(r"[，；]或者")
+DUTY_FORMS_FILE = Path(__file__).resolve().parent.parent / "data" / "duty_forms.tsv"
+
+
+@cache
+def duty_forms() -> list[tuple[re.Pattern[str], str]]:
+    """The rewrites of ingest/data/duty_forms.tsv: a penalty's wording of a breach → the duty article's wording."""
+    out = []
+    for line in DUTY_FORMS_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            pattern, _, form = line.partition("\t")
+            out.append((re.compile(pattern), form))
+    return out
+
+
+def as_duty(conduct: str) -> str:
+    """A conduct in the words of the duty it breaks (玩忽职守 → 忠于职守, 领取养犬登记证 → 养犬登记，申请登记)."""
+    for pattern, form in duty_forms():
+        conduct = pattern.sub(form, conduct)
+    return conduct
 
 
 def duty_subject(sentence: str) -> str | None:
@@ -74,11 +100,18 @@ def parties(subject: str | None) -> set[str]:
     """The parties a subject names, each without its owner: 生产经营单位的决策机构、主要负责人或者个人经营的投资人 →
     {决策机构, 主要负责人, 投资人}; empty when it names no party."""
     out = set()
-    for piece in _PARTY_SPLIT.split(subject or ""):
-        tail = re.sub(r"^(?:其|该|本单位)", "", piece.rsplit("的", 1)[-1])
+    for piece in _PARTY_SPLIT.split(_PARENTHESES.sub("", subject or "")):
+        tail = re.sub(r"^(?:其(?!他)|该|本单位)", "", piece.rsplit("的", 1)[-1])
         if len(tail) >= 2 and _PARTY_WORD.search(tail) and not tail.endswith("他人"):  # 犬只咬伤他人: a circumstance
             out.add(tail)
     return out
+
+
+def same_party(a: set[str], b: set[str]) -> bool:
+    """Whether two sets of parties share one, a level before it aside (县公安部门 is a 公安部门, 其他有关部门 an
+    有关部门; 协助本单位主要负责人 is no 主要负责人)."""
+    return any(x == y or x.endswith(y) and _LEVEL.fullmatch(x[:-len(y)]) or y.endswith(x) and _LEVEL.fullmatch(y[:-len(x)])
+               for x in a for y in b)
 
 
 def is_authority(subject: str | None) -> bool | None:
@@ -225,6 +258,7 @@ def conduct_units(clauses: list[tuple[str, list[str]]]) -> list[tuple[int, int |
         if not m:
             continue
         head = re.sub(r"^(?:对)?违反[^，。；]{0,60}?规定(?:的行为)?，", "", text[:m.start() + 1])
+        head = re.sub(r"有前[款条]规定以外的", "", head)  # 有前款规定以外的滥用职权…行为: a conduct of its own
         if re.search(r"有前[款条]|依照前款", head):
             continue  # restates the previous clause's conduct
         if _LIST_CONDUCT.search(head) and items:
@@ -267,9 +301,10 @@ def duty_units(article: _Merged) -> list[_DutyUnit]:
     for clause, items in article.clauses:
         lead_subject = None
         for sentence in _NEW_SUBJECT.split(clause):
-            # A sentence without its own subject goes on with the previous one's (…部门对符合条件的，予以登记；不符合
-            # 条件的，不予登记).
-            lead_subject = duty_subject(sentence) or lead_subject
+            # A sentence without a party of its own goes on with the previous one's (…部门对符合条件的，予以登记；不符合
+            # 条件的，不予登记; 有关部门应当…，对举报、投诉的违法行为应当依法进行处理).
+            own = duty_subject(sentence)
+            lead_subject = own if own and (parties(own) or not parties(lead_subject)) else lead_subject
             out.append(_DutyUnit(article.key, sentence, lead_subject))
         for item in items:
             out.append(_DutyUnit(article.key, item, duty_subject(item) or lead_subject))
@@ -285,7 +320,7 @@ class _DutyIndex:
         self.grams = [set(_bigrams(c.text)) for c in candidates]
         self.unit_texts = [[(u.text, u.subject) for u in duty_units(c)] for c in candidates]
         self.units = [[(set(_bigrams(t)), sub) for t, sub in units] for units in self.unit_texts]
-        df = Counter(g for gs in self.grams for g in gs)
+        df = self.df = Counter(g for gs in self.grams for g in gs)
         n = len(self.grams)
         self.idf = {g: math.log((n + 1) / (d + 0.5)) for g, d in df.items()}
         self.default_idf = math.log((n + 1) / 0.5)
@@ -295,8 +330,31 @@ class _DutyIndex:
         管理人员…依法履行职责)."""
         wanted = parties(subject)
         return ([key for key, units in zip(self.keys, self.unit_texts)
-                if any(wanted & parties(sub) and _STATES_DUTIES.search(_without_agencies(text)) for text, sub in units)]
+                if any(same_party(wanted, parties(sub)) and _STATES_DUTIES.search(_without_agencies(text))
+                       for text, sub in units)]
                 if wanted else [])
+
+    def own_words(self, conduct: str, subject: str | None = None, authority: bool | None = None) -> str | None:
+        """The one article that alone uses a word of the conduct (3 characters or more, not a sanction: 只交易 of
+        进行犬只交易 in …犬只交易应当进入…市场), when the conduct's best score is below the threshold."""
+        eligible = {k for k, s in self.best(conduct, subject, authority) if s >= OWN_WORD_FLOOR}
+        text = _FILLER.sub(" ", _without_agencies(conduct))
+        found: dict[str, int] = {}
+        for key, gs in zip(self.keys, self.grams):
+            if key not in eligible:
+                continue
+            run = ""
+            for i in range(len(text) - 1):
+                g = text[i:i + 2]
+                if g in gs and self.df[g] == 1:
+                    run = run + g[1] if run else g
+                    continue
+                if len(run) >= 3 and not extract_sanctions(run):
+                    found[key] = max(found.get(key, 0), len(run))
+                run = ""
+            if len(run) >= 3 and not extract_sanctions(run):
+                found[key] = max(found.get(key, 0), len(run))
+        return next(iter(found)) if len(found) == 1 else None
 
     def best(self, conduct: str, subject: str | None = None, authority: bool | None = None) -> list[tuple[str, float]]:
         """Candidates by score: the weighted share of the conduct's bigrams found in the article, plus a bonus when
@@ -322,8 +380,10 @@ class _DutyIndex:
             bound = parties(closest[1]) if closest else set()
             score = sum(w for g, w in weights.items() if g in gs) / total
             if wanted and bound:
-                if wanted & bound:
+                if same_party(wanted, bound):
                     score += PARTY_BONUS
+                elif authority and any(_AUTHORITY.search(b) for b in bound):
+                    pass  # an authority's staff answer for their authority's duties (部门的工作人员 … 部门应当)
                 elif any(_PERSON.search(p) for p in wanted | bound) and not any(b in (subject or "") for b in bound):
                     score -= PARTY_PENALTY  # another person (not 生产经营单位 of its own 负责人)
             scored.append((key, score))
@@ -458,7 +518,8 @@ def _is_duty_candidate(m: _Merged, info: EnforcementInfo) -> bool:
     """An article that can be the duty a penalty restates: not a penalty, not in 附则, worded as a duty, and not
     itself a list of violations of other articles (…有下列情形之一的，可以检举：违反本条例第二十三条规定…)."""
     ae = info.articles[m.key]
-    return (not ae.is_penalty and not any("附则" in h for h in m.headings) and bool(_DUTY_WORDS.search(m.text))
+    return (not ae.is_penalty and not any(w in h for h in m.headings for w in ("附则", "总则"))
+            and bool(_DUTY_WORDS.search(m.text))
             and not any(r["relation"] == "violates" and r["scope"] in ("self", "bare") for r in ae.references_out))
 
 
@@ -485,8 +546,9 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
                     for k in found if all(x.article != k for x in out)]
             if found:
                 continue
+        before = len(out)
         for part in [words, *(_ALTERNATIVE.split(words) if _ALTERNATIVE.search(words) else [])]:
-            scored = [(k, s) for k, s in index.best(part, subject, authority) if k != article.key]
+            scored = [(k, s) for k, s in index.best(as_duty(part), subject, authority) if k != article.key]
             if not scored or scored[0][1] < threshold:
                 continue
             top = scored[0][1]
@@ -496,4 +558,9 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
                 if all(x.article != key for x in out):
                     out.append(DutyLink(article=key, via="implicit", confidence=min(1.0, score), clause_no=ci,
                                         item_no=ii, penalty_clause=ci))
+        if len(out) == before:  # no article restates the conduct: the one that alone uses one of its words
+            own = index.own_words(as_duty(words), subject, authority)
+            if own and own != article.key:
+                out.append(DutyLink(article=own, via="implicit", confidence=threshold, clause_no=ci, item_no=ii,
+                                    penalty_clause=ci))
     return out

@@ -65,7 +65,7 @@ def test_the_home_page_explains_each_tab_and_its_examples_run(page):
             assert page.locator(".hit").count() >= 1, (text, page.inner_text("#view-search"))
             assert not page.locator("#home").is_visible()
         elif kind == "outreach":
-            settle(page, ".ocard, #outreach .error")
+            settle(page, "#outreach .regulation summary, #outreach .error")
             assert page.locator(".ocard").count() >= 1, text
         elif kind == "regs":
             settle(page, "#reg-list li")
@@ -197,7 +197,7 @@ def test_no_english_word_outside_citations_and_code_on_any_tab(page):
     settle(page, "#article .article-text")
     check("article")
     page.goto("/#/outreach?agency=应急管理&region=徐州市")
-    settle(page, ".ocard")
+    settle(page, "#outreach .regulation summary")
     check("outreach")
     page.goto("/#/verify")
     page.fill("#v-text", "根据《徐州市安全生产条例》第二十条，生产经营单位应当建立健全生产安全事故隐患排查治理制度。"
