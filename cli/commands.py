@@ -210,6 +210,33 @@ def cmd_train(args, settings) -> int:
     return 0
 
 
+def cmd_train_encoder(args, settings) -> int:
+    import shlex
+
+    import torch
+
+    from corpus.encoder_training import EncoderSettings
+
+    names = ("layers", "dim", "heads", "max_len", "seed", "mlm_seconds", "contrastive_seconds", "mlm_steps",
+             "contrastive_steps", "threads")
+    config = EncoderSettings.for_device(torch.cuda.is_available(), **{n: getattr(args, n) for n in names})
+    rt = _runtime(settings)
+    try:
+        if rt.index.articles.count() == 0:
+            print("索引为空：请先导入法规（lawsearch ingest）", file=sys.stderr)
+            return 2
+        model = rt.train_encoder(out_dir=Path(args.out) if args.out else None, settings=config,
+                                 command="lawsearch " + shlex.join(sys.argv[1:]), query_steps=args.query_steps or 800)
+    finally:
+        rt.close()
+    f, q = model.card["figures"], model.card.get("query_tower") or {}
+    seconds = model.card["training_seconds"] + q.get("seconds", 0.0)
+    print(f"已训练字符编码器：{model.folder}（{f['articles']} 条条文，{q.get('questions', 0)} 个标注问题，"
+          f"用时 {seconds:.0f} 秒）")
+    print(f"启用：LAWSEARCH_ENCODER_MODEL={model.folder}，下次导入时为已有条文补算向量")
+    return 0
+
+
 def cmd_bench(args, settings) -> int:
     from evaluation import bench
 

@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the offline Chinese embedder on the indexed corpus")
 
+    p = sub.add_parser("train-encoder", help="train the compact character encoder (masked characters, then "
+                                             "contrastive on the labelled questions) on the indexed corpus")
+    p.add_argument("--out", help="model folder (default: <data-dir>/models/encoder/<version>-<size>)")
+    for flag, kind in (("--layers", int), ("--dim", int), ("--heads", int), ("--max-len", int), ("--seed", int),
+                       ("--mlm-seconds", float), ("--contrastive-seconds", float), ("--mlm-steps", int),
+                       ("--contrastive-steps", int), ("--threads", int), ("--query-steps", int)):
+        p.add_argument(flag, type=kind, help="default: the CPU or GPU configuration (corpus.encoder_training)")
+
     p = sub.add_parser("eval", help="evaluation on labelled questions")
     esub = p.add_subparsers(dest="eval_cmd", required=True)
     e = esub.add_parser("run")
@@ -181,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from cli import commands
 
-        handler = getattr(commands, f"cmd_{args.cmd}")
+        handler = getattr(commands, f"cmd_{args.cmd.replace('-', '_')}")
         return int(handler(args, _settings(args)) or 0)
     except LawSearchError as exc:
         print(f"错误 [{exc.code}]: {exc}", file=sys.stderr)

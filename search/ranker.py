@@ -3,7 +3,8 @@
 The retriever fuses BM25 and dense candidates (`search.retrieval`); the ranker re-orders the first `pool` of them by a
 model trained on labelled questions. Each candidate is described by features a person would weigh:
 
-- how well it matched: BM25 score and rank, dense cosine and rank, the fused score and rank;
+- how well it matched: BM25 score and rank, dense cosine and rank (static; the character encoder's when the index
+  holds its vectors), the fused score and rank;
 - what it is: the regulation's level, whether the text is the deployment's city's, its province's, national or
   another region's (the law that applies to the asker), its version year, whether it is a penalty article, whether
   it is a paragraph of a text without 条, where the article stands in its regulation;
@@ -38,7 +39,8 @@ CARD_FILE = "card.json"
 LEVELS = ("法律", "行政法规", "司法解释", "部门规章", "地方性法规", "地方政府规章")
 #: Candidate payload fields the features read (beside the retriever's re-ranking fields).
 FEATURE_FIELDS = ["title_key", "headings", "is_penalty", "version_date"]
-FEATURES = ("bm25", "bm25_rank", "in_bm25", "cos", "cos_rank", "in_dense", "fused", "fused_rank",
+FEATURES = ("bm25", "bm25_rank", "in_bm25", "cos", "cos_rank", "in_dense",
+            "encoder", "encoder_rank", "in_encoder", "fused", "fused_rank",
             *(f"level_{lv}" for lv in LEVELS), "level_other",
             "home_city", "home_province", "national", "other_region", "year",
             "title_mass", "title_share", "heading_share", "position", "opening_article", "log_articles",
@@ -115,6 +117,8 @@ class Candidate:
     bm25_rank: int | None = None
     cos: float | None = None
     cos_rank: int | None = None
+    encoder: float | None = None  # the character encoder's cosine and rank (its own candidate list)
+    encoder_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,7 @@ def build_features(query_words: set[str], flags: dict[str, bool], candidates: Se
         rows[i] = (
             c.bm25 or 0.0, _rank_feature(c.bm25_rank), float(c.bm25_rank is not None),
             c.cos or 0.0, _rank_feature(c.cos_rank), float(c.cos_rank is not None),
+            c.encoder or 0.0, _rank_feature(c.encoder_rank), float(c.encoder_rank is not None),
             c.fused / top, _rank_feature(c.fused_rank),
             *(float(level == lv) for lv in LEVELS), float(level not in LEVELS),
             float(bool(where.city) and region == where.city), float(bool(where.province) and region == where.province),
