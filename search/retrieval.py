@@ -395,7 +395,10 @@ class HybridRetriever:
 
     def features(self, query: str, flags: dict[str, bool], candidates: list[Candidate]) -> np.ndarray:
         stats = self.ranker_stats or RegulationStats()
-        return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions))
+        # the encoder's columns when the ranker was trained with them, or (training) when the index holds its vectors
+        encoder = self.ranker.uses_encoder if self.ranker is not None else self.encoder is not None
+        return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions),
+                              encoder=encoder)
 
     def _ranked(self, query: str, flags: dict[str, bool] | None, results: list[tuple[str, list[Hit]]],
                 fused: list[tuple[str, float, dict]]) -> list[tuple[str, float, dict]]:
