@@ -138,6 +138,8 @@ def create_app(settings, runtime=None, address: str | None = None, *, replicas: 
             return JSONResponse({"status": "error", "message": "索引不可用"}, status_code=503)
         active = [f"sparse: BM25 ({'+'.join(modes.get('sparse') or [])})", f"dense: {modes.get('dense')}"
                   if not str(modes.get("dense", "")).startswith("dense:") else str(modes.get("dense"))]
+        if modes.get("encoder"):
+            active.append(modes["encoder"])
         return {"status": "ok", "backend": modes.get("backend"), "retrieval": active,
                 "description": modes.get("description"), "retrieval_label": retrieval_words(modes.get("description")),
                 "counts": dict(counts, regulations=regs),

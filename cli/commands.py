@@ -210,6 +210,33 @@ def cmd_train(args, settings) -> int:
     return 0
 
 
+def cmd_train_encoder(args, settings) -> int:
+    import shlex
+
+    import torch
+
+    from corpus.encoder_training import EncoderSettings
+
+    names = ("layers", "dim", "heads", "max_len", "seed", "mlm_seconds", "contrastive_seconds", "mlm_steps",
+             "contrastive_steps", "threads")
+    config = EncoderSettings.for_device(torch.cuda.is_available(), **{n: getattr(args, n) for n in names})
+    rt = _runtime(settings)
+    try:
+        if rt.index.articles.count() == 0:
+            print("索引为空：请先导入法规（lawsearch ingest）", file=sys.stderr)
+            return 2
+        model = rt.train_encoder(out_dir=Path(args.out) if args.out else None, settings=config,
+                                 command="lawsearch " + shlex.join(sys.argv[1:]), query_steps=args.query_steps or 800)
+    finally:
+        rt.close()
+    f, q = model.card["figures"], model.card.get("query_tower") or {}
+    seconds = model.card["training_seconds"] + q.get("seconds", 0.0)
+    print(f"已训练字符编码器：{model.folder}（{f['articles']} 条条文，{q.get('questions', 0)} 个标注问题，"
+          f"用时 {seconds:.0f} 秒）")
+    print(f"启用：LAWSEARCH_ENCODER_MODEL={model.folder}，下次导入时为已有条文补算向量")
+    return 0
+
+
 def cmd_bench(args, settings) -> int:
     from evaluation import bench
 
@@ -238,6 +265,21 @@ def cmd_bench(args, settings) -> int:
     return 0 if result.get("ok", True) else 1
 
 
+def _api_client(settings, url: str | None):
+    """An HTTP client of the API: a running server at `url`, else the app over this data directory, in this
+    process (its rate limits off: a measurement sends every question from one client)."""
+    if url:
+        import httpx
+
+        return httpx.Client(base_url=url, timeout=120)
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    local = settings.model_copy(update={"rate_limit_per_minute": 0, "rate_limit_heavy_per_minute": 0})
+    return TestClient(create_app(local))
+
+
 def cmd_eval(args, settings) -> int:
     from evaluation import commands
 
@@ -246,6 +288,11 @@ def cmd_eval(args, settings) -> int:
                                  filters=search_filters(args))
     if args.eval_cmd == "score":
         return commands.eval_score(queries=args.queries, run=args.run, plot=args.plot, as_json=args.json)
+    if args.eval_cmd == "ask":
+        from evaluation.ask import eval_ask
+
+        with _api_client(settings, args.url) as client:
+            return eval_ask(client, queries=args.queries, out=args.out, filters=search_filters(args))
     if args.eval_cmd == "feedback-sim":
         return commands.eval_feedback_sim(settings, base=args.base, feedback=args.feedback, out=args.out)
     if args.eval_cmd == "system-cv":

@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the offline Chinese embedder on the indexed corpus")
 
+    p = sub.add_parser("train-encoder", help="train the compact character encoder (masked characters, then "
+                                             "contrastive on the labelled questions) on the indexed corpus")
+    p.add_argument("--out", help="model folder (default: <data-dir>/models/encoder/<version>-<size>)")
+    for flag, kind in (("--layers", int), ("--dim", int), ("--heads", int), ("--max-len", int), ("--seed", int),
+                       ("--mlm-seconds", float), ("--contrastive-seconds", float), ("--mlm-steps", int),
+                       ("--contrastive-steps", int), ("--threads", int), ("--query-steps", int)):
+        p.add_argument(flag, type=kind, help="default: the CPU or GPU configuration (corpus.encoder_training)")
+
     p = sub.add_parser("eval", help="evaluation on labelled questions")
     esub = p.add_subparsers(dest="eval_cmd", required=True)
     e = esub.add_parser("run")
@@ -96,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-ablations", dest="ablations", action="store_false")
     e.add_argument("--dump", help="a folder for each fold's candidate features (pickled), for tuning the ranker")
     e.add_argument("--out", help="write the full result (JSON) here")
+    e = esub.add_parser("ask", help="questions through POST /api/ask: errors, verbatim quotes, lead-ins without "
+                                    "their items, refusals, gold articles cited")
+    e.add_argument("--queries", required=True, help="questions (JSONL: id, query, optionally relevant)")
+    e.add_argument("--out", help="write every answer's checks (JSON) here")
+    e.add_argument("--url", help="a running server (default: the app in this process over --data-dir)")
+    _add_filters(e)
     e = esub.add_parser("feedback-sim", help="simulate users' feedback: half of --feedback's questions given as "
                                              "accepted feedback, the other half scored, and the other way round")
     e.add_argument("--base", required=True, nargs="+", help="labelled question files trained on in both variants")
@@ -195,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from cli import commands
 
-        handler = getattr(commands, f"cmd_{args.cmd}")
+        handler = getattr(commands, f"cmd_{args.cmd.replace('-', '_')}")
         return int(handler(args, _settings(args)) or 0)
     except LawSearchError as exc:
         print(f"错误 [{exc.code}]: {exc}", file=sys.stderr)

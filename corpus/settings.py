@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     # a sentence-transformers model name or path (e.g. BAAI/bge-small-zh-v1.5) when the deployment has one.
     embedding_model: str | None = None
     training_questions: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # The compact character encoder (`lawsearch train-encoder`): a model folder, a second dense vector beside the
+    # static one. Unset = the committed model when its card marks it as the default; "none" = off.
+    encoder_model: str | None = None
+    encoder_threads: int = Field(2, ge=1)
 
     # Build the dense HNSW graph after a bulk load (Qdrant Edge has no background optimizer). Off by default:
     # measured on 150k articles it costs minutes and GBs while brute-force dense search stays within the latency

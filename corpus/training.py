@@ -154,37 +154,52 @@ class _Trainer:
         return self.emb.weight.detach().numpy()[1:].copy()
 
 
+class BM25Matrix:
+    """In-memory BM25 over tokenised documents: every document's score for a query at once (hard negatives here,
+    the lexical side of the encoder's cross-validation)."""
+
+    def __init__(self, doc_tokens: list[list[str]], *, k1: float = 1.2, b: float = 0.75):
+        from scipy import sparse
+
+        vocab: dict[str, int] = {}
+        indptr = [0]
+        cols: list[int] = []
+        for toks in doc_tokens:
+            cols.extend(vocab.setdefault(t, len(vocab)) for t in toks)
+            indptr.append(len(cols))
+        n = len(doc_tokens)
+        tf = sparse.csr_matrix((np.ones(len(cols), dtype=np.float32), np.asarray(cols, dtype=np.int64),
+                                np.asarray(indptr, dtype=np.int64)), shape=(n, len(vocab)))
+        tf.sum_duplicates()
+        dl = np.diff(np.asarray(indptr)).astype(np.float32)
+        norm = k1 * (1 - b + b * dl / max(float(dl.mean()), 1.0)) if n else dl
+        coo = tf.tocoo()
+        w = coo.data * (k1 + 1) / (coo.data + norm[coo.row])
+        self.weights = sparse.csr_matrix((w, (coo.col, coo.row)), shape=(len(vocab), n))  # term × doc
+        df = np.diff(self.weights.indptr)
+        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        self.vocab = vocab
+        self.size = n
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        ids = [self.vocab[t] for t in query_tokens if t in self.vocab]
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        uniq, cnt = np.unique(ids, return_counts=True)
+        return np.asarray(self.weights[uniq].T @ (cnt * self.idf[uniq])).ravel()
+
+
 def bm25_top(doc_tokens: list[list[str]], queries: list[list[str]], k: int, *, k1: float = 1.2,
              b: float = 0.75) -> list[list[int]]:
     """For each query (tokens), the indices of the k best documents by BM25 (in-memory, for hard negatives)."""
-    from scipy import sparse
-
-    vocab: dict[str, int] = {}
-    indptr = [0]
-    cols: list[int] = []
-    for toks in doc_tokens:
-        cols.extend(vocab.setdefault(t, len(vocab)) for t in toks)
-        indptr.append(len(cols))
-    n = len(doc_tokens)
-    tf = sparse.csr_matrix((np.ones(len(cols), dtype=np.float32), np.asarray(cols, dtype=np.int64),
-                            np.asarray(indptr, dtype=np.int64)), shape=(n, len(vocab)))
-    tf.sum_duplicates()
-    dl = np.diff(np.asarray(indptr)).astype(np.float32)
-    norm = k1 * (1 - b + b * dl / max(float(dl.mean()), 1.0))
-    coo = tf.tocoo()
-    w = coo.data * (k1 + 1) / (coo.data + norm[coo.row])
-    wt = sparse.csr_matrix((w, (coo.col, coo.row)), shape=(len(vocab), n))  # term × doc
-    df = np.diff(wt.indptr)
-    idf = np.log(1 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    bm25 = BM25Matrix(doc_tokens, k1=k1, b=b)
     out = []
     for q in queries:
-        ids = [vocab[t] for t in q if t in vocab]
-        if not ids:
+        if not any(t in bm25.vocab for t in q):
             out.append([])
             continue
-        uniq, cnt = np.unique(ids, return_counts=True)
-        scores = np.asarray(wt[uniq].T @ (cnt * idf[uniq])).ravel()
-        kk = min(k, n)
+        scores = bm25.scores(q)
+        kk = min(k, bm25.size)
         top = np.argpartition(-scores, kk - 1)[:kk]
         out.append([int(i) for i in top[np.argsort(-scores[top], kind="stable")]])
     return out

@@ -52,10 +52,12 @@ def article_payload(reg: Regulation, art: Article, record: dict[str, Any]) -> di
 class ArticleIndexWriter:
     """Encodes articles with the configured sparse encoders and dense embedder and writes one version at a time."""
 
-    def __init__(self, *, index: ArticleIndex, sparse_encoders: list, embedder: Any = None, max_chars: int = 512):
+    def __init__(self, *, index: ArticleIndex, sparse_encoders: list, embedder: Any = None, max_chars: int = 512,
+                 encoder: Any = None):
         self.index = index
         self.sparse_encoders = sparse_encoders
         self.embedder = embedder
+        self.encoder = encoder  # the character encoder: its own named vector (`encoder.name`) beside the static one
         self.max_chars = max_chars
         self.trained = False
 
@@ -67,14 +69,18 @@ class ArticleIndexWriter:
         record = regulation_record(reg)
         texts = [document_text(a, reg.title) for a in reg.articles]
         sparse = {enc.name: enc.encode_documents(texts) for enc in self.sparse_encoders}
-        dense = self.embedder.encode_documents(texts) if self.embedder is not None and texts else None
+        dense = {}
+        if self.embedder is not None and texts:
+            dense["dense"] = self.embedder.encode_documents(texts)
+        if self.encoder is not None and texts:
+            dense[self.encoder.name] = self.encoder.encode_documents(texts)
         points = []
         for i, art in enumerate(reg.articles):
             points.append(PointRecord(
                 id=point_id(reg.version_id, art.article_no, art.article_suffix, art.part, art.kind),
                 payload=article_payload(reg, art, record),
                 sparse={name: vecs[i] for name, vecs in sparse.items()},
-                dense={"dense": [float(x) for x in dense[i]]} if dense is not None else {}))
+                dense={name: [float(x) for x in vecs[i]] for name, vecs in dense.items()}))
         return self.index.write_version(record, points, flip=flip)
 
     @component.output_types(results=list[WriteResult])

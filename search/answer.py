@@ -1,10 +1,21 @@
-"""Grounded answers: which retrieved articles apply and what they say, quoted verbatim and cited.
+"""Grounded answers: an answer, then its grounds — what applies, what a breach costs, who enforces it, where to turn.
 
-The composer works only from what retrieval returned (plus, for a question about a violation, the penalty article of
-a retrieved duty article: `search.penalties`). It reads the question through its `QueryAnalysis` (search.query).
-Offline it is purely extractive: every statement is an exact substring of an indexed article, followed by its
-citation 《title》第X条第Y款. When nothing retrieved is relevant enough (term overlap below a threshold) it says so
-instead of guessing.
+The composer works only from what retrieval returned and from the texts of the articles it quotes. It reads the
+question through its `QueryAnalysis` (search.query). Offline it is purely extractive: every statement is an exact
+substring of an indexed article, followed by its citation 《title》第X条第Y款第（Z）项:
+
+- for a yes/no or "can I" question, a one-line conclusion read from the modality of the quoted provision (不得/禁止 →
+  不可以, 应当/必须 → 必须, 可以 → 可以: `search.grounds`, `data/modality.tsv`) with that sentence quoted;
+- the provisions that apply: the first hits of a semantic ranking that share content characters with the question,
+  the hits whose 款/项 carry enough of the question's words, and the best article of each other region retrieved
+  (national, 江苏省, 徐州市); a lead-in (…下列…：) always with its 项 — those carrying the question's words, or all;
+- what a breach costs: the penalty article of each quoted duty (ingest's stored links first, `search.penalties`);
+- who enforces it: the agency the penalty names (由…部门), else the provision giving the agency ingest found for it
+  its remit (…应急管理部门…实施综合监督管理);
+- where to turn: the quoted texts' own 投诉/举报/申请 provision that shares most of the question's words.
+
+It refuses only when nothing relevant was retrieved: no hit carries the question's words and the ranking's first
+hits share no content with it.
 
 An optional chat generator (e.g. Haystack's OpenAIChatGenerator) may rephrase the quotes; its output is split into
 sentences and only those whose every citation names a quoted article (and whose quoted text, if any, is a verbatim
@@ -26,6 +37,7 @@ from corpus.store import Condition, FilterSpec
 from corpus.titles import normalize_title
 
 from search.citations import CitationMatch
+from search.grounds import agency_phrase, is_lead_in, is_recourse, modality, remit_sentence, sentences
 from search.expansion import default_glossary
 from search.hits import article_key
 from search.penalties import find_penalty, is_penalty
@@ -44,10 +56,19 @@ _QUOTED = re.compile(r"“([^”]{4,})”")
 _CITED = re.compile(rf"《(?P<title>[^》]{{2,80}})》\s*{LABEL_RE}"
                     rf"(?:第(?P<clause>{NUMERAL_RE})款)?(?:第?[（(](?P<item>{NUMERAL_RE})[）)]项)?")
 
-MIN_COVERAGE = 0.5  # share of the question's content characters found in the article
-MIN_TERMS = 2  # distinct content words found whole in one 款/项 (all of them when the question has fewer)
+MIN_COVERAGE = 0.35  # share of the question's content words (by length) found in one 款/项 (with its title, headings)
+MIN_TERMS = 1  # distinct content words found whole in one 款/项 (all of them when the question has fewer)
 MAX_ARTICLES = 3
 RELATIVE = 0.75  # an article is quoted when it scores at least this share of the best one
+MAX_LEVELS = 3  # regions quoted (national, provincial, city) when each has a relevant article
+LEVEL_DEPTH = 10  # how deep in the retrieved list another region's article is looked for
+LEVEL_RELATIVE = 0.5
+MAX_PENALTIES = 2  # penalty articles quoted for the quoted duties
+RECOURSE_VERSIONS = 2  # texts searched for a provision on where to turn
+TRUST_TOP = 2  # a semantic retriever's first hits are quoted without shared words …
+MIN_SHARED_CHARS = 2  # … when they share this many content characters with the question
+WHOLE_ARTICLE_CHARS = 300  # a quoted article this short is quoted whole (its 款 read together; most articles are)
+MAX_ITEMS = 12  # 项 quoted under a lead-in when none of them carries the question's words
 
 
 # ---- terms -------------------------------------------------------------------------------------------------
@@ -98,6 +119,15 @@ def hit_contexts(hit: dict) -> list[str]:
         out.append(lead)
         out += [lead + " " + item for item in cl.get("items") or []]
     return [c for c in out if c.strip()] or [hit.get("text") or ""]
+
+
+def shared_chars(question: str, hit: dict) -> int:
+    """How many distinct content characters (not particles, pronouns, question words: data/function_chars.txt,
+    data/single_char_stopwords.txt) of the question occur in the hit's title or text."""
+    skip = word_set("function_chars") | word_set("single_char_stopwords")
+    mine = {c for c in _CJK.findall(question) if c not in skip}
+    text = (hit.get("title") or "") + (hit.get("text") or "")
+    return sum(c in text for c in mine)
 
 
 def _hit_key(h: dict) -> tuple:
@@ -253,6 +283,137 @@ def with_sanction(art: FullArticle, picked: list[Unit]) -> list[Unit]:
     return sorted(out, key=lambda x: order.get(x.text, 0))
 
 
+def with_items(art: FullArticle, picked: list[Unit], terms: list[str], weights: dict[str, float] | None = None,
+               *, prefer: list[str] | tuple = ()) -> list[Unit]:
+    """Never a lead-in without its list: a quoted 款 ending in …下列…： gets the 项 that carry the question's words
+    (or the `prefer` strings), else all of them (at most MAX_ITEMS); a lead-in whose list the parser left as the
+    following 款 (本法下列用语的含义：) gets those 款. A quoted 项 gets its 款's lead-in before it."""
+    units = article_units(art)
+    out = list(picked)
+    for u in picked:
+        if u.item_no is not None:
+            lead = next((x for x in units if x.item_no is None and x.clause_no == u.clause_no
+                         and is_lead_in(x.text)), None)
+            if lead is not None and all(lead.text != o.text for o in out):
+                out.append(lead)
+            continue
+        if not is_lead_in(u.text):
+            continue
+        items = [x for x in units if x.clause_no == u.clause_no and x.item_no is not None]
+        if not items:  # the list was parsed as the following 款
+            after = units[units.index(u) + 1:] if u in units else []
+            items = [x for x in after if x.item_no is None and x.clause_no != u.clause_no][:MAX_ITEMS]
+        matching = [x for x in items if overlap(terms, x.text, weights)[0] > 0 or any(p and p in x.text
+                                                                                         for p in prefer)]
+        out += [x for x in (matching or items[:MAX_ITEMS]) if all(x.text != o.text for o in out)]
+    order = {x.text: i for i, x in enumerate(units)}
+    return sorted(out, key=lambda x: order.get(x.text, 0))
+
+
+def enforcers(statements: list[Statement], fulls: dict[tuple, FullArticle], loader: ArticleLoader) -> list[Statement]:
+    """Who enforces, once per agency: for each quoted penalty, the agency it names as imposing it (由…部门责令/处…,
+    quoted from its own text), else the provision of the same text giving the agency ingest found for it
+    (`enforcement.enforcing_agencies`) its remit (…应急管理部门…实施监督管理)."""
+    out: list[Statement] = []
+    named: set[str] = set()
+    done: set[tuple] = set()
+    for s in statements:
+        key = (s.version_id, s.article_no, s.article_suffix)
+        if s.role != "penalty" or key in done or key not in fulls:
+            continue
+        done.add(key)
+        art = fulls[key]
+        units = article_units(art)
+        quoted = [u for u in units if any(u.text == t.quote for t in statements)]
+        found = next(((agency_phrase(u.text), u) for u in quoted + units if agency_phrase(u.text)), None)
+        if found:
+            agency, unit = found
+            if agency not in named:
+                named.add(agency)
+                out.append(make_statement(art, Unit(agency, unit.clause_no, unit.item_no), "enforcer"))
+            continue
+        for agency in (art.enforcement or {}).get("enforcing_agencies") or []:
+            if agency in named:
+                continue
+            remit = _remit(loader, art.hit.get("version_id") or "", agency)
+            if remit is not None:
+                named.add(agency)
+                fulls.setdefault(remit[0].key, remit[0])
+                out.append(make_statement(*remit, "enforcer"))
+    return out
+
+
+def _remit(loader: ArticleLoader, version_id: str, agency: str) -> tuple[FullArticle, Unit] | None:
+    """The first article of a version with a sentence giving `agency` its remit, and that sentence as a unit."""
+    points = sorted(loader.version(version_id), key=lambda h: (h.payload.get("article_no") or 0,
+                                                                h.payload.get("part") or 0))
+    for p in points:
+        if p.payload.get("kind", "article") != "article" or not remit_sentence(p.payload.get("text") or "", agency):
+            continue
+        art = loader.full(dict(p.payload))
+        for u in article_units(art):
+            sent = remit_sentence(u.text, agency)
+            if sent:
+                return art, Unit(sent, u.clause_no, u.item_no)
+    return None
+
+
+@dataclass
+class Conclusion:
+    """A yes/no question's one-line answer: the modality (不得 → 不可以) of the quoted sentence that carries most
+    of the question's words, with that sentence quoted and cited."""
+
+    label: str  # 不可以 / 必须 / 可以
+    modal: str  # the modal word read (不得, 应当 …)
+    statement: Statement
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}。{self.statement.text}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "modal": self.modal, "text": self.text, "statement": self.statement.to_dict()}
+
+
+CONCLUSION_ARTICLES = 2  # the conclusion is read from the first quoted articles with a modal sentence
+
+
+def conclude(statements: list[Statement], terms: list[str], weights: dict[str, float] | None = None,
+             question: str = "") -> Conclusion | None:
+    """The conclusion of a yes/no question from the provisions that apply (not penalties, not where to turn), read
+    from the modal sentences of the first CONCLUSION_ARTICLES quoted articles that have one (the best retrieved):
+    of those sharing a word with the question, one in the question's own terms — a duty (应当, 必须) when it asks
+    whether something is required (要不要, 需要: data/yes_no_duty_words.txt), else a prohibition, then a
+    permission — the one sharing most of the question's words, then the earlier article."""
+    duty_question = bool(word_pattern("yes_no_duty_words").search(question))
+    wanted = ("必须", "不可以", "可以") if duty_question else ("不可以", "可以", "必须")
+    by_article: dict[tuple, list[Statement]] = {}
+    for st in statements:
+        if st.role == "applies":
+            by_article.setdefault((st.version_id, st.article_no, st.article_suffix), []).append(st)
+    candidates = []
+    rank = 0
+    for group in by_article.values():
+        found = [(s, sent, mod) for s in group for sent in sentences(s.quote) if (mod := modality(sent))]
+        if not found:
+            continue
+        for s, sent, mod in found:
+            cov = round(overlap(terms, sent, weights)[0], 3) if terms else 0.0
+            preference = -wanted.index(mod[1]) if mod[1] in wanted else -len(wanted)
+            candidates.append(((cov > 0, preference, cov, -rank), s, sent, mod))
+        rank += 1
+        if rank >= CONCLUSION_ARTICLES:
+            break
+    if not candidates:
+        return None
+    _, s, sent, mod = max(candidates, key=lambda c: c[0])
+    quote = _ITEM_NO.sub("", sent).strip().rstrip("；;：:，,")  # the sentence, without the 项's own number
+    st = Statement(text=f"“{quote}”（{s.citation}）", citation=s.citation, regulation_id=s.regulation_id,
+                   article_no=s.article_no, article_suffix=s.article_suffix, clause_no=s.clause_no, quote=quote,
+                   item_no=s.item_no, title=s.title, version_id=s.version_id, role="conclusion")
+    return Conclusion(label=mod[1], modal=mod[0], statement=st)
+
+
 # ---- loading articles --------------------------------------------------------------------------------------
 class ArticleLoader:
     """Reads whole articles (all parts) and sibling articles of one version from the index, cached per answer."""
@@ -312,9 +473,11 @@ class Answer:
     grounded: bool
     dropped: list[str] = field(default_factory=list)  # generated sentences that failed verification
     retrieval: str = ""  # the search mode the articles came from
+    conclusion: Conclusion | None = None  # a yes/no question's one-line answer
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "answer_text": self.answer_text,
+                "conclusion": self.conclusion.to_dict() if self.conclusion else None,
                 "statements": [s.to_dict() for s in self.statements], "articles": self.articles,
                 "mode": self.mode, "grounded": self.grounded, "dropped": self.dropped, "retrieval": self.retrieval}
 
@@ -327,7 +490,10 @@ class AnswerComposer:
 
     def __init__(self, search: SearchFn, index: Any | None = None, *, generator: Any | None = None,
                  top_k: int = 10, min_coverage: float = MIN_COVERAGE, min_terms: int = MIN_TERMS,
-                 max_articles: int = MAX_ARTICLES):
+                 max_articles: int = MAX_ARTICLES, relative: float = RELATIVE, max_levels: int = MAX_LEVELS,
+                 level_depth: int = LEVEL_DEPTH, level_relative: float = LEVEL_RELATIVE,
+                 max_penalties: int = MAX_PENALTIES, recourse_versions: int = RECOURSE_VERSIONS,
+                 trust_top: int = TRUST_TOP, min_shared_chars: int = MIN_SHARED_CHARS):
         self.search = search
         self.index = index
         self.generator = generator
@@ -335,6 +501,14 @@ class AnswerComposer:
         self.min_coverage = min_coverage
         self.min_terms = min_terms
         self.max_articles = max_articles
+        self.relative = relative
+        self.max_levels = max_levels
+        self.level_depth = level_depth
+        self.level_relative = level_relative
+        self.max_penalties = max_penalties
+        self.recourse_versions = recourse_versions
+        self.trust_top = trust_top
+        self.min_shared_chars = min_shared_chars
 
     # relevance
     def relevance(self, hit: dict, terms: list[str], cited: set[tuple[str, int, str]],
@@ -382,18 +556,15 @@ class AnswerComposer:
                         out[key].append(spec)
         return out
 
-    def answer(self, question: str, filters: dict | None = None) -> Answer:
-        question = (question or "").strip()
-        query = analyse(question)
+    def _retrieve(self, question: str, query, filters: dict | None) -> tuple[list[dict], list[dict], str]:
+        """(every hit: the expanded search's first, then the question's; the question's own hits; search mode)."""
         result = self.search(question, top_k=self.top_k, filters=filters or {})
-        hits = result.get("hits") or []
+        hits = first = result.get("hits") or []
         mode = result.get("mode") or ""
-        terms = list(query.answer_terms)
-        extra = list(query.expansion)
-        if extra and not result.get("mode", "").startswith("citation"):
+        if query.expansion and not mode.startswith("citation"):
             # Everyday words (养狗, 拴绳) rarely occur in statutes: search again with the statutory words added,
             # and put what that finds first. Quotes still come only from the retrieved articles.
-            more = self.search(question + " " + " ".join(extra), top_k=self.top_k, filters=filters or {})
+            more = self.search(question + " " + " ".join(query.expansion), top_k=self.top_k, filters=filters or {})
             seen_keys = set()
             merged = []
             for h in (more.get("hits") or []) + hits:
@@ -401,71 +572,170 @@ class AnswerComposer:
                     seen_keys.add(_hit_key(h))
                     merged.append(h)
             hits = merged
+        return hits, first, mode
+
+    def choose(self, scored: list[tuple[float, dict]], cited: dict, trusted: list[dict] = ()) -> list[dict]:
+        """The articles to quote, in retrieval order: the `trusted` ones (a semantic retriever's first hits), the
+        relevant ones nearly as relevant as the best (`max_articles` in all, the trusted ones besides), then, for
+        each other region among the relevant hits (national, provincial, city texts stating the same rule), its
+        best one — at most `max_levels` regions in all."""
+        relevant = [(sc, h) for sc, h in scored if sc > 0]
+        if any(article_key(h) in cited for _, h in relevant):
+            return [h for _, h in relevant if article_key(h) in cited][: self.max_articles]
+        top = max((sc for sc, _ in relevant), default=0.0)
+        trusted_keys = {_hit_key(h) for h in trusted}
+        lexical = [h for sc, h in relevant if sc >= self.relative * top and _hit_key(h) not in trusted_keys]
+        chosen = list(trusted) + lexical[: max(0, self.max_articles - len(trusted))]
+        regions = {h.get("region") for h in chosen}
+        for sc, h in relevant[: self.level_depth]:
+            if len(regions) >= self.max_levels:
+                break
+            if h.get("region") not in regions and sc >= self.level_relative * top:
+                chosen.append(h)
+                regions.add(h.get("region"))
+        return chosen
+
+    def semantic(self) -> bool:
+        """Whether the index has dense vectors (the retrieval is not lexical only)."""
+        try:
+            layout = self.index.layout() if self.index is not None else None
+        except Exception:  # noqa: BLE001 - an index that cannot say is treated as lexical
+            log.exception("could not read the index layout")
+            return False
+        return bool(layout is not None and getattr(layout, "dense", None))
+
+    def trusted(self, question: str, first: list[dict], mode: str) -> list[dict]:
+        """The first hits of a semantic retriever (dense vectors, a learned ranker) that share a few content
+        characters with the question: lay wording (电焊工 没拿到操作证) often shares no whole word with the provision
+        (特种作业人员 取得相应资格) that the ranking found. A lexical-only retriever's order is not trusted so: its
+        first hits share character pairs with any question by construction."""
+        if mode.startswith("citation") or not self.semantic():
+            return []
+        return [h for h in first[: self.trust_top] if shared_chars(question, h) >= self.min_shared_chars]
+
+    def answer(self, question: str, filters: dict | None = None) -> Answer:
+        question = (question or "").strip()
+        query = analyse(question)
+        hits, first, mode = self._retrieve(question, query, filters)
+        terms = list(query.answer_terms)
         cited = self._cited_keys(query.citations, hits)
         if len(terms) == 1 and len(terms[0]) * 3 < len(_CJK.findall(question)) and not cited:
             terms = []  # one content word in a long question says too little to pick an article by
         weights = term_weights(terms, [c for h in hits for c in hit_contexts(h)])
         scored = [(self.relevance(h, terms, cited, weights), h) for h in hits]
-        top = max((sc for sc, _ in scored), default=0.0)
-        # Retrieval order, but only articles nearly as relevant as the best one.
-        chosen = [h for sc, h in scored if sc > 0 and sc >= RELATIVE * top][: self.max_articles]
+        chosen = self.choose(scored, cited, [] if cited else self.trusted(question, first, mode))
         if not chosen:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
 
-        violation = query.breach
         loader = ArticleLoader(self.index)
         statements: list[Statement] = []
-        articles: list[dict] = []
-        seen: set[tuple] = set()
+        fulls: dict[tuple, FullArticle] = {}  # every article quoted, by key, in order
         duties: list[FullArticle] = []
         for h in chosen:
             art = loader.full(h)
-            if art.key in seen:
+            if art.key in fulls:
                 continue
-            seen.add(art.key)
-            articles.append(art.hit)
+            fulls[art.key] = art
             specs = cited.get(article_key(h))
             whole = specs is not None
-            units = cited_units(art, specs) if whole else best_units(art, terms, weights=weights)
+            if whole:
+                units = cited_units(art, specs)
+            elif len(art.text) <= WHOLE_ARTICLE_CHARS and not is_penalty(art.hit):
+                units = article_units(art)
+            else:
+                units = best_units(art, terms, weights=weights)
             penalty = is_penalty(art.hit)
             if penalty and not whole:
                 units = with_sanction(art, units)
-            statements += [make_statement(art, u, "penalty" if penalty and violation else "applies") for u in units]
+            if not whole:
+                units = with_items(art, units, terms, weights)
+            statements += [make_statement(art, u, "penalty" if penalty and query.breach else "applies")
+                           for u in units]
             if not penalty:
                 duties.append(art)
 
-        if violation:
-            found, hints_of = [], {}
-            for duty in duties:
-                quoted = [st for st in statements if st.version_id == duty.hit.get("version_id")
-                          and st.article_no == duty.hit.get("article_no")]
-                hints = [f"第{int_to_cn(st.item_no)}项" for st in quoted if st.item_no]
-                hints += [f"第{int_to_cn(st.clause_no)}款" for st in quoted if st.clause_no]
-                hints_of[id(duty)] = hints
-                found.append((duty, *find_penalty(duty.hit, duty.enforcement, loader, hits, hints)))
-            specific = {d.hit.get("version_id") for d, pen, how in found if pen and how != "general"}
-            for duty, pen, _how in found:
-                if not pen or (_how == "general" and duty.hit.get("version_id") in specific):
-                    continue
-                part = loader.full(pen)
-                if part.key in seen:
-                    continue
-                seen.add(part.key)
-                articles.append(part.hit)
-                label = duty.hit.get("label") or ""
-                prefer = [label, *hints_of.get(id(duty), [])] if _how != "general" else ["违反本"]
-                units = with_sanction(part, best_units(part, terms, prefer=prefer, limit=1, weights=weights))
-                statements += [make_statement(part, u, "penalty") for u in units]
+        if not query.citation_only:
+            statements += self._penalties(duties, statements, fulls, loader, hits, terms, weights,
+                                          general=query.breach)
+            statements += enforcers(statements, fulls, loader)
+            statements += self._recourse(duties, statements, fulls, loader, terms, weights)
 
+        articles = [f.hit for f in fulls.values()]
         statements = [s for s in statements if self._verbatim(s, articles)]
-        statements.sort(key=lambda s: s.role == "penalty")  # what applies first, then the responsibility
+        order = {"applies": 0, "penalty": 1, "enforcer": 2, "recourse": 3}
+        statements.sort(key=lambda s: order.get(s.role, 0))  # what applies, the responsibility, where to turn
         if not statements:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
-        text = compose_text(statements)
-        answer = Answer(question, text, statements, articles, "extractive", True, retrieval=mode)
+        conclusion = conclude(statements, terms + list(query.expansion), weights, question) if query.yes_no \
+            else None
+        text = compose_text(statements, conclusion)
+        answer = Answer(question, text, statements, articles, "extractive", True, retrieval=mode,
+                        conclusion=conclusion)
         if self.generator is not None:
             self._rephrase(answer)
         return answer
+
+    def _penalties(self, duties: list[FullArticle], statements: list[Statement], fulls: dict[tuple, FullArticle],
+                   loader: ArticleLoader, hits: list[dict], terms: list[str],
+                   weights: dict[str, float], *, general: bool) -> list[Statement]:
+        """What breaking each quoted duty costs: its penalty article (stored link, or one naming it), quoted at
+        the 项 naming the duty with the sentence stating the sanction. The chapter's general provision (违反本条例
+        规定的…依法处罚) only for a question about a breach."""
+        out: list[Statement] = []
+        found, hints_of = [], {}
+        for duty in duties:
+            quoted = [st for st in statements if st.version_id == duty.hit.get("version_id")
+                      and st.article_no == duty.hit.get("article_no")]
+            hints = [f"第{int_to_cn(st.item_no)}项" for st in quoted if st.item_no]
+            hints += [f"第{int_to_cn(st.clause_no)}款" for st in quoted if st.clause_no]
+            hints_of[id(duty)] = hints
+            found.append((duty, *find_penalty(duty.hit, duty.enforcement, loader, hits, hints)))
+        specific = {d.hit.get("version_id") for d, pen, how in found if pen and how != "general"}
+        added = 0
+        for duty, pen, how in found:
+            if not pen or how == "general" and (not general or duty.hit.get("version_id") in specific):
+                continue
+            if added >= self.max_penalties:
+                break
+            part = loader.full(pen)
+            if part.key in fulls:
+                continue
+            fulls[part.key] = part
+            added += 1
+            label = duty.hit.get("label") or ""
+            prefer = [label, *hints_of.get(id(duty), [])] if how != "general" else ["违反本"]
+            units = with_sanction(part, best_units(part, terms, prefer=prefer, limit=1, weights=weights))
+            units = with_items(part, units, terms, weights, prefer=prefer)
+            out += [make_statement(part, u, "penalty") for u in units]
+        return out
+
+    def _recourse(self, duties: list[FullArticle], statements: list[Statement], fulls: dict[tuple, FullArticle],
+                  loader: ArticleLoader, terms: list[str], weights: dict[str, float]) -> list[Statement]:
+        """Where to turn: one provision of a quoted text that offers a complaint, report or application route
+        (有权…举报, 可以向…投诉, 可以申请…), the one sharing most of the question's words; none when a quoted
+        provision already is one."""
+        if any(is_recourse(s.quote) for s in statements):
+            return []
+        best: tuple[float, int, FullArticle | None, Unit | None] = (-1.0, 0, None, None)
+        versions = list(dict.fromkeys(d.hit.get("version_id") for d in duties if d.hit.get("version_id")))
+        for rank, vid in enumerate(versions[: self.recourse_versions]):
+            for p in loader.version(vid):
+                payload = p.payload
+                if payload.get("kind", "article") != "article" or not is_recourse(payload.get("text") or ""):
+                    continue
+                art = loader.full(dict(payload))
+                for u in article_units(art):
+                    if not is_recourse(u.text):
+                        continue
+                    cov = overlap(terms, u.text, weights)[0]
+                    key = (cov, -rank)
+                    if key > (best[0], best[1]):
+                        best = (cov, -rank, art, u)
+        _, _, art, unit = best
+        if art is None or unit is None:
+            return []
+        fulls.setdefault(art.key, art)
+        return [make_statement(art, u, "recourse") for u in with_items(art, [unit], terms, weights)]
 
     @staticmethod
     def _verbatim(s: Statement, articles: list[dict]) -> bool:
@@ -492,16 +762,25 @@ class AnswerComposer:
             answer.mode = "generated+verified"
 
 
-def compose_text(statements: list[Statement]) -> str:
-    lines = []
-    applies = [s for s in statements if s.role == "applies"]
-    penalties = [s for s in statements if s.role == "penalty"]
-    if applies:
-        lines.append("相关条文规定：")
-        lines += [f"{i}. {s.text}" for i, s in enumerate(applies, start=1)]
-    if penalties:
-        lines.append("违反上述规定的法律责任：")
-        lines += [f"{i}. {s.text}" for i, s in enumerate(penalties, start=1)]
+SECTIONS = (("applies", "相关条文规定："), ("penalty", "违反上述规定的法律责任："), ("enforcer", "执法部门："),
+            ("recourse", "可以向哪里反映或申请："))
+
+
+def compose_text(statements: list[Statement], conclusion: Conclusion | None = None) -> str:
+    """The answer as text: the conclusion, then each section's quotes numbered, a 项 under its lead-in."""
+    lines = [f"结论：{conclusion.text}"] if conclusion else []
+    for role, heading in SECTIONS:
+        group = [s for s in statements if s.role == role]
+        if not group:
+            continue
+        lines.append(heading)
+        n = 0
+        for s in group:
+            if s.item_no is not None and lines and n:
+                lines.append(f"   {s.text}")
+            else:
+                n += 1
+                lines.append(f"{n}. {s.text}")
     return "\n".join(lines)
 
 

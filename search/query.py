@@ -52,6 +52,16 @@ def is_violation_query(query: str) -> bool:
     return bool(violation_pattern().search(query or ""))
 
 
+def is_yes_no_question(query: str) -> bool:
+    """A yes/no or "can I" question: a phrase of data/yes_no_words.txt (能不能, 合法吗 …), or a clause ending in 吗/么
+    that holds a modal word of data/yes_no_modal_words.txt (新来的工人能直接上岗吗)."""
+    text = query or ""
+    if word_pattern("yes_no_words").search(text):
+        return True
+    modal = word_pattern("yes_no_modal_words")
+    return any(modal.search(clause) for clause in re.findall(r"[^，。？?！!；;,]*[吗么](?=[？?。！!\s]|$)", text))
+
+
 def search_terms(query: str) -> tuple[str, ...]:
     """Every word jieba's search mode finds (≥ 2 characters, at least one Chinese), longest first."""
     words = {w for w in jieba.cut_for_search(query) if len(w) >= 2 and _CJK.search(w)}
@@ -124,6 +134,7 @@ class QueryAnalysis:
     penalty_intent: bool
     breach: bool
     retrieval_query: str  # `text` without the sanction asking phrase of a violation question
+    yes_no: bool = False  # asks whether something is allowed or required (the answer opens with a conclusion)
 
     @property
     def ranker_flags(self) -> dict[str, bool]:
@@ -150,8 +161,9 @@ def analyse(query: str) -> QueryAnalysis:
         text=text, terms=terms, conduct_terms=conduct_terms(terms), answer_terms=words,
         expansion=answer_expansion(words), citations=matches, citation_only=is_pure_citation(text, list(matches)),
         violation=is_violation_query(text), penalty_intent=bool(word_pattern("penalty_intent_words").search(text)),
-        breach=bool(word_pattern("breach_words").search(text)), retrieval_query=retrieval_query(text))
+        breach=bool(word_pattern("breach_words").search(text)), retrieval_query=retrieval_query(text),
+        yes_no=is_yes_no_question(text))
 
 
 __all__ = ["QueryAnalysis", "analyse", "search_terms", "conduct_terms", "answer_terms", "answer_expansion",
-           "retrieval_query", "is_violation_query", "violation_pattern", "SANCTION_WORDS_RE"]
+           "retrieval_query", "is_violation_query", "is_yes_no_question", "violation_pattern", "SANCTION_WORDS_RE"]

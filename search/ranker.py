@@ -3,7 +3,8 @@
 The retriever fuses BM25 and dense candidates (`search.retrieval`); the ranker re-orders the first `pool` of them by a
 model trained on labelled questions. Each candidate is described by features a person would weigh:
 
-- how well it matched: BM25 score and rank, dense cosine and rank, the fused score and rank;
+- how well it matched: BM25 score and rank, dense cosine and rank (static; the character encoder's when the index
+  holds its vectors), the fused score and rank;
 - what it is: the regulation's level, whether the text is the deployment's city's, its province's, national or
   another region's (the law that applies to the asker), its version year, whether it is a penalty article, whether
   it is a paragraph of a text without 条, where the article stands in its regulation;
@@ -44,6 +45,13 @@ FEATURES = ("bm25", "bm25_rank", "in_bm25", "cos", "cos_rank", "in_dense", "fuse
             "title_mass", "title_share", "heading_share", "position", "opening_article", "log_articles",
             "penalty", "violation_question", "penalty_for_violation", "penalty_for_sanction",
             "regulation_count", "regulation_best", "paragraph")
+#: The character encoder's cosine and rank: columns appended only where the index holds its vectors, so a deployment
+#: without the encoder trains and runs exactly the ranker measured in evaluation/ABLATION.md.
+ENCODER_FEATURES = ("encoder", "encoder_rank", "in_encoder")
+
+
+def feature_names(encoder: bool) -> tuple[str, ...]:
+    return FEATURES + ENCODER_FEATURES if encoder else FEATURES
 
 _NON_CJK = re.compile(r"[^\u4e00-\u9fff]+")
 #: Title words that say what kind of text it is, not what it is about (安全生产法 → 安全生产).
@@ -115,6 +123,8 @@ class Candidate:
     bm25_rank: int | None = None
     cos: float | None = None
     cos_rank: int | None = None
+    encoder: float | None = None  # the character encoder's cosine and rank (its own candidate list)
+    encoder_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,8 +147,8 @@ def _rank_feature(rank: int | None) -> float:
 
 
 def build_features(query_words: set[str], flags: dict[str, bool], candidates: Sequence[Candidate],
-                   stats: RegulationStats, where: Jurisdiction) -> np.ndarray:
-    """The feature matrix (len(candidates) × len(FEATURES)), rows in candidate order."""
+                   stats: RegulationStats, where: Jurisdiction, *, encoder: bool = False) -> np.ndarray:
+    """The feature matrix (len(candidates) × len(feature_names(encoder))), rows in candidate order."""
     violation = float(bool(flags.get("violation")))
     sanction = float(bool(flags.get("penalty_intent")))
     by_reg = Counter()
@@ -151,6 +161,7 @@ def build_features(query_words: set[str], flags: dict[str, bool], candidates: Se
     title_match: dict[str, tuple[float, float]] = {}  # per regulation, per heading path: computed once a query
     heading_share: dict[tuple, float] = {}
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
+    enc = np.zeros((len(candidates), len(ENCODER_FEATURES)), dtype=np.float32) if encoder else None
     for i, c in enumerate(candidates):
         p = c.payload
         key = p.get("title_key") or normalize_title(p.get("title") or "")
@@ -181,7 +192,9 @@ def build_features(query_words: set[str], flags: dict[str, bool], candidates: Se
             penalty, violation, penalty * violation, penalty * sanction,
             by_reg.get(key, 0), best.get(key, 0.0) / top, float(p.get("kind") == "paragraph"),
         )
-    return rows
+        if enc is not None:
+            enc[i] = (c.encoder or 0.0, _rank_feature(c.encoder_rank), float(c.encoder_rank is not None))
+    return rows if enc is None else np.hstack([rows, enc])
 
 
 # ---- the model ------------------------------------------------------------------------------------------------
@@ -218,12 +231,18 @@ class LearnedRanker:
         useful = [g for g in groups if g.labels.any()]
         if not useful:
             raise ValueError("no labelled question has a relevant article among its candidates")
+        names = feature_names(useful[0].features.shape[1] > len(FEATURES))
         model = lgb.LGBMRanker(**{**TRAIN_PARAMS, **(params or {})})
         model.fit(np.vstack([g.features for g in useful]), np.concatenate([g.labels for g in useful]),
-                  group=[len(g.labels) for g in useful], feature_name=list(FEATURES))
-        card = {"features": list(FEATURES), "params": {**TRAIN_PARAMS, **(params or {})},
+                  group=[len(g.labels) for g in useful], feature_name=list(names))
+        card = {"features": list(names), "params": {**TRAIN_PARAMS, **(params or {})},
                 "questions": len(groups), "questions_used": len(useful)}
         return cls(model.booster_, card)
+
+    @property
+    def uses_encoder(self) -> bool:
+        """Whether it was trained with the character encoder's columns."""
+        return len(self.booster.feature_name()) > len(FEATURES)
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
@@ -264,10 +283,10 @@ class LearnedRanker:
 
         booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
         card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8")) if (folder / CARD_FILE).is_file() else {}
-        if list(booster.feature_name()) != list(FEATURES):
+        if tuple(booster.feature_name()) not in (feature_names(False), feature_names(True)):
             return None
         return cls(booster, card)
 
 
-__all__ = ["FEATURES", "FEATURE_FIELDS", "Candidate", "Jurisdiction", "LearnedRanker", "RegulationStats",
-           "TrainingGroup", "bigrams", "build_features", "title_core"]
+__all__ = ["ENCODER_FEATURES", "FEATURES", "FEATURE_FIELDS", "Candidate", "Jurisdiction", "LearnedRanker", "RegulationStats",
+           "TrainingGroup", "bigrams", "build_features", "feature_names", "title_core"]

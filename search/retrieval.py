@@ -156,6 +156,7 @@ class HybridRetriever:
         expander: Any | None = "default",
         use_dense: bool | None = None,
         home_regions: Sequence[str] = (),
+        encoder: Any | None = None,
     ):
         self.store = store
         self.sparse_encoders = list(sparse_encoders)
@@ -181,6 +182,10 @@ class HybridRetriever:
             layout = store.layout()
             use_dense = embedder is not None and bool(layout and dense_name in (layout.dense or {}))
         self.use_dense = bool(use_dense) and embedder is not None
+        # The character encoder (corpus.charencoder): a third candidate list from its own named vector, fused with
+        # the dense side and described to the ranker by its own features. Only when the index holds its vectors.
+        layout = store.layout() if encoder is not None else None
+        self.encoder = encoder if layout is not None and encoder.name in (layout.dense or {}) else None
         self.last_timing: dict[str, float] = {}
         # The learned ranker (search.ranker), set by `use_ranker`; None: fused order with the priors alone.
         self.ranker: LearnedRanker | None = None
@@ -209,6 +214,8 @@ class HybridRetriever:
     def description(self) -> str:
         sparse = "+".join(e.name for e in self.sparse_encoders)
         dense = self.embedder.description if self.use_dense else "dense: none (lexical only)"
+        if self.encoder is not None:
+            dense += f"; {self.encoder.description}"
         return f"sparse: BM25 ({sparse}); {dense}; fusion: score-weighted, level prior, regulation evidence"
 
     # -- candidates -------------------------------------------------------------------------------------------
@@ -227,6 +234,10 @@ class HybridRetriever:
             if np.any(vec):
                 reqs.append(("dense", {"dense": {self.dense_name: [float(x) for x in vec]}, "flt": flt,
                                        "limit": limit, "fields": fields}))
+        if self.encoder is not None:
+            vec = self.encoder.encode_query(query)
+            reqs.append(("encoder", {"dense": {self.encoder.name: [float(x) for x in vec]}, "flt": flt,
+                                     "limit": limit, "fields": fields}))
         return reqs
 
     class _Candidates:
@@ -268,7 +279,7 @@ class HybridRetriever:
             self.art_reg = np.empty(len(art_codes), dtype=np.int64)
             self.art_reg[art] = reg
             self.sparse = [self._column(hits, pos) for kind, hits in results if kind == "sparse" and hits]
-            self.dense = [self._column(hits, pos) for kind, hits in results if kind == "dense" and hits]
+            self.dense = [self._column(hits, pos) for kind, hits in results if kind in ("dense", "encoder") and hits]
 
         @staticmethod
         def _column(hits: list[Hit], pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -363,7 +374,7 @@ class HybridRetriever:
     def ranker_candidates(self, results: list[tuple[str, list[Hit]]],
                           fused: list[tuple[str, float, dict]]) -> list[Candidate]:
         """The first `ranker_pool` fused candidates with their per-list scores and ranks, as the ranker sees them."""
-        best: dict[str, dict[str, tuple[float, int]]] = {"sparse": {}, "dense": {}}
+        best: dict[str, dict[str, tuple[float, int]]] = {"sparse": {}, "dense": {}, "encoder": {}}
         for kind, hits in results:
             if not hits:
                 continue
@@ -375,15 +386,19 @@ class HybridRetriever:
                     seen[h.id] = (max(h.score, 0.0) * scale, rank)
         out = []
         for rank, (pid, score, payload) in enumerate(fused[: self.ranker_pool]):
-            b, d = best["sparse"].get(pid), best["dense"].get(pid)
+            b, d, e = best["sparse"].get(pid), best["dense"].get(pid), best["encoder"].get(pid)
             out.append(Candidate(id=pid, payload=payload, fused=score, fused_rank=rank,
                                  bm25=b[0] if b else None, bm25_rank=b[1] if b else None,
-                                 cos=d[0] if d else None, cos_rank=d[1] if d else None))
+                                 cos=d[0] if d else None, cos_rank=d[1] if d else None,
+                                 encoder=e[0] if e else None, encoder_rank=e[1] if e else None))
         return out
 
     def features(self, query: str, flags: dict[str, bool], candidates: list[Candidate]) -> np.ndarray:
         stats = self.ranker_stats or RegulationStats()
-        return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions))
+        # the encoder's columns when the ranker was trained with them, or (training) when the index holds its vectors
+        encoder = self.ranker.uses_encoder if self.ranker is not None else self.encoder is not None
+        return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions),
+                              encoder=encoder)
 
     def _ranked(self, query: str, flags: dict[str, bool] | None, results: list[tuple[str, list[Hit]]],
                 fused: list[tuple[str, float, dict]]) -> list[tuple[str, float, dict]]:

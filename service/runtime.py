@@ -14,17 +14,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from corpus.charencoder import ENCODER_VECTOR, load_encoder
 from corpus.embedders import load_embedder
 from corpus.feedback import FeedbackStore
 from corpus.encoders import default_sparse_encoders, document_text
 from corpus.index import ArticleIndex
 from corpus.store import open_store
 from ingest.converters import ConvertLimits
+from service.wording import retrieval_words
 
 log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
 _UNREAD = object()  # the saved ranker has not been read yet
 EMBEDDER_META = "embedder"
+ENCODER_META = "encoder"  # the fingerprint of the model whose vectors the index holds under ENCODER_VECTOR
 
 
 YIELD_PAUSE_S = 0.002  # an ingest that yields to readers sleeps this long between its steps
@@ -54,7 +57,7 @@ class Runtime:
     def __init__(self, *, data_dir: Path, index: ArticleIndex, embedding_model: str | None,
                  training_questions: list[Path], limits: ConvertLimits, optimize_after_ingest: bool = False,
                  home_region: str | None = None, violation_rerank: bool = True, feedback_retention_days: int = 180,
-                 read_only: bool = False):
+                 encoder_model: str | None = None, encoder_threads: int = 2, read_only: bool = False):
         self.data_dir = Path(data_dir)
         self.read_only = read_only  # a worker's private copy of the index (service/replicas.py): no writes
         self.home_region = (home_region or "").strip() or None
@@ -70,7 +73,9 @@ class Runtime:
         for enc in self.sparse_encoders:
             enc.load_state((index.articles.get_meta(SPARSE_META) or {}).get(enc.name))
         self.embedder = load_embedder(data_dir=self.data_dir, model=embedding_model)
+        self.encoder = load_encoder(encoder_model, threads=encoder_threads)
         self._engine = None
+        self._label = ""
         self._engine_lock = threading.Lock()
         self._ranker: Any = _UNREAD
         self.settings = None  # set by open(): lets the first ingest train in child processes
@@ -93,6 +98,7 @@ class Runtime:
                  limits=ConvertLimits.from_settings(settings), optimize_after_ingest=settings.optimize_after_ingest,
                  home_region=settings.home_region, violation_rerank=settings.violation_rerank,
                  feedback_retention_days=settings.feedback_retention_days,
+                 encoder_model=settings.encoder_model, encoder_threads=settings.encoder_threads,
                  read_only=replica is not None and not url)
         rt.settings = settings  # what a training child process opens the same index with
         return rt
@@ -120,18 +126,26 @@ class Runtime:
     def retrieval_description(self) -> str:
         sparse = "+".join(e.name for e in self.sparse_encoders)
         layout = self.index.layout()
-        has_dense = bool(layout and layout.dense) and self.embedder is not None
+        has_dense = bool(layout and "dense" in layout.dense) and self.embedder is not None
         dense = self.embedder.description if has_dense else "dense: none (lexical only)"
+        if self.encoder_in_use():
+            dense = f"{dense}; {self.encoder.description}" if has_dense else self.encoder.description
         ranker = self.ranker()
         ranking = f"; ranking: learned (LightGBM, {ranker.card.get('questions', '?')} questions)" if ranker else ""
         return f"sparse: BM25 ({sparse}); {dense}{ranking}"
+
+    def encoder_in_use(self) -> bool:
+        """The character encoder is configured and the index holds its vectors."""
+        layout = self.index.layout()
+        return self.encoder is not None and bool(layout and ENCODER_VECTOR in layout.dense)
 
     def retrieval_modes(self) -> dict[str, Any]:
         layout = self.index.layout()
         return {"backend": self.index.backend_name,
                 "sparse": [e.name for e in self.sparse_encoders],
-                "dense": (self.embedder.description if (self.embedder is not None and layout and layout.dense)
+                "dense": (self.embedder.description if (self.embedder is not None and layout and "dense" in layout.dense)
                           else "none (lexical only)"),
+                "encoder": self.encoder.description if self.encoder_in_use() else None,
                 "description": self.retrieval_description,
                 "home_region": self.home_region}
 
@@ -164,7 +178,11 @@ class Runtime:
         An index built without dense vectors (`--no-train`) keeps searching lexically until `lawsearch train`
         rebuilds it with them."""
         layout = self.index.layout()
-        dense = {"dense": self.embedder.dim} if self.embedder is not None else {}
+        dense = self._dense_layout()
+        if layout is None and self.encoder is not None:
+            # A new index: the encoder's vectors are written with every article from the start.
+            self.index.ensure([e.name for e in self.sparse_encoders], dense)
+            self.index.articles.set_meta(ENCODER_META, {"fingerprint": self.encoder.fingerprint})
         if layout is not None and dict(layout.dense) != dense:
             dense = dict(layout.dense)
             if not dense:
@@ -174,6 +192,66 @@ class Runtime:
         if self.embedder is not None and dense:
             self.index.articles.set_meta(EMBEDDER_META, {"name": self.embedder.name, "dim": self.embedder.dim})
 
+    def _dense_layout(self) -> dict[str, int]:
+        """The dense vectors the index should hold: the static (or configured) embedder's, the encoder's."""
+        dense = {"dense": self.embedder.dim} if self.embedder is not None else {}
+        if self.encoder is not None:
+            dense[ENCODER_VECTOR] = self.encoder.dim
+        return dense
+
+    def _rewrite_points(self, dense: dict[str, int], *, progress: bool) -> int:
+        """Rebuild the collection with the `dense` vectors and rewrite every point from its payload (sparse and
+        dense vectors encoded anew); returns the points written. Caller holds the write lock."""
+        from corpus.model import Article
+        from corpus.store import PointRecord
+
+        hits = list(self.index.articles.scroll())
+        layout = self.index.layout()
+        if layout is not None and dict(layout.dense) != dense:
+            layout.dense = dict(dense)  # another set of vectors: rebuilt, every point rewritten below
+            self.index.articles.ensure_collection(layout, recreate=True)
+        self._ensure_collection()
+        texts = [document_text(a, a.regulation_title) for a in (Article.from_payload(h.payload) for h in hits)]
+        vectors = {}
+        if "dense" in dense and self.embedder is not None:
+            vectors["dense"] = self.embedder.encode_documents(texts, progress=progress)
+        if ENCODER_VECTOR in dense and self.encoder is not None:
+            vectors[ENCODER_VECTOR] = self.encoder.encode_documents(texts, progress=progress)
+        batch = 2048
+        for s in range(0, len(hits), batch):
+            self.index.articles.upsert([
+                PointRecord(id=h.id, payload=h.payload,
+                            sparse={e.name: e.encode_document(t) for e in self.sparse_encoders},
+                            dense={n: [float(x) for x in v[s + i]] for n, v in vectors.items()})
+                for i, (h, t) in enumerate(zip(hits[s : s + batch], texts[s : s + batch]))])
+        self.index.flush()
+        if self.encoder is not None and ENCODER_VECTOR in dense:
+            self.index.articles.set_meta(ENCODER_META, {"fingerprint": self.encoder.fingerprint})
+        self._engine = None  # the next search uses the new vectors
+        return len(hits)
+
+    def encoder_stale(self) -> bool:
+        """An encoder is configured, the index exists, and it lacks this model's vectors."""
+        layout = self.index.layout()
+        if self.encoder is None or layout is None:
+            return False
+        meta = self.index.articles.get_meta(ENCODER_META) or {}
+        return ENCODER_VECTOR not in layout.dense or meta.get("fingerprint") != self.encoder.fingerprint
+
+    def ensure_encoder_vectors(self, *, progress: bool = True) -> int:
+        """When an encoder is configured and the index lacks its vectors (or holds another model's): add the
+        named vector and embed every indexed article once (later ingests embed only their new articles). Returns
+        the points re-embedded (0 = nothing to do)."""
+        if not self.encoder_stale():
+            return 0
+        dense = dict(self.index.layout().dense)
+        dense[ENCODER_VECTOR] = self.encoder.dim
+        t = time.perf_counter()
+        n = self._rewrite_points(dense, progress=progress)
+        if progress:
+            print(f"已用字符编码器重新编码 {n} 条，用时 {time.perf_counter() - t:.0f} 秒", flush=True)
+        return n
+
     def _all_unchanged(self, paths: list[str | Path]):
         """The summary of an ingest in which every file is already indexed with the same content, else None.
 
@@ -182,7 +260,7 @@ class Runtime:
         from ingest.files import IngestSummary, find_files
 
         t0 = time.perf_counter()
-        if not self.index.exists() or self.index.version_records(state="pending"):
+        if not self.index.exists() or self.index.version_records(state="pending") or self.encoder_stale():
             return None
         files, failed = find_files(paths)
         if not files or failed or not all(self.index.version_by_sha(sha256_file(f)) for f in files):
@@ -215,11 +293,13 @@ class Runtime:
                                         embedder=self.embedder)
             if self.index.layout() is not None:
                 self._ensure_collection()
+                self.ensure_encoder_vectors(progress=progress)
 
             def before_write(parsed):
                 had = self.embedder is not None
                 self._prepare(parsed, train=train, progress=progress)
                 writer.embedder = self.embedder
+                writer.encoder = self.encoder if self.encoder_in_use() else None
                 writer.trained = self.embedder is not None and not had
 
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
@@ -263,31 +343,54 @@ class Runtime:
         """Retrain the offline embedder on the indexed current articles and re-embed every point."""
         self.check_writable()
         from corpus.model import Article
-        from corpus.store import PointRecord
         from corpus.training import train_static_embedder
 
-        hits = list(self.index.articles.scroll())
-        arts = [Article.from_payload(h.payload) for h in hits]
+        arts = [Article.from_payload(h.payload) for h in self.index.articles.scroll()]
         path = train_static_embedder(arts, data_dir=self.data_dir, question_records=self.labelled_questions(),
                                      progress=progress)
         self.embedder = load_embedder(data_dir=self.data_dir, model=None)
         with self.write_lock:
-            layout = self.index.layout()
-            if layout is not None and dict(layout.dense) != {"dense": self.embedder.dim}:
-                # Rebuild with the new dense vector: every point is rewritten below from its payload.
-                layout.dense = {"dense": self.embedder.dim}
-                self.index.articles.ensure_collection(layout, recreate=True)
-            self._ensure_collection()
-            texts = [document_text(a, a.regulation_title) for a in arts]
-            vecs = self.embedder.encode_documents(texts, progress=progress)
-            points = [PointRecord(id=h.id, payload=h.payload,
-                                  sparse={e.name: e.encode_document(t) for e in self.sparse_encoders},
-                                  dense={"dense": [float(x) for x in v]}) for h, t, v in zip(hits, texts, vecs)]
-            self.index.articles.upsert(points)
-            self.index.flush()
-        self._engine = None  # the next search uses the new vectors
+            dense = {"dense": self.embedder.dim}
+            if self.encoder is not None:
+                dense[ENCODER_VECTOR] = self.encoder.dim
+            self._rewrite_points(dense, progress=progress)
         self.train_ranker(progress=progress)
         return path
+
+    def train_encoder(self, *, out_dir: Path | None = None, settings: Any = None, command: str = "",
+                      query_steps: int = 800, progress: bool = True):
+        """Train the character encoder on the indexed current articles and the labelled questions; returns the
+        trained model (folder and card). Two stages (`corpus.encoder_training`): the document network learns from
+        the library alone (masked characters, then first sentence ↔ article), the library is embedded once, and a
+        query network is fine-tuned on the questions against those fixed vectors (retraining it on new questions
+        re-embeds nothing). The index starts using a model once it is configured (LAWSEARCH_ENCODER_MODEL): the
+        next ingest embeds the indexed articles with it."""
+        from corpus.charencoder import CharEncoderEmbedder
+        from corpus.encoder_training import VERSION, train_encoder, train_query_tower
+        from corpus.model import Article
+        from corpus.store import Condition, FilterSpec
+
+        flt = FilterSpec(must=[Condition(field="is_current", eq=True)])
+        # An article's first part: the encoder reads the first characters of an article only.
+        arts = [Article.from_payload(h.payload) for h in self.index.articles.scroll(flt)
+                if h.payload.get("kind", "article") == "article" and not h.payload.get("part")]
+        questions = self.labelled_questions()
+        if out_dir is None:
+            s = settings
+            name = f"{VERSION}-{s.layers}L{s.dim}-{s.max_len}" if s is not None else VERSION
+            out_dir = self.data_dir / "models" / "encoder" / name
+        out_dir = Path(out_dir)
+        data = {"articles": f"{len(arts)} current articles of the index {self.data_dir}",
+                "questions": [str(p) for p in self.training_questions] + (["accepted feedback"] if questions else [])}
+        docs = train_encoder(arts, out_dir=out_dir.with_name(out_dir.name + "-documents"), settings=settings,
+                             command=command, data=data, progress=progress)
+        if not questions:
+            return docs
+        vectors = CharEncoderEmbedder(docs.folder).encode_documents([document_text(a) for a in arts],
+                                                                    progress=progress)
+        return train_query_tower(docs.folder, vectors, [a.key for a in arts], questions, out_dir=out_dir,
+                                 steps=query_steps, command=command, progress=progress,
+                                 threads=settings.threads if settings is not None else 2)
 
     # ---- search -------------------------------------------------------------------------------------------
     @property
@@ -303,10 +406,11 @@ class Runtime:
             layout = self.index.layout()
             embedder = self.embedder if (layout and layout.dense) else None
             retriever = HybridRetriever(self.index.articles, self.sparse_encoders, embedder,
-                                        home_regions=self.home_regions())
+                                        home_regions=self.home_regions(), encoder=self.encoder)
             ranker = self.ranker()
             if ranker is not None:
                 retriever.use_ranker(ranker, self.regulation_stats())
+            self._label = retrieval_words(self.retrieval_description)
             self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description,
                                         violation_rerank=self.violation_rerank, home_region=self.home_region)
         return self._engine
@@ -375,7 +479,9 @@ class Runtime:
         return folder
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
-        return self.engine.search(query, top_k=top_k, filters=filters)
+        result = self.engine.search(query, top_k=top_k, filters=filters)
+        result["retrieval_label"] = self._label  # which retrieval ran, for end users (the mode says it in English)
+        return result
 
     def home_regions(self) -> set[str]:
         """The home region and its province (read from the indexed texts), whose local texts rank like national

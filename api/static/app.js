@@ -296,18 +296,27 @@ function renderAnswer(data) {
     box.replaceChildren(el("p", { class: "nothing" }, data.answer_text || "没有找到能够回答该问题的条文。"));
     return;
   }
-  const applies = data.statements.filter((s) => s.role !== "penalty");
-  const penalties = data.statements.filter((s) => s.role === "penalty");
-  const stmt = (s) => el("li", { class: "statement" },
+  const stmt = (s) => el("li", { class: s.item_no ? "statement item" : "statement" },
     el("blockquote", {}, s.quote),
     el("div", { class: "hit-head" },
       el("a", { class: "cite", href: articleHref(s.regulation_id, s.article_no, s.article_suffix, s.version_id) }, s.citation),
       copyButton(s.citation)));
-  const parts = [el("h2", {}, "相关条文规定")];
-  parts.push(el("ol", { class: "statements" }, applies.map(stmt)));
-  if (penalties.length) {
-    parts.push(el("h2", {}, "违反上述规定的法律责任"));
-    parts.push(el("ol", { class: "statements" }, penalties.map(stmt)));
+  const parts = [];
+  const c = data.conclusion;
+  if (c) {  // a yes/no question: the one-line answer read from the quoted provision's modality
+    parts.push(el("p", { class: "conclusion" }, el("strong", {}, `结论：${c.label}。`),
+      `“${c.statement.quote}”`,
+      el("a", { class: "cite", href: articleHref(c.statement.regulation_id, c.statement.article_no,
+        c.statement.article_suffix, c.statement.version_id) }, c.statement.citation)));
+  }
+  // the grounds, each section a list of verbatim quotes (a 项 under its lead-in)
+  const sections = [["applies", "相关条文规定"], ["penalty", "违反上述规定的法律责任"], ["enforcer", "执法部门"],
+    ["recourse", "可以向哪里反映或申请"]];
+  for (const [role, heading] of sections) {
+    const group = data.statements.filter((s) => (s.role || "applies") === role);
+    if (!group.length) continue;
+    parts.push(el("h2", {}, heading));
+    parts.push(el("ol", { class: "statements" }, group.map(stmt)));
   }
   if (data.mode && data.mode !== "extractive") {
     parts.unshift(el("p", { class: "generated" }, data.answer_text));

@@ -72,6 +72,23 @@ def test_ask_shows_a_cited_answer_and_opens_the_article(page):
     assert not [p for p in page.problems if "Content Security Policy" in p or "Uncaught" in p], page.problems
 
 
+def test_a_can_i_question_shows_its_conclusion_then_the_grounds(page):
+    page.goto("/#/ask")
+    page.fill("#question", "新来的工人没培训就让上岗干活，合法吗？")
+    page.click("#ask-form button[type=submit]")
+    page.wait_for_selector("#answer .conclusion")
+    assert page.inner_text("#answer .conclusion").startswith("结论：不可以。")
+    assert page.locator("#answer .conclusion a.cite").inner_text().startswith("《")
+    # a lead-in (…不得上岗作业：) is followed by its 项, shown indented under it
+    quotes = page.locator("#answer .statement blockquote").all_inner_texts()
+    leads = [i for i, q in enumerate(quotes) if q.endswith("：")]
+    assert leads and all(i + 1 < len(quotes) for i in leads)
+    assert page.locator("#answer .statement.item").count() >= 1
+    assert "违反上述规定的法律责任" in page.inner_text("#answer") and "执法部门" in page.inner_text("#answer")
+    page.screenshot(path="/tmp/answer-conclusion.png", full_page=True)
+    assert not [p for p in page.problems if "Uncaught" in p], page.problems
+
+
 def test_search_highlights_and_copies_a_citation(page):
     page.goto("/#/search")
     page.fill("#q", "劳动防护用品")

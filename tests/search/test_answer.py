@@ -166,7 +166,9 @@ def test_everyday_words_find_the_statutory_item_and_its_own_penalty(dog_hits):
     a = AnswerComposer(search).answer("养狗不拴绳会被罚款吗")
     assert len(calls) == 2 and "养犬" in calls[1] and "犬链" in calls[1]
     applies = [s for s in a.statements if s.role == "applies"]
-    assert applies[0].citation == "《徐州市养犬管理条例》第十八条第一款第（二）项" and "束犬链" in applies[0].quote
+    # the 项 comes under its 款's lead-in (养犬应当遵守下列规定：), never a lead-in alone
+    assert applies[0].citation == "《徐州市养犬管理条例》第十八条第一款" and applies[0].quote.endswith("：")
+    assert applies[1].citation == "《徐州市养犬管理条例》第十八条第一款第（二）项" and "束犬链" in applies[1].quote
     pen = [s for s in a.statements if s.role == "penalty"]
     assert [s.citation for s in pen] == ["《徐州市养犬管理条例》第三十条第一款"]
     assert "第二项" in pen[0].quote and "罚款" in pen[0].quote

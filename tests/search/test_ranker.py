@@ -98,3 +98,24 @@ def test_a_question_set_without_any_found_answer_is_refused():
     g = TrainingGroup("q", np.zeros((3, len(FEATURES)), dtype=np.float32), np.zeros(3, dtype=np.int32))
     with pytest.raises(ValueError):
         LearnedRanker.train([g])
+
+
+def test_the_encoder_columns_come_only_with_the_encoder_and_a_ranker_keeps_its_width(tmp_path):
+    from search.ranker import ENCODER_FEATURES
+
+    stats = RegulationStats.from_versions(VERSIONS)
+    cands = [candidate("安全生产法", "全国", 28, rank=0)]
+    cands[0].encoder, cands[0].encoder_rank = 0.8, 0
+    plain = build_features(bigrams("安全生产"), {}, cands, stats, Jurisdiction(city="徐州市", province="江苏省"))
+    wide = build_features(bigrams("安全生产"), {}, cands, stats, Jurisdiction(city="徐州市", province="江苏省"),
+                          encoder=True)
+    assert plain.shape[1] == len(FEATURES) and wide.shape[1] == len(FEATURES) + len(ENCODER_FEATURES)
+    assert np.array_equal(wide[:, :len(FEATURES)], plain) and wide[0, len(FEATURES)] == pytest.approx(0.8)
+    # a ranker trained with the encoder's columns says so, and loads back with them
+    groups = [TrainingGroup(g.question_id, np.hstack([g.features, np.zeros((len(g.labels), 3), np.float32)]), g.labels)
+              for g in _synthetic_groups(60, 3)]
+    ranker = LearnedRanker.train(groups)
+    assert ranker.uses_encoder and ranker.card["features"][-3:] == list(ENCODER_FEATURES)
+    ranker.save(tmp_path)
+    assert LearnedRanker.load(tmp_path).uses_encoder
+    assert not LearnedRanker.train(_synthetic_groups(60, 3)).uses_encoder

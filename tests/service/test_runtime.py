@@ -53,3 +53,43 @@ def test_an_oversized_file_is_refused_with_the_configured_limit(open_runtime, tm
     rt = open_runtime(max_file_mb="1")
     summary = rt.ingest([src], progress=False, train=False)
     assert [f["code"] for f in summary.failed] == ["file_too_large"], summary.failed
+
+
+@pytest.mark.integration
+def test_the_encoder_gets_its_own_vector_when_it_is_configured_and_later_ingests_embed_only_new_articles(
+        open_runtime, corpus_dir, monkeypatch):
+    from corpus.charencoder import ENCODER_VECTOR
+
+    first = corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"
+    second = corpus_dir / "xuzhou" / "徐州市文明行为促进条例.md"
+    rt = open_runtime(encoder_model="none")
+    rt.ingest([first], progress=False, train=False)
+    assert ENCODER_VECTOR not in rt.index.layout().dense and "encoder" not in rt.retrieval_description
+    points = rt.index.articles.count()
+    rt.close()
+
+    rt = open_runtime(encoder_model="packaged")
+    assert rt.encoder_stale()
+    # The same, unchanged file: the index still gains the encoder's vector for every article it holds.
+    rt.ingest([first], progress=False, train=False)
+    assert ENCODER_VECTOR in rt.index.layout().dense and not rt.encoder_stale()
+    assert rt.index.articles.count() == points
+    assert "character encoder" in rt.retrieval_description and rt.retrieval_modes()["encoder"]
+    result = rt.search("养狗不拴绳怎么处罚")
+    assert result["hits"] and "字符编码器" in result["retrieval_label"]  # said in Chinese to the user
+    assert rt.engine.retriever.encoder is rt.encoder  # its candidate list is queried
+    calls = []
+    encode = rt.encoder.encode_documents
+    monkeypatch.setattr(rt.encoder, "encode_documents", lambda texts, progress=False: calls.append(len(texts))
+                        or encode(texts))
+    rt.ingest([first, second], progress=False, train=False)
+    assert rt.index.articles.count() - points == sum(calls) > 0  # only the new file's articles were encoded
+
+
+@pytest.mark.integration
+def test_a_new_index_built_with_the_encoder_is_not_embedded_again(open_runtime, corpus_dir):
+    from corpus.charencoder import ENCODER_VECTOR
+
+    rt = open_runtime(encoder_model="packaged")
+    rt.ingest([corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"], progress=False, train=False)
+    assert ENCODER_VECTOR in rt.index.layout().dense and not rt.encoder_stale()
