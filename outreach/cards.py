@@ -20,6 +20,7 @@ from corpus.index import ArticleIndex
 from corpus.numerals import cn_to_int
 from corpus.numerals import int_to_cn as cn_numeral
 from ingest.enforcement.fines import Sanction, conduct_subject, extract_sanctions, fine_range
+from ingest.enforcement.links import STATES_DUTIES, UNFULFILLED_DUTIES
 from outreach.consequences import parties, plain_consequence, sanction_line
 from outreach.duties import (best_segment, binds_authority, duty_subject, duty_units, for_public, is_list_lead,
                              is_regulated_party, leading_party, named_item, segments)
@@ -35,8 +36,6 @@ _BORROWS = re.compile(r"依照前款(?:的)?规定(?:予以)?处罚")
 #: A 款 that goes on with the conduct of the one before: 有前款违法行为，导致…的; …依照前款规定受刑事处罚的.
 _RESTATES = re.compile(r"^[^。；]{0,30}?(?:有前款|依照前款|违反前款)")
 _ITEM_NO = re.compile(r"^[（(][一二三四五六七八九十]+[）)]")
-_ALL_DUTIES = re.compile(r"未履行[^，。；]{0,16}职责")
-_STATES_DUTIES = re.compile(r"(?:负有|履行)[^。；]{0,12}职责")
 #: A subject that is a reference, not a party: 前款规定以外的其他生产经营单位.
 _REFERENCE = re.compile(r"^(?:前款|本条|前条|前两款)")
 
@@ -152,8 +151,8 @@ def _punished_units(penalty: ArticleRecord, duty: ArticleRecord, link: dict) -> 
         found = named_item(penalty.clauses, clause_no, link.get("item_no"))
         item = found[0] if found else None
         conduct = item or _clause_text(penalty, clause_no)
-        if _ALL_DUTIES.search(conduct or ""):  # 未履行本法规定的安全生产管理职责: every duty of the list
-            lists = [(u, lead) for u, lead in duty_units(duty.clauses) if lead and _STATES_DUTIES.search(lead)]
+        if UNFULFILLED_DUTIES.search(conduct or ""):  # 未履行本法规定的安全生产管理职责: every duty of the list
+            lists = [(u, lead) for u, lead in duty_units(duty.clauses) if lead and STATES_DUTIES.search(lead)]
             if lists:
                 return lists, None
     sentence, lead = best_segment(duty.clauses, item or _clause_text(penalty, link.get("penalty_clause"))

@@ -177,18 +177,6 @@ class FullArticle:
                 self.hit.get("article_suffix") or "")
 
 
-def _sentences(text: str) -> list[str]:
-    out, cur = [], ""
-    for ch in text:
-        cur += ch
-        if ch in _SENTENCE_END:
-            out.append(cur)
-            cur = ""
-    if cur.strip():
-        out.append(cur)
-    return [s for s in out if s.strip()]
-
-
 def article_units(art: FullArticle, *, long_clause: int = 160) -> list[Unit]:
     """Quotable units of an article, each an exact substring of its text."""
     units: list[Unit] = []
@@ -198,7 +186,7 @@ def article_units(art: FullArticle, *, long_clause: int = 160) -> list[Unit]:
         ctext = (cl.get("text") or "").strip()
         cno = k if numbered else None
         if ctext:
-            pieces = _sentences(ctext) if len(ctext) > long_clause else [ctext]
+            pieces = sentences(ctext, _SENTENCE_END) if len(ctext) > long_clause else [ctext]
             units += [Unit(p.strip(), cno) for p in pieces if p.strip()]
         for j, item in enumerate(cl.get("items") or [], start=1):
             m = _ITEM_NO.match(item)

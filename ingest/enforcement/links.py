@@ -57,8 +57,8 @@ _AUTHORITY = re.compile(r"人民政府|部门|机关|办事处|管理委员会|�
 #: Where a sentence goes on with another party's duty: …的决定，|生产经营单位应当依法执行 (or a new sentence).
 _NEW_SUBJECT = re.compile(r"(?<=[。；])|(?<=，)(?=[^，。；]{2,24}?(?:应当|不得|必须))")
 #: A conduct that names the party's duties as a whole: 未履行本法规定的安全生产管理职责.
-_UNFULFILLED_DUTIES = re.compile(r"未履行[^，。；]{0,16}职责")
-_STATES_DUTIES = re.compile(r"(?:负有|履行)[^。；]{0,12}职责")
+UNFULFILLED_DUTIES = re.compile(r"未履行[^，。；]{0,16}职责")
+STATES_DUTIES = re.compile(r"(?:负有|履行)[^。；]{0,12}职责")
 _PERSON = re.compile(r"(?:人|人员|者)$")
 _OFFICIALS_ONLY = {"处分", "追究刑事责任"}
 #: Alternatives of one conduct, each of which may restate another duty (…培训，或者未如实告知…).
@@ -330,7 +330,7 @@ class _DutyIndex:
         管理人员…依法履行职责)."""
         wanted = parties(subject)
         return ([key for key, units in zip(self.keys, self.unit_texts)
-                if any(same_party(wanted, parties(sub)) and _STATES_DUTIES.search(_without_agencies(text))
+                if any(same_party(wanted, parties(sub)) and STATES_DUTIES.search(_without_agencies(text))
                        for text, sub in units)]
                 if wanted else [])
 
@@ -540,7 +540,7 @@ def implicit_links(index: _DutyIndex, article: _Merged, threshold: float) -> lis
             later = next(((p, conduct_subject(p)) for p in words.split("，")[1:] if parties(conduct_subject(p))), None)
             if later:
                 subject, words = later[1], words[words.index(later[0]) + len(later[1]):]
-        if _UNFULFILLED_DUTIES.search(words):
+        if UNFULFILLED_DUTIES.search(words):
             found = [k for k in index.duties_of(subject) if k != article.key]
             out += [DutyLink(article=k, via="implicit", confidence=1.0, clause_no=ci, item_no=ii, penalty_clause=ci)
                     for k in found if all(x.article != k for x in out)]
