@@ -60,7 +60,8 @@ class EncoderSettings:
     mlm_lr: float = 1e-3
     mlm_seconds: float = 600.0
     mlm_steps: int = 0  # 0 = as many as `mlm_seconds` allow (measured on the first steps)
-    pair_batch: int = 64  # half questions, half corpus pairs
+    pair_batch: int = 64  # question pairs and corpus pairs, `question_share` of them questions
+    question_share: float = 0.5
     contrastive_lr: float = 2e-4
     contrastive_seconds: float = 240.0
     contrastive_steps: int = 0
@@ -101,8 +102,13 @@ def _modules():
             h = self.heads
             qkv = self.qkv(self.n1(x)).reshape(b, n, 3, h, d // h).permute(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
-            att = torch.softmax(q @ k.transpose(-1, -2) * self.scale + bias, dim=-1)
-            y = (self.drop(att) @ v).transpose(1, 2).reshape(b, n, d)
+            if torch.onnx.is_in_onnx_export():
+                att = torch.softmax(q @ k.transpose(-1, -2) * self.scale + bias, dim=-1)
+                y = self.drop(att) @ v
+            else:  # the same attention through the fused kernel (training on a GPU)
+                y = torch.nn.functional.scaled_dot_product_attention(
+                    q, k, v, attn_mask=bias.to(q.dtype), dropout_p=self.drop.p if self.training else 0.0)
+            y = y.transpose(1, 2).reshape(b, n, d)
             x = x + self.drop(self.proj(y))
             return x + self.drop(self.ff(self.n2(x)))
 
@@ -201,9 +207,11 @@ class _Schedule:
 
 
 def _budgeted(model, seconds: float, run, probe: int = 5) -> int:
-    """How many steps of `run(steps)` fit `seconds`, from `probe` timed steps; the model is restored afterwards, so
-    the real run starts from the same state (and a rerun with the recorded step count is identical)."""
+    """How many steps of `run(steps)` fit `seconds`, from `probe` timed steps after as many untimed ones (the first
+    steps on a GPU pay for its start-up); the model is restored afterwards, so the real run starts from the same
+    state (and a rerun with the recorded step count is identical)."""
     snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    run(probe, quiet=True)
     t = time.perf_counter()
     run(probe, quiet=True)
     per = (time.perf_counter() - t) / probe
@@ -211,107 +219,169 @@ def _budgeted(model, seconds: float, run, probe: int = 5) -> int:
     return max(probe, int(seconds / max(per, 1e-6)))
 
 
+class _Rows:
+    """Token rows as one padded id tensor on the training device, with their lengths (a row has at least one
+    token: an empty text reads as [UNK]); `take(idx)` cuts the batch to its longest row."""
+
+    def __init__(self, torch, rows: Sequence[list[int]], width: int, device: str):
+        ids = np.zeros((len(rows), max(1, width)), dtype=np.int32)
+        lens = np.ones(len(rows), dtype=np.int64)
+        for i, r in enumerate(rows):
+            r = (r or [UNK])[:width]
+            ids[i, : len(r)] = r
+            lens[i] = len(r)
+        self.torch = torch
+        self.ids = torch.from_numpy(ids).to(device)
+        self.lens = torch.from_numpy(lens).to(device)
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def take(self, idx):
+        width = int(self.lens[idx].max())
+        ids = self.ids[idx, :width].long()
+        return ids, (ids != PAD).long()
+
+
+def _step(torch, model, opt, loss, losses: list[float]) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    losses.append(loss.detach())
+
+
+def _mean_loss(losses: list, n: int) -> float:
+    return round(float(np.mean([float(x) for x in losses[-n:]])), 4) if losses else float("nan")
+
+
 def pretrain_mlm(model, torch, docs_ids: list[list[int]], vocab_size: int, s: EncoderSettings, device: str,
-                 progress: bool) -> dict:
-    n = len(docs_ids)
-    losses: list[float] = []
+                 progress: bool, deadline: float | None = None, docs: _Rows | None = None) -> dict:
+    """Masked-character pre-training; batches are drawn and masked on the training device. `deadline`
+    (time.monotonic()): stop there even if the step count is not reached (the card records the steps run).
+    `docs`: the token rows already on the device (else made from `docs_ids`)."""
+    docs = docs if docs is not None else _Rows(torch, docs_ids, s.max_len, device)
+    n = len(docs)
+    losses: list = []
+    done = [0]
 
     def run(steps: int, quiet: bool = False) -> None:
-        rng = np.random.default_rng(s.seed)
+        g = torch.Generator(device=device).manual_seed(s.seed)
         opt = torch.optim.AdamW(model.parameters(), lr=s.mlm_lr, weight_decay=0.01)
         sched = _Schedule(opt, s.mlm_lr, steps)
         model.train()
-        order, pos = rng.permutation(n), 0
+        order, pos = torch.randperm(n, generator=g, device=device), 0
         losses.clear()
         for i in range(steps):
+            if not quiet and deadline is not None and time.monotonic() > deadline:
+                break
             if pos + s.mlm_batch > n:
-                order, pos = rng.permutation(n), 0
-            idx = order[pos : pos + s.mlm_batch]
+                order, pos = torch.randperm(n, generator=g, device=device), 0
+            ids, mask = docs.take(order[pos : pos + s.mlm_batch])
             pos += s.mlm_batch
-            ids, mask = _pad([docs_ids[j] for j in idx])
-            labels = np.full_like(ids, -100)
-            pick = (rng.random(ids.shape) < 0.15) & (mask == 1)
-            labels[pick] = ids[pick]
-            r = rng.random(ids.shape)
-            inp = ids.copy()
-            inp[pick & (r < 0.8)] = MASK
-            rand = pick & (r >= 0.8) & (r < 0.9)
-            inp[rand] = rng.integers(len(SPECIAL), vocab_size, size=int(rand.sum()))
+            pick = (torch.rand(ids.shape, generator=g, device=device) < 0.15) & (mask == 1)
+            r = torch.rand(ids.shape, generator=g, device=device)
+            rand_ids = torch.randint(len(SPECIAL), vocab_size, ids.shape, generator=g, device=device)
+            inp = torch.where(pick & (r < 0.8), torch.full_like(ids, MASK), ids)
+            inp = torch.where(pick & (r >= 0.8) & (r < 0.9), rand_ids, inp)
             sched.set(i)
-            t_lab = torch.from_numpy(labels).to(device)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-                h = model.hidden(torch.from_numpy(inp).to(device), torch.from_numpy(mask).to(device))
-                sel = t_lab != -100
-                loss = torch.nn.functional.cross_entropy(model.mlm_logits(h[sel]).float(), t_lab[sel])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            losses.append(float(loss.detach()))
-            if progress and not quiet and (i + 1) % 100 == 0:
-                log.info("masked characters: step %d/%d, loss %.3f", i + 1, steps, np.mean(losses[-100:]))
+                h = model.hidden(inp, mask)
+                loss = torch.nn.functional.cross_entropy(model.mlm_logits(h[pick]).float(), ids[pick])
+            _step(torch, model, opt, loss, losses)
+            if not quiet:
+                done[0] = i + 1
+            if progress and not quiet and (i + 1) % 500 == 0:
+                log.info("masked characters: step %d/%d, loss %.3f", i + 1, steps, _mean_loss(losses, 100))
 
     t0 = time.perf_counter()
-    s.mlm_steps = s.mlm_steps or _budgeted(model, s.mlm_seconds, run)
+    steps = s.mlm_steps or _budgeted(model, s.mlm_seconds, run)
     t1 = time.perf_counter()
-    run(s.mlm_steps)
+    run(steps)
+    s.mlm_steps = done[0]
     return {"mlm_steps": s.mlm_steps, "mlm_articles_seen": s.mlm_steps * s.mlm_batch,
             "mlm_epochs": round(s.mlm_steps * s.mlm_batch / max(n, 1), 2),
-            "mlm_final_loss": round(float(np.mean(losses[-100:])), 4), "mlm_seconds": round(time.perf_counter() - t1, 1),
-            "mlm_calibration_seconds": round(t1 - t0, 1)}
+            "mlm_final_loss": _mean_loss(losses, 100), "mlm_seconds": round(time.perf_counter() - t1, 1),
+            "mlm_calibration_seconds": round(t1 - t0, 1), "mlm_planned_steps": steps}
 
 
 def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[tuple[list[int], int]],
-              docs_ids: list[list[int]], s: EncoderSettings, device: str, progress: bool) -> dict:
-    sources = [p for p in (q_pairs, c_pairs) if p]
+              docs_ids: list[list[int]], s: EncoderSettings, device: str, progress: bool,
+              deadline: float | None = None, docs: _Rows | None = None) -> dict:
+    """Contrastive fine-tuning, in-batch negatives: each batch holds question pairs and corpus pairs in the
+    proportion `question_share` (all of one kind when the other is missing). `docs`: the articles' token rows
+    already on the device (else made from `docs_ids`)."""
+    sources = [(p, share) for p, share in ((q_pairs, s.question_share), (c_pairs, 1 - s.question_share))
+               if p and share > 0]
     if not sources:
         return {"contrastive_steps": 0}
-    half = s.pair_batch // len(sources)
-    losses: list[float] = []
+    total = sum(share for _, share in sources)
+    sizes = [max(1, round(s.pair_batch * share / total)) for _, share in sources]
+    docs = docs if docs is not None else _Rows(torch, docs_ids, s.max_len, device)
+    streams = [(_Rows(torch, [a for a, _ in p], s.query_len, device),
+                torch.tensor([d for _, d in p], device=device)) for p, _ in sources]
+    losses: list = []
+    done = [0]
 
     def run(steps: int, quiet: bool = False) -> None:
-        rng = np.random.default_rng(s.seed + 1)
+        g = torch.Generator(device=device).manual_seed(s.seed + 1)
         opt = torch.optim.AdamW(model.parameters(), lr=s.contrastive_lr, weight_decay=0.01)
         sched = _Schedule(opt, s.contrastive_lr, steps)
         model.train()
-        streams = [{"pairs": p, "order": rng.permutation(len(p)), "pos": 0} for p in sources]
+        state = [[torch.randperm(len(a), generator=g, device=device), 0] for a, _ in streams]
         losses.clear()
         for i in range(steps):
-            batch = []
-            for st in streams:
-                for _ in range(min(half, len(st["pairs"]))):
-                    if st["pos"] >= len(st["pairs"]):
-                        st["order"], st["pos"] = rng.permutation(len(st["pairs"])), 0
-                    batch.append(st["pairs"][st["order"][st["pos"]]])
-                    st["pos"] += 1
-            q_ids, q_mask = _pad([a for a, _ in batch])
-            docs = np.asarray([d for _, d in batch])
-            d_ids, d_mask = _pad([docs_ids[d] for d in docs])
-            same = docs[:, None] == docs[None, :]
-            np.fill_diagonal(same, False)  # another anchor of the same article is no negative
+            if not quiet and deadline is not None and time.monotonic() > deadline:
+                break
+            parts_q = []
+            for (anchors, rows), st, size in zip(streams, state, sizes):
+                size = min(size, len(anchors))
+                if st[1] + size > len(anchors):
+                    st[0], st[1] = torch.randperm(len(anchors), generator=g, device=device), 0
+                parts_q.append(st[0][st[1] : st[1] + size])
+                st[1] += size
+            q_ids = [streams[j][0].take(ix) for j, ix in enumerate(parts_q)]
+            d_rows = torch.cat([streams[j][1][ix] for j, ix in enumerate(parts_q)])
+            same = d_rows[:, None] == d_rows[None, :]
+            same.fill_diagonal_(False)  # another anchor of the same article is no negative
+            d_ids, d_mask = docs.take(d_rows)
             sched.set(i)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-                q = model(torch.from_numpy(q_ids).to(device), torch.from_numpy(q_mask).to(device))
-                d = model(torch.from_numpy(d_ids).to(device), torch.from_numpy(d_mask).to(device))
+                q = torch.cat([model(a, m) for a, m in q_ids])
+                d = model(d_ids, d_mask)
                 logits = (q.float() @ d.float().T) / s.temperature
-                logits = logits.masked_fill(torch.from_numpy(same).to(device), -1e4)
-                loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch), device=device))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            losses.append(float(loss.detach()))
-            if progress and not quiet and (i + 1) % 50 == 0:
-                log.info("contrastive: step %d/%d, loss %.3f", i + 1, steps, np.mean(losses[-50:]))
+                logits = logits.masked_fill(same, -1e4)
+                loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(d_rows), device=device))
+            _step(torch, model, opt, loss, losses)
+            if not quiet:
+                done[0] = i + 1
+            if progress and not quiet and (i + 1) % 100 == 0:
+                log.info("contrastive: step %d/%d, loss %.3f", i + 1, steps, _mean_loss(losses, 50))
 
     t0 = time.perf_counter()
-    s.contrastive_steps = s.contrastive_steps or _budgeted(model, s.contrastive_seconds, run)
+    steps = s.contrastive_steps or _budgeted(model, s.contrastive_seconds, run)
     t1 = time.perf_counter()
-    run(s.contrastive_steps)
+    run(steps)
+    s.contrastive_steps = done[0]
     return {"contrastive_steps": s.contrastive_steps, "question_pairs": len(q_pairs), "corpus_pairs": len(c_pairs),
-            "contrastive_final_loss": round(float(np.mean(losses[-50:])), 4),
+            "contrastive_final_loss": _mean_loss(losses, 50),
             "contrastive_seconds": round(time.perf_counter() - t1, 1),
             "contrastive_calibration_seconds": round(t1 - t0, 1)}
+
+
+def embed(model, torch, rows: Sequence[list[int]], width: int, device: str, batch: int = 512) -> np.ndarray:
+    """The trained network's unit vectors for token rows (in order), batches of similar lengths."""
+    model.eval()
+    lens = np.asarray([max(1, min(len(r), width)) for r in rows])
+    order = np.argsort(lens, kind="stable")
+    out = np.zeros((len(rows), model.nf.normalized_shape[0]), dtype=np.float32)
+    with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+        for i in range(0, len(rows), batch):
+            idx = order[i : i + batch]
+            ids, mask = _pad([list(rows[j][:width]) for j in idx])
+            v = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+            out[idx] = v.float().cpu().numpy()
+    return out
 
 
 # ---- export -----------------------------------------------------------------------------------------------------
@@ -380,7 +450,7 @@ def train_encoder(
         ckpt = torch.load(Path(pretrained) / "pretrained.pt", map_location="cpu", weights_only=False)
         vocab = CharVocab(ckpt["vocab"])
         keep = {k: getattr(s, k) for k in ("contrastive_lr", "contrastive_seconds", "contrastive_steps",
-                                           "pair_batch", "temperature", "seed", "threads")}
+                                           "pair_batch", "question_share", "temperature", "seed", "threads")}
         s = EncoderSettings(**{**ckpt["settings"], **keep})
         model = CharEncoder(len(vocab), s)
         model.load_state_dict(ckpt["model"])

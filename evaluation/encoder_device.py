@@ -1,0 +1,308 @@
+"""The encoder issue's GPU run in three steps: pack the data here, train and rank on the accelerator, score here.
+
+The accelerator machine has PyTorch but not this project's dependencies (no parser, no Qdrant, no jieba) and not
+`../shared`, so the run is split:
+
+1. ``pack`` (here): parse the library once and write one compressed file: every distinct article text of the
+   library (all versions of ../shared/corpus/lawref and the Xuzhou texts; what masked-character pre-training reads),
+   the first sentence of each (corpus pairs), the cross-validation harness of `evaluation.encoder_cv` (the latest
+   national articles, in its order) and the labelled questions with their gold articles as row numbers and their
+   fold (`evaluation.crossval.fold_of`).
+2. ``train`` (on the accelerator; needs only numpy, scipy and torch): for each network size, pre-train once
+   (masked characters, then corpus pairs), then per fold fine-tune on the other folds' questions and rank all harness
+   articles for the fold's questions — dense alone, BM25 alone and ``0.3·bm25/max + 0.7·cos`` exactly as the CPU
+   harness does — and finally fine-tune on every question and save the network (``final.pt``: vocabulary,
+   settings, weights). It writes ranked article rows, not scores: scoring stays with the reference code here.
+3. ``report`` (here): score the ranked rows with `evaluation.crossval.score_one` and turn a saved network into a
+   model folder (int8 ONNX, card with the reference embeddings) with `corpus.encoder_training`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import lzma
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+PACK_NAME = "encoder-pack.json.xz"
+TRAIN_CHARS = 256  # non-harness texts are stored this long (training reads at most `max_len` ≤ 192 characters)
+
+
+# ---- 1. pack (here) ---------------------------------------------------------------------------------------------
+def pack(corpus_dir: Path, city_dirs: list[Path], question_files: dict[str, list[Path]], out: Path,
+         cache: Path | None = None) -> dict[str, Any]:
+    from corpus.encoders import document_text
+    from corpus.training import first_sentence, question_records
+    from evaluation.crossval import fold_of, read_questions
+    from evaluation.encoder_cv import library_articles
+    from ingest.pipeline import parse_files
+
+    harness = library_articles(corpus_dir, cache=cache)
+    dirs = [p for p in sorted(Path(corpus_dir).iterdir()) if p.is_dir()] + list(city_dirs)
+    regs, _ = parse_files(dirs)
+    latest: dict[str, str] = {}
+    for r in regs:
+        latest[r.regulation_id] = max(latest.get(r.regulation_id, ""), r.version_date or "")
+    row: dict[str, int] = {}
+    docs: list[str] = []
+    first: list[str] = []
+
+    def add(a) -> int:
+        d = document_text(a)
+        if d not in row:
+            row[d] = len(docs)
+            docs.append(d)
+            fs = first_sentence(a.text)
+            first.append(fs if 6 <= len(fs) < len(a.text) - 10 else "")
+        return row[d]
+
+    harness_rows = [add(a) for a in harness]
+    full = set(harness_rows)
+    latest_row: dict[tuple, int] = {}
+    for r in regs:
+        for a in r.articles:
+            if a.kind != "article":
+                continue
+            i = add(a)
+            if (r.version_date or "") == latest[r.regulation_id]:
+                latest_row.setdefault(a.key, i)
+    harness_index = {a.key: j for j, a in enumerate(harness)}
+    questions = []
+    for name, paths in question_files.items():
+        for q in question_records([x for p in paths for x in read_questions(Path(p))]):
+            questions.append({
+                "set": name, "id": str(q["id"]), "query": q["query"], "fold": fold_of(str(q["id"]), 5),
+                "relevant": [list(k) for k in q["relevant"]],
+                "harness": [harness_index[k] for k in q["relevant"] if k in harness_index],
+                "rows": [latest_row[k] for k in q["relevant"] if k in latest_row]})
+    data = {"docs": [d if i in full else d[:TRAIN_CHARS] for i, d in enumerate(docs)], "first": first,
+            "harness": harness_rows, "harness_keys": [list(a.key) for a in harness], "questions": questions}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with lzma.open(out, "wt", encoding="utf-8", preset=6) as fh:
+        json.dump(data, fh, ensure_ascii=False)
+    summary = {"texts": len(docs), "harness": len(harness_rows), "questions": len(questions),
+               "MB": round(out.stat().st_size / 2**20, 1)}
+    print(json.dumps(summary, ensure_ascii=False), flush=True)
+    return summary
+
+
+
+# ---- 2. train (on the accelerator) ------------------------------------------------------------------------------
+#: Network sizes trained side by side: two that can embed the library on 2 CPU cores in minutes, and the issue's
+#: reference size (too slow on CPU: its row says what size buys).
+CONFIGS: dict[str, dict[str, Any]] = {
+    "2L256": {"layers": 2, "dim": 256, "heads": 4, "max_len": 128, "mlm_batch": 512, "mlm_lr": 1e-3},
+    "4L256": {"layers": 4, "dim": 256, "heads": 4, "max_len": 128, "mlm_batch": 512, "mlm_lr": 1e-3},
+    "6L384": {"layers": 6, "dim": 384, "heads": 6, "max_len": 192, "mlm_batch": 256, "mlm_lr": 5e-4},
+    "tiny": {"layers": 1, "dim": 32, "heads": 2, "max_len": 32, "mlm_batch": 32, "mlm_lr": 1e-3},
+}
+#: Shared by every size: the issue's recipe (96 question pairs + 160 corpus pairs a batch, temperature 0.05).
+COMMON = {"query_len": 64, "pair_batch": 256, "question_share": 96 / 256, "contrastive_lr": 2e-4,
+          "temperature": 0.05, "min_count": 5, "max_vocab": 8000, "seed": 0}
+#: Seconds from a size's start: pre-training ends at `mlm`, then corpus pairs for `pairs` seconds, the final
+#: network's fine-tuning for `final` seconds (its step count is reused by every fold); no fold starts after `stop`.
+PLAN = {"mlm": 230.0, "pairs": 25.0, "final": 25.0, "stop": 470.0}
+FOLDS = 5
+TOP = 100
+
+
+def load_pack(path: Path) -> dict[str, Any]:
+    with lzma.open(path, "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def stard(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [q for q in data["questions"] if q["set"] == "stard"]
+
+
+def bm25_matrix(data: dict[str, Any]) -> np.ndarray:
+    """BM25 (character bigrams, `corpus.training.BM25Matrix`) of every harness article for every STARD question:
+    the lexical side of the fusion, as in `evaluation.encoder_cv.Harness`."""
+    from corpus.embedders import static_tokens
+    from corpus.training import BM25Matrix
+
+    bm25 = BM25Matrix([static_tokens(data["docs"][i]) for i in data["harness"]])
+    return np.stack([bm25.scores(static_tokens(q["query"])) for q in stard(data)]).astype(np.float32)
+
+
+def _top_rows(torch, scores, k: int) -> list[list[int]]:
+    return torch.topk(scores, min(k, scores.shape[1]), dim=1).indices.cpu().tolist()
+
+
+def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: dict[str, float] | None = None,
+              folds: int = FOLDS, save_final: bool = True) -> dict[str, Any]:
+    """One network size: pre-train, fine-tune the final network on every question (saved), then per fold fine-tune
+    on the other folds' STARD questions and rank the harness for the fold's questions. Results are rewritten after
+    every stage, so a run stopped early still reports what it finished."""
+    import copy
+    from dataclasses import asdict
+
+    import torch
+
+    from corpus.encoder_training import (
+        EncoderSettings,
+        _modules,
+        _Rows,
+        build_vocab,
+        embed,
+        fine_tune,
+        pretrain_mlm,
+    )
+
+    plan = {**PLAN, **(plan or {})}
+    start = time.monotonic()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    data = load_pack(pack_path)
+    docs = data["docs"]
+    s = EncoderSettings(**{**COMMON, **CONFIGS[name]})
+    vocab = build_vocab(docs, min_count=s.min_count, max_size=s.max_vocab)
+    _, CharEncoder = _modules()
+    model = CharEncoder(len(vocab), s).to(device)
+    rows = _Rows(torch, [vocab.ids(d, s.max_len) for d in docs], s.max_len, device)
+    res: dict[str, Any] = {"name": name, "device": device, "settings": {}, "figures": {
+        "texts": len(docs), "vocabulary": len(vocab),
+        "parameters": int(sum(p.numel() for p in model.parameters()) - model.head_bias.numel())}, "folds": {}}
+    target = out / f"{name}.json.xz"
+
+    def save() -> None:
+        res["settings"] = asdict(s)
+        res["seconds"] = round(time.monotonic() - start, 1)
+        with lzma.open(target.with_suffix(".tmp"), "wt", encoding="utf-8") as fh:
+            json.dump(res, fh, ensure_ascii=False)
+        target.with_suffix(".tmp").replace(target)
+
+    log.info("%s: %d texts, vocabulary %d, %s parameters, %s", name, len(docs), len(vocab),
+             res["figures"]["parameters"], device)
+    s.mlm_seconds = max(1.0, plan["mlm"] - (time.monotonic() - start))
+    res["figures"].update(pretrain_mlm(model, torch, [], len(vocab), s, device, True,
+                                       deadline=start + plan["mlm"] + 5, docs=rows))
+    save()
+    c_pairs = [(vocab.ids(f, s.query_len), i) for i, f in enumerate(data["first"]) if f]
+    s.contrastive_seconds = plan["pairs"]
+    pairs_fig = fine_tune(model, torch, [], c_pairs, None, s, device, True, docs=rows)
+    res["figures"]["corpus_pairs"] = pairs_fig
+    s.contrastive_steps = 0
+    base = copy.deepcopy(model.state_dict())
+    save()
+
+    def q_pairs(questions: list[dict], key: str) -> list[tuple[list[int], int]]:
+        to_row = (lambda j: data["harness"][j]) if key == "harness" else (lambda r: r)
+        return [(vocab.ids(q["query"], s.query_len), to_row(j)) for q in questions for j in q[key]]
+
+    everything = q_pairs(data["questions"], "rows")
+    s.contrastive_seconds = plan["final"]
+    res["figures"]["final"] = fine_tune(model, torch, everything, c_pairs, None, s, device, True, docs=rows)
+    steps = s.contrastive_steps
+    if save_final:
+        torch.save({"vocab": vocab.chars, "settings": asdict(s), "figures": res["figures"],
+                    "model": {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}},
+                   out / f"{name}-final.pt")
+    save()
+
+    questions = stard(data)
+    harness_ids = [vocab.ids(docs[i], s.max_len) for i in data["harness"]]
+    bm25 = None
+    for f in range(folds):
+        if time.monotonic() - start > plan["stop"]:
+            res["stopped"] = f"stopped before fold {f}: past {plan['stop']:.0f} s"
+            break
+        model.load_state_dict(base)
+        s.contrastive_steps = steps
+        train = [q for q in questions if q["fold"] != f]
+        test = [i for i, q in enumerate(questions) if q["fold"] == f]
+        t = time.monotonic()
+        fig = fine_tune(model, torch, q_pairs(train, "harness"), c_pairs, None, s, device, False, docs=rows)
+        d = torch.from_numpy(embed(model, torch, harness_ids, s.max_len, device)).to(device)
+        qv = torch.from_numpy(embed(model, torch, [vocab.ids(questions[i]["query"], s.query_len) for i in test],
+                                    s.query_len, device)).to(device)
+        cos = qv @ d.T
+        if bm25 is None:
+            while not bm25_path.is_file():
+                time.sleep(2)
+            bm25 = np.load(bm25_path, mmap_mode="r")
+        b = torch.from_numpy(np.ascontiguousarray(bm25[test])).to(device)
+        m = b.max(dim=1, keepdim=True).values
+        fused = torch.where(m > 0, 0.3 * b / m.clamp(min=1e-9), torch.zeros_like(b)) + 0.7 * cos
+        res["folds"][str(f)] = {"test": test, "fine_tune": fig, "seconds": round(time.monotonic() - t, 1),
+                                "ranked": {"encoder alone": _top_rows(torch, cos, TOP),
+                                           "encoder + bm25": _top_rows(torch, fused, TOP),
+                                           "bm25": _top_rows(torch, b, TOP)}}
+        log.info("%s: fold %d done in %.0f s", name, f, time.monotonic() - t)
+        save()
+    return res
+
+
+def train_all(pack_path: Path, names: list[str], out: Path, *, plan: dict[str, float] | None = None,
+              folds: int = FOLDS) -> None:
+    """Every size in its own process (one GPU shares them), BM25 computed meanwhile; each writes its results and
+    log under `out`."""
+    import os
+    import subprocess
+    import sys
+
+    out.mkdir(parents=True, exist_ok=True)
+    bm25_path = Path("/tmp") / f"encoder-bm25-{os.getpid()}.npy"
+    procs = []
+    for name in names:
+        cmd = [sys.executable, "-m", "evaluation.encoder_device", "train-one", "--name", name, "--pack",
+               str(pack_path), "--out", str(out), "--bm25", str(bm25_path), "--folds", str(folds),
+               "--plan", json.dumps(plan or {})]
+        with open(out / f"{name}.log", "w") as logf:  # the child keeps its own copy of the file
+            procs.append((name, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})))
+    t = time.monotonic()
+    data = load_pack(pack_path)
+    m = bm25_matrix(data)
+    np.save(bm25_path.with_suffix(".tmp.npy"), m)
+    bm25_path.with_suffix(".tmp.npy").replace(bm25_path)
+    print(f"bm25 {m.shape} in {time.monotonic() - t:.0f} s", flush=True)
+    failed = []
+    for name, p in procs:
+        code = p.wait()
+        print(name, "exit", code, flush=True)
+        if code:
+            failed.append(name)
+    if failed:
+        raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="the encoder's GPU run: pack here, train there, report here")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("pack")
+    p.add_argument("--corpus", default="../shared/corpus/lawref")
+    p.add_argument("--city", nargs="*", default=["../shared/corpus/xuzhou"])
+    p.add_argument("--out", default=".devdata/" + PACK_NAME)
+    p.add_argument("--cache", default=None)
+    p = sub.add_parser("train")
+    p.add_argument("--pack", default=".devdata/" + PACK_NAME)
+    p.add_argument("--names", nargs="+", default=["2L256", "4L256", "6L384"])
+    p.add_argument("--out", required=True)
+    p.add_argument("--folds", type=int, default=FOLDS)
+    p.add_argument("--plan", default="{}", help="JSON overrides of PLAN (seconds)")
+    p = sub.add_parser("train-one")
+    p.add_argument("--name", required=True)
+    p.add_argument("--pack", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--bm25", required=True)
+    p.add_argument("--folds", type=int, default=FOLDS)
+    p.add_argument("--plan", default="{}")
+    a = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if a.cmd == "train":
+        train_all(Path(a.pack), a.names, Path(a.out), plan=json.loads(a.plan), folds=a.folds)
+    elif a.cmd == "train-one":
+        train_one(Path(a.pack), a.name, Path(a.out), bm25_path=Path(a.bm25), plan=json.loads(a.plan),
+                  folds=a.folds, save_final=CONFIGS[a.name]["dim"] <= 256)
+    if a.cmd == "pack":
+        ev = Path("../shared/eval")
+        pack(Path(a.corpus), [Path(c) for c in a.city],
+             {"stard": [ev / "stard_dev.jsonl", ev / "stard_train.jsonl"], "xuzhou": [ev / "xuzhou_dev.jsonl"]},
+             Path(a.out), Path(a.cache) if a.cache else None)
