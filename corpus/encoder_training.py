@@ -79,7 +79,7 @@ class EncoderSettings:
 
 
 # ---- the network ------------------------------------------------------------------------------------------------
-def _modules():
+def network_classes():
     import torch
     from torch import nn
 
@@ -194,16 +194,21 @@ def corpus_pairs(bodies: Sequence[str]) -> list[tuple[str, int]]:
 
 # ---- training ---------------------------------------------------------------------------------------------------
 class _Schedule:
-    """Linear warm-up (5 %) then linear decay to 10 % of the peak."""
+    """Linear warm-up (5 %) then linear decay to 10 % of the peak, over `steps` — or, with a `deadline`, over
+    whichever of the steps and the time left runs out first (a run on a shared GPU may be slower than its probe
+    said: the rate still decays before the deadline stops it)."""
 
-    def __init__(self, opt, lr: float, steps: int):
+    def __init__(self, opt, lr: float, steps: int, deadline: float | None = None):
         self.opt, self.lr, self.steps = opt, lr, max(1, steps)
+        self.start, self.deadline = time.monotonic(), deadline
 
     def set(self, step: int) -> None:
-        warm = max(1, self.steps // 20)
-        f = step / warm if step < warm else max(0.1, 1 - 0.9 * (step - warm) / max(1, self.steps - warm))
+        p = step / self.steps
+        if self.deadline is not None:
+            p = max(p, (time.monotonic() - self.start) / max(self.deadline - self.start, 1e-6))
+        f = p / 0.05 if p < 0.05 else max(0.1, 1 - 0.9 * (p - 0.05) / 0.95)
         for g in self.opt.param_groups:
-            g["lr"] = self.lr * f
+            g["lr"] = self.lr * min(f, 1.0)
 
 
 def _budgeted(model, seconds: float, run, probe: int = 5) -> int:
@@ -219,7 +224,7 @@ def _budgeted(model, seconds: float, run, probe: int = 5) -> int:
     return max(probe, int(seconds / max(per, 1e-6)))
 
 
-class _Rows:
+class TokenRows:
     """Token rows as one padded id tensor on the training device, with their lengths (a row has at least one
     token: an empty text reads as [UNK]); `take(idx)` cuts the batch to its longest row."""
 
@@ -256,11 +261,11 @@ def _mean_loss(losses: list, n: int) -> float:
 
 
 def pretrain_mlm(model, torch, docs_ids: list[list[int]], vocab_size: int, s: EncoderSettings, device: str,
-                 progress: bool, deadline: float | None = None, docs: _Rows | None = None) -> dict:
+                 progress: bool, deadline: float | None = None, docs: TokenRows | None = None) -> dict:
     """Masked-character pre-training; batches are drawn and masked on the training device. `deadline`
     (time.monotonic()): stop there even if the step count is not reached (the card records the steps run).
     `docs`: the token rows already on the device (else made from `docs_ids`)."""
-    docs = docs if docs is not None else _Rows(torch, docs_ids, s.max_len, device)
+    docs = docs if docs is not None else TokenRows(torch, docs_ids, s.max_len, device)
     n = len(docs)
     losses: list = []
     done = [0]
@@ -268,7 +273,7 @@ def pretrain_mlm(model, torch, docs_ids: list[list[int]], vocab_size: int, s: En
     def run(steps: int, quiet: bool = False) -> None:
         g = torch.Generator(device=device).manual_seed(s.seed)
         opt = torch.optim.AdamW(model.parameters(), lr=s.mlm_lr, weight_decay=0.01)
-        sched = _Schedule(opt, s.mlm_lr, steps)
+        sched = _Schedule(opt, s.mlm_lr, steps, None if quiet else deadline)
         model.train()
         order, pos = torch.randperm(n, generator=g, device=device), 0
         losses.clear()
@@ -307,7 +312,7 @@ def pretrain_mlm(model, torch, docs_ids: list[list[int]], vocab_size: int, s: En
 
 def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[tuple[list[int], int]],
               docs_ids: list[list[int]], s: EncoderSettings, device: str, progress: bool,
-              deadline: float | None = None, docs: _Rows | None = None) -> dict:
+              deadline: float | None = None, docs: TokenRows | None = None) -> dict:
     """Contrastive fine-tuning, in-batch negatives: each batch holds question pairs and corpus pairs in the
     proportion `question_share` (all of one kind when the other is missing). `docs`: the articles' token rows
     already on the device (else made from `docs_ids`)."""
@@ -317,8 +322,8 @@ def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[
         return {"contrastive_steps": 0}
     total = sum(share for _, share in sources)
     sizes = [max(1, round(s.pair_batch * share / total)) for _, share in sources]
-    docs = docs if docs is not None else _Rows(torch, docs_ids, s.max_len, device)
-    streams = [(_Rows(torch, [a for a, _ in p], s.query_len, device),
+    docs = docs if docs is not None else TokenRows(torch, docs_ids, s.max_len, device)
+    streams = [(TokenRows(torch, [a for a, _ in p], s.query_len, device),
                 torch.tensor([d for _, d in p], device=device)) for p, _ in sources]
     losses: list = []
     done = [0]
@@ -326,7 +331,7 @@ def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[
     def run(steps: int, quiet: bool = False) -> None:
         g = torch.Generator(device=device).manual_seed(s.seed + 1)
         opt = torch.optim.AdamW(model.parameters(), lr=s.contrastive_lr, weight_decay=0.01)
-        sched = _Schedule(opt, s.contrastive_lr, steps)
+        sched = _Schedule(opt, s.contrastive_lr, steps, None if quiet else deadline)
         model.train()
         state = [[torch.randperm(len(a), generator=g, device=device), 0] for a, _ in streams]
         losses.clear()
@@ -428,7 +433,7 @@ def train_encoder(
     vocabulary and settings are reused; cross-validation pre-trains once and fine-tunes per fold)."""
     import torch
 
-    _, CharEncoder = _modules()
+    _, CharEncoder = network_classes()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     s = settings or EncoderSettings.for_device(device == "cuda")
     torch.manual_seed(s.seed)
@@ -515,7 +520,7 @@ def train_query_tower(
     gets the base model's document network and this query network (``query-int8.onnx``)."""
     import torch
 
-    _, CharEncoder = _modules()
+    _, CharEncoder = network_classes()
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, threads))
     t0 = time.perf_counter()

@@ -145,11 +145,11 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
 
     from corpus.encoder_training import (
         EncoderSettings,
-        _modules,
-        _Rows,
+        TokenRows,
         build_vocab,
         embed,
         fine_tune,
+        network_classes,
         pretrain_mlm,
     )
 
@@ -161,9 +161,9 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
     docs = data["docs"]
     s = EncoderSettings(**{**COMMON, **CONFIGS[name]})
     vocab = build_vocab(docs, min_count=s.min_count, max_size=s.max_vocab)
-    _, CharEncoder = _modules()
+    _, CharEncoder = network_classes()
     model = CharEncoder(len(vocab), s).to(device)
-    rows = _Rows(torch, [vocab.ids(d, s.max_len) for d in docs], s.max_len, device)
+    rows = TokenRows(torch, [vocab.ids(d, s.max_len) for d in docs], s.max_len, device)
     res: dict[str, Any] = {"name": name, "device": device, "settings": {}, "figures": {
         "texts": len(docs), "vocabulary": len(vocab),
         "parameters": int(sum(p.numel() for p in model.parameters()) - model.head_bias.numel())}, "folds": {}}
@@ -271,6 +271,78 @@ def train_all(pack_path: Path, names: list[str], out: Path, *, plan: dict[str, f
         raise SystemExit(f"failed: {', '.join(failed)}")
 
 
+
+# ---- 3. report (here) -------------------------------------------------------------------------------------------
+def score(pack_path: Path, results: list[Path]) -> dict[str, Any]:
+    """CV figures of each size from its ranked harness rows, scored by `evaluation.crossval.score_one`."""
+    from evaluation.crossval import average, score_one
+
+    data = load_pack(pack_path)
+    keys = [tuple(k) for k in data["harness_keys"]]
+    questions = stard(data)
+    out: dict[str, Any] = {}
+    for path in results:
+        with lzma.open(path, "rt", encoding="utf-8") as fh:
+            r = json.load(fh)
+        rows: dict[str, list[dict[str, float]]] = {}
+        for fold in r["folds"].values():
+            for variant, ranked in fold["ranked"].items():
+                for qi, top in zip(fold["test"], ranked):
+                    rel = {tuple(k) for k in questions[qi]["relevant"]}
+                    rows.setdefault(variant, []).append(score_one([keys[i] for i in top], rel))
+        f = r["figures"]
+        out[r["name"]] = {
+            "settings": {k: r["settings"][k] for k in ("layers", "dim", "heads", "max_len", "query_len")},
+            "parameters": f["parameters"], "mlm_steps": f["mlm_steps"], "mlm_epochs": f["mlm_epochs"],
+            "mlm_final_loss": f["mlm_final_loss"], "corpus_pair_steps": f["corpus_pairs"]["contrastive_steps"],
+            "fine_tune_steps": f["final"]["contrastive_steps"], "folds": len(r["folds"]), "seconds": r["seconds"],
+            "variants": {v: {"queries": len(x), **average(x)} for v, x in rows.items()}}
+    return out
+
+
+def export_model(final_pt: Path, out_dir: Path, *, cv: dict[str, Any] | None = None, command: str = "",
+                 data: dict | None = None) -> Path:
+    """A saved network (``NAME-final.pt``) → a model folder `corpus.charencoder` serves: int8 ONNX (the fp32 one
+    kept beside it for the latency table), vocabulary, card with the CV figures and the reference embeddings."""
+    import shutil
+    from dataclasses import asdict
+
+    import torch
+
+    from corpus.charencoder import CharVocab
+    from corpus.encoder_training import (
+        VERSION,
+        EncoderSettings,
+        export_onnx,
+        network_classes,
+        quantize_int8,
+        record_reference,
+    )
+
+    ckpt = torch.load(final_pt, map_location="cpu", weights_only=False)
+    known = set(EncoderSettings.__dataclass_fields__)
+    s = EncoderSettings(**{k: v for k, v in ckpt["settings"].items() if k in known})
+    vocab = CharVocab(ckpt["vocab"])
+    _, CharEncoder = network_classes()
+    model = CharEncoder(len(vocab), s)
+    model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    vocab.save(tmp / "vocab.json")
+    export_onnx(model, torch, tmp / "model-fp32.onnx", s)
+    quantize_int8(tmp / "model-fp32.onnx", tmp / "model-int8.onnx")
+    card = {"version": VERSION, "kind": "character transformer encoder (masked characters + contrastive), "
+                                        "trained on one GPU",
+            "command": command, "data": data or {}, "settings": asdict(s), "figures": ckpt["figures"],
+            "onnx": "model-int8.onnx", "default": False, "cv": cv or {}}
+    (tmp / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=1), encoding="utf-8")
+    record_reference(tmp)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.replace(out_dir)
+    return out_dir
+
+
 if __name__ == "__main__":
     import argparse
 
@@ -294,9 +366,29 @@ if __name__ == "__main__":
     p.add_argument("--bm25", required=True)
     p.add_argument("--folds", type=int, default=FOLDS)
     p.add_argument("--plan", default="{}")
+    p = sub.add_parser("report")
+    p.add_argument("--pack", default=".devdata/" + PACK_NAME)
+    p.add_argument("--results", nargs="+", required=True, help="NAME.json.xz files from train")
+    p.add_argument("--export", nargs="*", default=[], help="NAME-final.pt files to turn into model folders")
+    p.add_argument("--models-out", default=".devdata/models")
+    p.add_argument("--out", default="encoder-gpu.json")
     a = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if a.cmd == "train":
+    if a.cmd == "report":
+        table = score(Path(a.pack), [Path(x) for x in a.results])
+        Path(a.out).write_text(json.dumps(table, ensure_ascii=False, indent=1), encoding="utf-8")
+        for name, row in table.items():
+            for variant, m in row["variants"].items():
+                print(f"{name:6} {variant:16} R@10 {m['R@10']:.3f}  R@100 {m['R@100']:.3f}  MRR@10 {m['MRR@10']:.3f}")
+        for pt in a.export:
+            name = Path(pt).name.removesuffix("-final.pt")
+            folder = export_model(Path(pt), Path(a.models_out) / name, cv=table.get(name),
+                                  command="python -m evaluation.encoder_device train (one H200, 2026-11-30)",
+                                  data={"pre-training": "144,611 distinct article texts: ../shared/corpus/lawref "
+                                                        "(every version) + ../shared/corpus/xuzhou",
+                                        "questions": "stard_dev + stard_train (936) + xuzhou_dev (45)"})
+            print("exported", folder)
+    elif a.cmd == "train":
         train_all(Path(a.pack), a.names, Path(a.out), plan=json.loads(a.plan), folds=a.folds)
     elif a.cmd == "train-one":
         train_one(Path(a.pack), a.name, Path(a.out), bm25_path=Path(a.bm25), plan=json.loads(a.plan),
