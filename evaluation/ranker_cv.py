@@ -64,7 +64,7 @@ class SystemTrainer:
 
     def make_retriever(self, emb: Any, dense: Any) -> Any:
         return fold_retriever(self.runtime.index.articles, self.runtime.sparse_encoders, emb, dense,
-                              home_regions=self.home, stats=self.stats, encoder=self.runtime.encoder)
+                              home_regions=self.home, stats=self.stats)
 
     def fit(self, train: list[dict], test: list[dict]) -> tuple[Any, list[TrainingGroup], list[tuple]]:
         """(retriever for the test questions, training groups, test groups with their candidate keys)."""

@@ -93,10 +93,9 @@ class FoldEmbedder:
 
 
 def fold_retriever(store: Any, sparse_encoders: Sequence[Any], embedder: Any, dense: InMemoryDense, *,
-                   home_regions: Iterable[str], stats: RegulationStats, encoder: Any | None = None) -> HybridRetriever:
-    """A retriever whose dense side is one fold's model searched in memory (sparse side in the store; the
-    character `encoder`'s list, when given and in the index, from its named vector in the store)."""
-    r = HybridRetriever(store, sparse_encoders, embedder, use_dense=True, home_regions=home_regions, encoder=encoder)
+                   home_regions: Iterable[str], stats: RegulationStats) -> HybridRetriever:
+    """A retriever whose dense side is one fold's model searched in memory (sparse side in the store)."""
+    r = HybridRetriever(store, sparse_encoders, embedder, use_dense=True, home_regions=home_regions)
     r.dense_search = lambda vec, _flt, limit: dense.query(vec, limit)
     r.full_payloads = False
     r.use_ranker(None, stats)

@@ -465,7 +465,7 @@ class Runtime:
             ranker = train_ranker(questions, flt, fold_embedder=fold_embedder, progress=progress,
                                   make_retriever=lambda emb, dense: fold_retriever(
                                       self.index.articles, self.sparse_encoders, emb, dense, home_regions=home,
-                                      stats=stats, encoder=self.encoder))
+                                      stats=stats))
         else:  # lexical only, or a pretrained model that never saw the questions: the index's own candidates
             ranker = LearnedRanker.train([question_group(engine.retriever, q, flt)[0] for q in questions])
             ranker.card["dense_features"] = "in-sample (the dense model did not see the questions)"
