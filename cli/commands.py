@@ -51,9 +51,10 @@ def _effective(r) -> str:
     from service.listing import own_effective_date
 
     own = own_effective_date({"effective_date": r.effective_date, "version_date": r.version_date})
-    if own or not r.effective_date:
+    first = r.extra.get("first_effective_date") or (r.effective_date if not own else "")
+    if own or not first:
         return f"施行 {own or '?'}"
-    return f"首次施行 {r.effective_date}（本版施行日期原文未载明）"
+    return f"首次施行 {first}（本版施行日期原文未载明）"
 
 
 def _runtime(settings):

@@ -330,6 +330,7 @@ def build_regulation(converted: Any, *, source_path: str, sha256: str) -> Regula
     publish = _meta_date(meta.get("publish")) or last("公布", "发布")
     amended = last("修正", "修订")
     effective = _meta_date(meta.get("effective_date"))
+    first_effective = ""
     if not effective:
         pre_eff = last("施行") if "施行" in events else ""
         # 自公布之日起施行: the publication date; a national law is published (主席令) on the day it is adopted.
@@ -337,6 +338,11 @@ def build_regulation(converted: Any, *, source_path: str, sha256: str) -> Regula
         body_eff = effective_date_from_articles(parsed.articles, on_publish)
         # An amended text keeps its original 本法自…起施行 sentence: a later amendment's own 施行 wins.
         effective = max(pre_eff, body_eff) if pre_eff and body_eff else (pre_eff or body_eff)
+        if amended and effective and effective < amended:
+            # Every 施行 date the text states predates its latest 修正/修订: it is when the text first took effect,
+            # not this version (whose date is set by the amending decision, which the text does not carry). Kept
+            # as such; the version's own date stays unknown, so its validity starts at its version date.
+            first_effective, effective = effective, ""
     version = _meta_date(meta.get("publish")) or last("通过", "批准", "修正", "修订", "公布", "发布")
     if not version:
         m = re.search(r"[（(](\d{4})[-.年](\d{1,2})[-.月](\d{1,2})日?[）)]\s*$", Path(source_path).stem)
@@ -354,6 +360,8 @@ def build_regulation(converted: Any, *, source_path: str, sha256: str) -> Regula
         parsed.warnings.append(f"未知的时效性：{status}")
 
     extra: dict[str, Any] = {}
+    if first_effective:
+        extra["first_effective_date"] = first_effective
     if parsed.toc:
         extra["toc"] = parsed.toc
     if parsed.appendix:

@@ -54,6 +54,37 @@ class TestVersions:
         rec, hits = idx.article("徐州市安全生产条例", 2, as_of="2022-01-01")
         assert rec["version_date"] == "2019-11-29" and hits[0].payload["text"] == "旧第二条"
 
+    def test_amended_texts_that_only_state_the_first_date_get_their_own_windows(self, index):
+        # Two 修正 versions of a national law, each ending with the first version's 本法自2002年11月1日起施行:
+        # each version is in force from its own date, not both from 2002 (which left the older one no window).
+        from ingest.metadata import build_regulation
+
+        idx, writer = index
+
+        class Converted:
+            metadata: dict = {}
+            source_format = "md"
+            warnings: list = []
+
+            def __init__(self, text):
+                self.text = text
+
+        def law(amended: str, body: str):
+            text = (f"中华人民共和国某某法\n2002年6月29日第九届全国人民代表大会常务委员会第二十八次会议通过\n"
+                    f"{amended}第十二届全国人民代表大会常务委员会第十次会议《关于修改〈中华人民共和国某某法〉的决定》修正\n"
+                    f"第一条 {body}\n第二条 本法自2002年11月1日起施行。")
+            return build_regulation(Converted(text), source_path=f"某某法({amended}).md", sha256=amended)
+
+        old, new = law("2014年8月31日", "旧的规定。"), law("2021年6月10日", "新的规定。")
+        assert (old.effective_date, new.effective_date) == ("", "")
+        assert new.extra["first_effective_date"] == "2002-11-01"
+        writer.write(old)
+        writer.write(new)
+        rec, hits = idx.article("中华人民共和国某某法", 1, as_of="2016-01-01")
+        assert rec["version_date"] == "2014-08-31" and hits[0].payload["text"] == "旧的规定。"
+        rec, hits = idx.article("中华人民共和国某某法", 1, as_of="2022-01-01")
+        assert rec["version_date"] == "2021-06-10" and hits[0].payload["text"] == "新的规定。"
+
     def test_changed_file_with_same_version_replaces_exactly_its_points(self, index):
         idx, writer = index
         other = make_reg("徐州市质量促进条例", "2020-01-01", ["质量一", "质量二"])

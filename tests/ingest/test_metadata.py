@@ -48,7 +48,13 @@ class TestRealFiles:
         r = regulation(corpus_dir / "xuzhou" / "徐州市安全生产条例_2024修正.md", with_metadata=False)
         assert (r.level, r.region, r.office, r.status) == ("地方性法规", "徐州市", "徐州市人民代表大会常务委员会", "")
         assert r.version_date == "2024-11-28"  # the approval of the latest amendment
-        assert r.effective_date == "2020-01-01"  # all the text itself says
+        # All the text says is 本条例自2020年1月1日起施行: when it first took effect, not when this version did.
+        assert r.effective_date == "" and r.extra["first_effective_date"] == "2020-01-01"
+
+    def test_an_amended_national_law_does_not_take_its_first_versions_date(self, corpus_dir):
+        r = regulation(corpus_dir / "lawref" / "社会法" / "安全生产法(2021-06-10).md")
+        assert (r.amended_date, r.version_date) == ("2021-06-10", "2021-06-10")
+        assert r.effective_date == "" and r.extra["first_effective_date"] == "2002-11-01"
 
     def test_two_versions_get_distinct_version_ids(self, corpus_dir):
         old = regulation(corpus_dir / "xuzhou" / "徐州市安全生产条例_2019.md")
