@@ -3,19 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from corpus.errors import InvalidFilter, NotFound
 from corpus.feedback import FeedbackStore
 from corpus.training import question_records
+from tests.processes import finish, start, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 ANSWER = {"title": "徐州市养犬管理条例", "article_no": 18, "article_suffix": ""}
 
 
@@ -105,31 +101,18 @@ print(json.dumps(reviews))
 """
 
 
-def _python(snippet: str, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", snippet, *map(str, args)], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def _finish(proc: subprocess.Popen) -> str:
-    out, err = proc.communicate(timeout=120)  # a guard against a hang, not a timing assertion
-    assert proc.returncode == 0, err
-    return out
-
-
 def test_appends_and_reviews_from_several_processes_lose_nothing(tmp_path):
     """4 workers append 50 entries each while a fifth reviews: every entry is there once, every review holds."""
     workers, each = 4, 50
     ready, done = tmp_path / "ready", tmp_path / "done"
     data = tmp_path / "data"
-    reviewer = _python(REVIEWER, data, ready, done)
-    while not ready.exists():
-        assert reviewer.poll() is None, reviewer.communicate()[1]
-        time.sleep(0.01)
-    appenders = [_python(APPENDER, data, w, each) for w in range(workers)]
+    reviewer = start(REVIEWER, data, ready, done)
+    wait_for(ready, reviewer)
+    appenders = [start(APPENDER, data, w, each) for w in range(workers)]
     for proc in appenders:
-        _finish(proc)
+        finish(proc)
     done.touch()
-    reviews = json.loads(_finish(reviewer))
+    reviews = json.loads(finish(reviewer))
 
     store = FeedbackStore(data)
     text = store.path.read_text(encoding="utf-8")
