@@ -1,7 +1,9 @@
 """Users' feedback on search results: "this article answered my question" or "none of these".
 
 Kept durably in the data directory (`feedback/feedback.jsonl`, one JSON object a line, appended with fsync; a review
-rewrites the file atomically). Questions can hold personal data, so entries older than the retention period are
+rewrites the file atomically). Every append and every read-modify-write holds `feedback.jsonl.lock` (corpus.locking):
+the worker processes of `lawsearch serve --workers N` share the file, and an entry appended between another process's
+read and its replace would be lost. Questions can hold personal data, so entries older than the retention period are
 dropped on every write and read. An admin reviews entries (accept / reject); accepted ones become labelled questions
 (the format of ../shared/eval/*.jsonl) that `lawsearch train` folds into training, and that an admin can export.
 """
@@ -10,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import threading
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidFilter, NotFound
+from corpus.locking import FileLock
 
 FEEDBACK_DIR = "feedback"
 FEEDBACK_FILE = "feedback.jsonl"
@@ -75,12 +77,12 @@ def _article(value: Any, what: str) -> dict:
 
 
 class FeedbackStore:
-    """Append, list, review and export feedback entries in one data directory (thread-safe in one process)."""
+    """Append, list, review and export feedback entries in one data directory (safe across threads and processes)."""
 
     def __init__(self, data_dir: Path, *, retention_days: int = 180):
         self.path = Path(data_dir) / FEEDBACK_DIR / FEEDBACK_FILE
         self.retention_days = retention_days
-        self._lock = threading.Lock()
+        self._lock = FileLock(self.path)
 
     # -- reading ----------------------------------------------------------------------------------------------
     def _read(self) -> list[FeedbackEntry]:
@@ -105,6 +107,8 @@ class FeedbackStore:
     def entries(self, status: str | None = None) -> list[FeedbackEntry]:
         if status is not None and status not in STATUSES:
             raise InvalidFilter("反馈状态只能是 pending、accepted 或 rejected", detail=status)
+        if not self.path.is_file():
+            return []  # nothing to read: no lock file either (a read does not create the feedback folder)
         with self._lock:
             entries = self._kept(self._read())
         return [e for e in entries if status is None or e.status == status]
@@ -118,8 +122,7 @@ class FeedbackStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
-            for e in entries:
-                fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+            fh.writelines(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in entries)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(self.path)
@@ -167,4 +170,4 @@ class FeedbackStore:
         return "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in self.accepted_questions())
 
 
-__all__ = ["FeedbackEntry", "FeedbackStore", "STATUSES"]
+__all__ = ["STATUSES", "FeedbackEntry", "FeedbackStore"]

@@ -2,19 +2,20 @@
 普法方式, 重要时间节点, 完成标准.
 
 Defaults come from outreach/data/list_fields.json (per agency, then 'default'); an admin overrides any field for one
-agency and region, kept in <data_dir>/outreach_fields.json (`FieldStore`, written atomically). 普法内容 is always
-computed from the list's cards, never stored.
+agency and region, kept in <data_dir>/outreach_fields.json (`FieldStore`, written atomically under
+`outreach_fields.json.lock`, which the server's worker processes share). 普法内容 is always computed from the list's
+cards, never stored.
 """
 from __future__ import annotations
 
 import json
 import os
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from corpus.errors import InvalidFilter, LawSearchError
+from corpus.locking import FileLock
 from corpus.numerals import parse_label
 
 DEFAULTS_FILE = Path(__file__).resolve().parent / "data" / "list_fields.json"
@@ -88,7 +89,8 @@ class FieldStore:
 
     def __init__(self, data_dir: Path | str):
         self.path = Path(data_dir) / STORE_NAME
-        self._lock = threading.Lock()
+        # an flock, not only a thread lock: the API makes a store per request, and server workers are processes
+        self._lock = FileLock(self.path)
 
     @staticmethod
     def key(agency: str, region: str | None) -> str:
@@ -114,10 +116,7 @@ class FieldStore:
             data = self._read()
             current = {**(data.get(self.key(agency, region)) or {}), **checked}
             data[self.key(agency, region)] = current
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            self._write(data)
         return current
 
     def reset(self, agency: str, region: str | None) -> None:
@@ -125,9 +124,13 @@ class FieldStore:
         with self._lock:
             data = self._read()
             if data.pop(self.key(agency, region), None) is not None:
-                tmp = self.path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-                os.replace(tmp, self.path)
+                self._write(data)
+
+    def _write(self, data: dict[str, dict]) -> None:
+        """Replace the file atomically; the caller holds the lock (the temporary file's name is shared)."""
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 def content(doc: dict) -> list[str]:

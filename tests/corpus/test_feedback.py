@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 
 import pytest
 
 from corpus.errors import InvalidFilter, NotFound
 from corpus.feedback import FeedbackStore
 from corpus.training import question_records
+from tests.processes import finish, start, wait_for
 
 ANSWER = {"title": "徐州市养犬管理条例", "article_no": 18, "article_suffix": ""}
 
@@ -64,3 +66,63 @@ def test_a_line_cut_by_a_crash_does_not_hide_the_others(tmp_path):
     assert [e.id for e in store.entries()] == [kept.id, after.id]
     store.add("问题三", None)
     assert "\n\n" not in store.path.read_text(encoding="utf-8")  # a whole last line needs no new one
+
+
+# -- several server workers (`lawsearch serve --workers N`) share one data directory ----------------------------------
+
+APPENDER = """
+import sys
+from pathlib import Path
+from corpus.feedback import FeedbackStore
+store, worker = FeedbackStore(Path(sys.argv[1])), sys.argv[2]
+for j in range(int(sys.argv[3])):
+    store.add(f"并发问题 {worker}-{j}", None)
+"""
+
+REVIEWER = """
+import json, sys, time
+from pathlib import Path
+from corpus.feedback import FeedbackStore
+store, ready, done = FeedbackStore(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3])
+reviews = {}
+ready.touch()
+while True:
+    finished = done.exists()  # looked at before the pass, so a last pass follows the last append
+    pending = store.entries("pending")[:3]
+    for e in pending:
+        accept = len(reviews) % 2 == 0
+        store.review(e.id, accept=accept, reviewer="key-test")
+        reviews[e.id] = "accepted" if accept else "rejected"
+    if finished:
+        break
+    if not pending:
+        time.sleep(0.001)
+print(json.dumps(reviews))
+"""
+
+
+def test_appends_and_reviews_from_several_processes_lose_nothing(tmp_path):
+    """4 workers append 50 entries each while a fifth reviews: every entry is there once, every review holds."""
+    workers, each = 4, 50
+    ready, done = tmp_path / "ready", tmp_path / "done"
+    data = tmp_path / "data"
+    reviewer = start(REVIEWER, data, ready, done)
+    wait_for(ready, reviewer)
+    appenders = [start(APPENDER, data, w, each) for w in range(workers)]
+    for proc in appenders:
+        finish(proc)
+    done.touch()
+    reviews = json.loads(finish(reviewer))
+
+    store = FeedbackStore(data)
+    text = store.path.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    lines = [json.loads(line) for line in text.splitlines()]  # every line whole: no two appends interleaved
+    found = Counter(r["question"] for r in lines)
+    expected = Counter(f"并发问题 {w}-{j}" for w in range(workers) for j in range(each))
+    assert not expected - found, f"{sum((expected - found).values())} entries lost"
+    assert not found - expected, f"entries written twice or mangled: {found - expected}"
+    assert len({r["id"] for r in lines}) == workers * each
+    assert reviews, "the reviewer reviewed nothing: the test did not exercise a rewrite"
+    status = {e.id: e.status for e in store.entries()}
+    assert {i: status[i] for i in reviews} == reviews

@@ -3,11 +3,13 @@ edits kept in the data directory, checked field by field."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from corpus.errors import InvalidFilter
 from outreach.fields import FieldStore, default_fields, field_rows, list_fields
+from tests.processes import finish, start, wait_for
 
 DOC = {"agency": "应急管理", "region": "徐州市", "regions": ["全国", "江苏省", "徐州市"], "regulations": [
     {"title": "徐州市安全生产条例", "cards": [{"articles": ["第十八条", "第四十六条"]}, {"articles": ["第十四条", "第四十五条"]}]},
@@ -75,3 +77,62 @@ def test_an_unreadable_store_is_a_clear_error(tmp_path):
     with pytest.raises(LawSearchError) as err:
         FieldStore(tmp_path).get("应急管理", None)
     assert "普法清单字段文件无法读取" in err.value.message and err.value.path.endswith("outreach_fields.json")
+
+
+# -- several server workers (`lawsearch serve --workers N`) share one data directory ----------------------------------
+
+EDITOR = """
+import sys
+from pathlib import Path
+from outreach.fields import FieldStore
+store, worker = FieldStore(Path(sys.argv[1])), sys.argv[2]
+for j in range(int(sys.argv[3])):
+    store.put(f"机构{worker}", f"区{j}", {"audience": f"对象 {worker}-{j}"})
+"""
+
+RESETTER = """
+import sys
+from pathlib import Path
+from outreach.fields import FieldStore
+store, ready, done = FieldStore(Path(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3])
+rounds = 0
+ready.touch()
+while not done.exists():
+    store.put("重置机构", None, {"audience": f"第 {rounds} 次"})
+    store.reset("重置机构", None)
+    rounds += 1
+print(rounds)
+"""
+
+
+def test_edits_and_resets_from_several_processes_lose_nothing(tmp_path):
+    """4 workers store 25 agencies' edits each while a fifth edits and resets another: all 100 stay, the reset holds."""
+    workers, each = 4, 25
+    ready, done = tmp_path / "ready", tmp_path / "done"
+    data = tmp_path / "data"
+    data.mkdir()
+    resetter = start(RESETTER, data, ready, done)
+    wait_for(ready, resetter)
+    editors = [start(EDITOR, data, w, each) for w in range(workers)]
+    for proc in editors:
+        finish(proc)
+    done.touch()
+    assert int(finish(resetter)) > 0
+
+    stored = json.loads((data / "outreach_fields.json").read_text(encoding="utf-8"))
+    expected = {f"机构{w}|区{j}": {"audience": f"对象 {w}-{j}"} for w in range(workers) for j in range(each)}
+    lost = sorted(set(expected) - set(stored))
+    assert not lost, f"{len(lost)} edits lost"
+    assert stored == expected  # and the last reset of 重置机构 holds
+
+
+def test_edits_from_several_threads_each_with_its_own_store_lose_nothing(tmp_path):
+    """The API makes a FieldStore per request, so concurrent requests of one worker hold different stores."""
+    def edit(worker: int) -> None:
+        for j in range(25):
+            FieldStore(tmp_path).put(f"机构{worker}", f"区{j}", {"audience": f"对象 {worker}-{j}"})
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(edit, range(4)))
+    stored = json.loads((tmp_path / "outreach_fields.json").read_text(encoding="utf-8"))
+    assert stored == {f"机构{w}|区{j}": {"audience": f"对象 {w}-{j}"} for w in range(4) for j in range(25)}
