@@ -144,3 +144,9 @@ class Citation:
 
             out += f"第（{int_to_cn(self.item_no)}）项"
         return out
+
+
+def own_effective_date(rec: dict) -> str:
+    """The version's own 施行 date, or "" when the one read from its text predates the version (the first version's)."""
+    effective, version = rec.get("effective_date") or "", rec.get("version_date") or ""
+    return effective if effective and (not version or effective >= version) else ""

@@ -23,7 +23,8 @@ def regulation_record(reg: Regulation) -> dict[str, Any]:
                aliases=sorted(title_aliases(reg.title) | title_aliases(reg.short_title)),
                history=reg.history, preamble=reg.preamble, warnings=reg.warnings,
                article_count=len({(a.article_no, a.article_suffix) for a in reg.articles}),
-               agencies=sorted(reg.extra.get("agencies", [])))
+               agencies=sorted(reg.extra.get("agencies", [])),
+               first_effective_date=reg.extra.get("first_effective_date", ""))
     return rec
 
 

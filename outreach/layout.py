@@ -50,6 +50,8 @@ def version_line(reg: dict) -> str:
         bits.append(f"版本 {reg['version_date']}")
     if reg.get("effective_date"):
         bits.append(f"施行 {reg['effective_date']}")
+    elif reg.get("first_effective_date"):
+        bits.append(f"首次施行 {reg['first_effective_date']}（本版施行日期原文未载明）")
     return " · ".join(b for b in bits if b)
 
 

@@ -8,7 +8,7 @@ Dates: a text amended later still ends with the first version's "本法自2002�
 version's own: only one on or after the version's own date."""
 from __future__ import annotations
 
-from corpus.model import LEVELS
+from corpus.model import LEVELS, own_effective_date
 from corpus.regions import applicable_regions
 
 
@@ -24,12 +24,6 @@ def regulation_order(rows: list[dict], home_region: str | None) -> list[dict]:
                 r.get("title") or "", r.get("version_date") or "")
 
     return sorted(rows, key=key)
-
-
-def own_effective_date(rec: dict) -> str:
-    """The version's own 施行 date, or "" when the one read from its text predates the version (the first version's)."""
-    effective, version = rec.get("effective_date") or "", rec.get("version_date") or ""
-    return effective if effective and (not version or effective >= version) else ""
 
 
 __all__ = ["own_effective_date", "regulation_order"]

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api", tags=["regulations"], responses=ERROR_RESPONSE
 
 VERSION_FIELDS = ("regulation_id", "version_id", "title", "short_title", "level", "region", "office", "status",
                   "version_date", "effective_date", "publish_date", "adopted_date", "amended_date", "is_current",
-                  "superseded_by", "valid_from", "valid_to", "article_count", "history", "agencies",
+                  "superseded_by", "valid_from", "valid_to", "article_count", "history", "agencies", "first_effective_date",
                   "source_format", "has_articles", "sha256", "ingested_at")
 ARTICLE_FIELDS = ("regulation_id", "version_id", "title", "short_title", "article_no", "article_suffix", "label",
                   "headings", "text", "clauses", "level", "region", "version_date", "effective_date", "status",

@@ -457,7 +457,8 @@ async function showReg(regId, params) {
       el("ul", { class: "versions" }, d.versions.map((v) => el("li", {},
         el("a", { href: `#/reg/${encodeURIComponent(regId)}?version_id=${encodeURIComponent(v.version_id)}` },
           versionName(v)),
-        v.own_effective_date ? ` · 自 ${v.own_effective_date} 起施行` : ""))),
+        v.own_effective_date ? ` · 自 ${v.own_effective_date} 起施行`
+          : v.first_effective_date ? ` · 首次施行 ${v.first_effective_date}（本版施行日期原文未载明）` : ""))),
       el("h3", {}, `目录（${d.version_date || ""}版）`),
       ...groups.map((g) => el("div", { class: "toc-group" },
         g.key ? el("h4", {}, g.key) : null,

@@ -260,3 +260,13 @@ def test_the_docx_carries_the_fields_of_the_list(index):
     assert rows["责任单位"] == "徐州市应急管理局" and "6月：安全生产月" in rows["重要时间节点"]
     assert rows["普法内容"].startswith("《中华人民共和国安全生产法》第二十条")
     assert all(rows[k] for k in ("普法对象", "普法方式", "完成标准"))
+
+
+def test_a_version_line_never_gives_the_first_versions_date_as_this_ones():
+    from outreach.layout import version_line
+
+    amended = {"level": "法律", "region": "全国", "version_date": "2021-06-10", "effective_date": "",
+               "first_effective_date": "2002-11-01"}
+    assert version_line(amended) == "法律 · 全国 · 版本 2021-06-10 · 首次施行 2002-11-01（本版施行日期原文未载明）"
+    own = {"level": "地方性法规", "region": "徐州市", "version_date": "2024-12-09", "effective_date": "2025-02-01"}
+    assert version_line(own) == "地方性法规 · 徐州市 · 版本 2024-12-09 · 施行 2025-02-01"
