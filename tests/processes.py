@@ -27,3 +27,16 @@ def wait_for(path: Path, proc: subprocess.Popen) -> None:
     while not path.exists():
         assert proc.poll() is None, proc.communicate()[1]
         time.sleep(0.01)
+
+
+def run_beside(snippet: str, data: Path, workers: list[tuple[str, tuple]], tmp: Path) -> str:
+    """Start `snippet data ready done`, wait until it is running, run every worker `(snippet, args)` to the end beside
+    it, then tell it to stop (the file `done`) and return its output."""
+    ready, done = tmp / "ready", tmp / "done"
+    main = start(snippet, data, ready, done)
+    wait_for(ready, main)
+    procs = [start(s, *args) for s, args in workers]
+    for proc in procs:
+        finish(proc)
+    done.touch()
+    return finish(main)

@@ -10,7 +10,7 @@ import pytest
 from corpus.errors import InvalidFilter, NotFound
 from corpus.feedback import FeedbackStore
 from corpus.training import question_records
-from tests.processes import finish, start, wait_for
+from tests.processes import run_beside
 
 ANSWER = {"title": "徐州市养犬管理条例", "article_no": 18, "article_suffix": ""}
 
@@ -104,15 +104,8 @@ print(json.dumps(reviews))
 def test_appends_and_reviews_from_several_processes_lose_nothing(tmp_path):
     """4 workers append 50 entries each while a fifth reviews: every entry is there once, every review holds."""
     workers, each = 4, 50
-    ready, done = tmp_path / "ready", tmp_path / "done"
     data = tmp_path / "data"
-    reviewer = start(REVIEWER, data, ready, done)
-    wait_for(ready, reviewer)
-    appenders = [start(APPENDER, data, w, each) for w in range(workers)]
-    for proc in appenders:
-        finish(proc)
-    done.touch()
-    reviews = json.loads(finish(reviewer))
+    reviews = json.loads(run_beside(REVIEWER, data, [(APPENDER, (data, w, each)) for w in range(workers)], tmp_path))
 
     store = FeedbackStore(data)
     text = store.path.read_text(encoding="utf-8")

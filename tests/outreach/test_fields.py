@@ -9,7 +9,7 @@ import pytest
 
 from corpus.errors import InvalidFilter
 from outreach.fields import FieldStore, default_fields, field_rows, list_fields
-from tests.processes import finish, start, wait_for
+from tests.processes import run_beside
 
 DOC = {"agency": "应急管理", "region": "徐州市", "regions": ["全国", "江苏省", "徐州市"], "regulations": [
     {"title": "徐州市安全生产条例", "cards": [{"articles": ["第十八条", "第四十六条"]}, {"articles": ["第十四条", "第四十五条"]}]},
@@ -108,16 +108,9 @@ print(rounds)
 def test_edits_and_resets_from_several_processes_lose_nothing(tmp_path):
     """4 workers store 25 agencies' edits each while a fifth edits and resets another: all 100 stay, the reset holds."""
     workers, each = 4, 25
-    ready, done = tmp_path / "ready", tmp_path / "done"
     data = tmp_path / "data"
     data.mkdir()
-    resetter = start(RESETTER, data, ready, done)
-    wait_for(ready, resetter)
-    editors = [start(EDITOR, data, w, each) for w in range(workers)]
-    for proc in editors:
-        finish(proc)
-    done.touch()
-    assert int(finish(resetter)) > 0
+    assert int(run_beside(RESETTER, data, [(EDITOR, (data, w, each)) for w in range(workers)], tmp_path)) > 0
 
     stored = json.loads((data / "outreach_fields.json").read_text(encoding="utf-8"))
     expected = {f"机构{w}|区{j}": {"audience": f"对象 {w}-{j}"} for w in range(workers) for j in range(each)}
