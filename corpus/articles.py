@@ -9,19 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from corpus.numerals import ITEM_RE
 from corpus.store import Hit
 from corpus.titles import normalize_title
 
 
 def merge_clauses(parts: list[list[dict]]) -> list[dict]:
     """The 款 of an article split into parts: a part that starts inside a 款 (its first clause has no text of
-    its own, only 项) continues the previous part's last 款, so 款 numbers stay those of the article."""
+    its own, only 项) continues the previous part's last 款, so 款 numbers stay those of the article; a part that
+    starts inside a 项 (its first lines are that 项's 目: 1. …) continues that 项, so 项 numbers stay too."""
     out: list[dict] = []
     for i, clauses in enumerate(parts):
         for j, cl in enumerate(clauses):
             if i > 0 and j == 0 and out and not (cl.get("text") or "").strip():
                 last = out[-1]
-                out[-1] = {"text": last.get("text", ""), "items": list(last.get("items") or []) + list(cl.get("items") or [])}
+                items = list(last.get("items") or [])
+                more = list(cl.get("items") or [])
+                while more and items and ITEM_RE.match(items[0]) and not ITEM_RE.match(more[0]):
+                    items[-1] = items[-1] + "\n" + more.pop(0)
+                out[-1] = {"text": last.get("text", ""), "items": items + more}
                 continue
             out.append({"text": cl.get("text", ""), "items": list(cl.get("items") or [])})
     return out

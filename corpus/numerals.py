@@ -90,6 +90,8 @@ def article_label(article_no: int, suffix: str = "") -> str:
 # ---- the article-label grammar: 第二十条, 第二十条之一 (written once; citations, links and routes use it) ----------
 #: The 之一/之二 suffix of an article inserted by an amendment.
 SUFFIX_RE = r"之[一二三四五六七八九十]+"
+#: A 项 line: （一）… / (一)…
+ITEM_RE = re.compile(r"^[（(]\s*[一二三四五六七八九十]+\s*[）)]")
 #: An article label: 第<numeral>条 with an optional 之X suffix (groups `no` and `suffix`).
 LABEL_RE = rf"第(?P<no>{NUMERAL_RE})条(?P<suffix>{SUFFIX_RE})?"
 _LABEL = re.compile(rf"^{LABEL_RE}$")

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from corpus.model import Article, Clause
-from corpus.numerals import NUMERAL_RE, cn_to_int
+from corpus.numerals import ITEM_RE, NUMERAL_RE, cn_to_int
 from corpus.titles import normalize_title
 
 __all__ = ["ParsedStructure", "parse_structure", "normalize_heading", "is_item_line", "is_subitem_line",
@@ -35,7 +35,6 @@ _PAGE_NO_RE = re.compile(
     r"^(?:[─—\-－–_~〜·•]+\s*\d{1,4}\s*[─—\-－–_~〜·•]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|\d{1,4}|[─—\-－–]\s*\d{1,4})$")
 _TOC_LEADER_RE = re.compile(r"[\s.．·…⋯_]{3,}\d*$|\s+\d{1,4}$")
-ITEM_RE = re.compile(rf"^[（(]\s*[{_CN_SMALL}]+\s*[）)]")
 SUBITEM_RE = re.compile(r"^(?:\d{1,3}|[０-９]{1,3})\s*[.．、](?!\d)|^[（(]\s*\d{1,3}\s*[）)]|^[①-⑳⑴-⒇]")
 _SENTENCE_END = "。；：！？”」…）)"
 _HEADING_FORBIDDEN = re.compile(r"[。；：，,;:!?！？\d０-９]")
@@ -98,14 +97,14 @@ def is_subitem_line(line: str) -> bool:
 
 def clauses_from_lines(lines: list[str]) -> list[Clause]:
     """款 from an article's lines: each line is a 款, except 项 lines (items of the 款 before them) and 目 lines
-    (kept inside the item before them, or items themselves when the 款 has no 项)."""
+    (kept inside the 项 before them, or items themselves when no 项 precedes them)."""
     clauses: list[Clause] = []
     for line in lines:
         if is_item_line(line) and clauses:
             clauses[-1].items.append(line)
         elif is_subitem_line(line) and clauses:
             last = clauses[-1]
-            if last.items and is_item_line(last.items[0]):
+            if last.items and is_item_line(last.items[-1]):  # the 目 of the 项 before them
                 last.items[-1] = last.items[-1] + "\n" + line
             else:
                 last.items.append(line)

@@ -18,6 +18,25 @@ def test_parts_of_a_split_article_keep_clause_numbers():
     assert parts[0][0]["items"] == ["（一）甲；", "（二）乙；"]  # inputs untouched
 
 
+def test_a_part_that_starts_inside_an_item_continues_that_item(corpus_dir):
+    """《机动车登记规定》第八十九条: 项 with 目 (1. 2. …) long enough to be cut inside a 项's 目. Read back, the
+    article has its three 项 with their 目, as parsed whole (the answers quoted a 目 as 第（三）项)."""
+    from dataclasses import asdict
+
+    from ingest.pipeline import parse_files
+    from ingest.split import split_long_articles
+
+    path = next((corpus_dir / "lawref" / "部门规章").glob("*/机动车登记规定*.md"))
+    regs, _ = parse_files([path])
+    art = next(a for a in regs[0].articles if a.article_no == 89)
+    parts = split_long_articles([art])
+    assert len(parts) > 2  # cut inside the 目 of 第（二）项, and of 第（三）项
+    merged = merge_clauses([[asdict(c) for c in p.clauses] for p in parts])
+    assert merged == [asdict(c) for c in art.clauses]
+    assert [i.split("\n")[0] for i in merged[0]["items"]] == ["（一）机动车所有人包括拥有机动车的个人或者单位。",
+                                                              "（二）身份证明：", "（三）住所："]
+
+
 def test_record_joins_parts_in_part_order_whatever_order_they_come_in():
     second = _part(18, 1, "（三）丙；\n盲人可以携带导盲犬。",
                    [{"text": "", "items": ["（三）丙；"]}, {"text": "盲人可以携带导盲犬。", "items": []}],
