@@ -611,7 +611,9 @@ class AnswerComposer:
             terms = []  # one content word in a long question says too little to pick an article by
         weights = term_weights(terms, [c for h in hits for c in hit_contexts(h)])
         scored = [(self.relevance(h, terms, cited, weights), h) for h in hits]
-        chosen = self.choose(scored, cited, [] if cited else self.trusted(question, first, mode))
+        # The glossary's statutory words for the question's lay words count as the question's own (噪音 → 噪声).
+        chosen = self.choose(scored, cited, [] if cited else self.trusted(
+            " ".join([question, *query.expansion]), first, mode))
         if not chosen:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
 

@@ -43,8 +43,8 @@ class Glossary:
                 continue
             lay = cols[0].strip()
             _add(retrieval, lay, _words(cols[1]))
-            if len(cols) > 2:
-                _add(answer, lay, _words(cols[2]))
+            # The answer column left out: the composer reads the lay word as its retrieval words.
+            _add(answer, lay, _words(cols[2] if len(cols) > 2 else cols[1]))
         ordered = sorted(retrieval.items(), key=lambda kv: (-len(kv[0]), kv[0]))
         return cls(tuple((k, tuple(v)) for k, v in ordered), {k: tuple(v) for k, v in answer.items()})
 

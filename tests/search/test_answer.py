@@ -191,3 +191,27 @@ def test_a_cited_clause_or_item_is_quoted_alone(dog_hits, safety_hits):
     assert [s.citation for s in a.statements] == ["《徐州市安全生产条例》第二十条第二款"]
     a = AnswerComposer(canned([safety_hits["第二十条"]])).answer("徐州市安全生产条例第二十条第九款")
     assert len(a.statements) == 2  # no 第九款: the whole article
+
+
+def test_a_lay_word_that_the_glossary_turns_into_the_statutes_word_counts_as_shared_with_the_first_hit():
+    """噪音 (everyday) vs 噪声 (statute): the semantic ranking's first hit shares only one character with the question
+    but the glossary's word for it whole, so it is quoted rather than refused."""
+
+    class SemanticIndex:  # stands in for the index: only says it holds dense vectors; articles come whole
+        def layout(self):
+            return type("Layout", (), {"dense": {"dense": 200}})()
+
+        articles = None
+
+    article = {"regulation_id": "r", "version_id": "v", "title": "中华人民共和国民法典", "article_no": 294,
+               "article_suffix": "", "label": "第二百九十四条", "headings": ["第七章 相邻关系"], "is_penalty": False,
+               "text": "不动产权利人不得违反国家规定弃置固体废物，排放大气污染物、水污染物、土壤污染物、噪声、光辐射、"
+                       "电磁辐射等有害物质。", "clauses": [], "citation": "《中华人民共和国民法典》第二百九十四条",
+               "score": 1.0, "snippet": "", "level": "法律", "region": "全国", "is_current": True}
+
+    def search(query, *, top_k=10, filters=None):
+        return {"query": query, "mode": "hybrid (dense + learned ranker)", "hits": [article]}
+
+    ans = AnswerComposer(search, index=SemanticIndex()).answer("邻居家的噪音太大影响休息怎么办")
+    assert ans.grounded and ans.statements[0].citation.startswith("《中华人民共和国民法典》第二百九十四条")
+    assert ans.statements[0].quote in article["text"]

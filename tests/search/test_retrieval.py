@@ -145,6 +145,14 @@ def test_glossary_expands_longest_terms_without_duplicates():
     assert g.expand("房东不退押金").startswith("房东不退押金 ")
 
 
+def test_the_composer_reads_a_lay_word_as_its_retrieval_words_unless_told_otherwise(tmp_path):
+    path = tmp_path / "glossary.tsv"
+    path.write_text("# comment\n噪音\t噪声\n遛狗\t携犬外出\t携犬|犬\n狗\t\t犬\n", encoding="utf-8")
+    g = Glossary.load(path)
+    assert g.synonyms == {"噪音": ("噪声",), "遛狗": ("携犬", "犬"), "狗": ("犬",)}
+    assert g.terms_for("邻居噪音") == ["噪声"] and g.terms_for("狗") == []
+
+
 def test_fuse_collapses_parts_and_applies_kind_prior():
     r = HybridRetriever.__new__(HybridRetriever)
     r.dense_weight, r.level_weights, r.regulation_weight, r.regulation_top = 0.0, {}, 0.0, 3
