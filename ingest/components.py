@@ -18,6 +18,7 @@ from corpus.hashing import sha256_file
 from corpus.model import Regulation
 from ingest.converters import ConvertLimits
 from ingest.files import failure
+from ingest.parser_version import parsed_by_current
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class ChangeDetector:
                                                           path=str(path))))
                 continue
             rec = self.index.version_by_sha(sha) if self.index is not None else None
+            if not parsed_by_current(rec):
+                rec = None  # parsed by an older parser: parse it again
             (unchanged if rec else changed).append({"path": str(path), "sha256": sha,
                                                     "version_id": rec["version_id"] if rec else None})
         return {"changed": changed, "unchanged": unchanged, "failures": failures}

@@ -10,6 +10,7 @@ from corpus.index import ArticleIndex, WriteResult, point_id
 from corpus.model import Article, Regulation
 from corpus.store import PointRecord
 from corpus.titles import normalize_title, title_aliases
+from ingest.parser_version import PARSER_VERSION
 
 REGULATION_FIELDS = ("title", "short_title", "level", "region", "office", "status", "version_date",
                      "effective_date", "publish_date", "adopted_date", "amended_date", "source_path", "source_format",
@@ -24,7 +25,7 @@ def regulation_record(reg: Regulation) -> dict[str, Any]:
                history=reg.history, preamble=reg.preamble, warnings=reg.warnings,
                article_count=len({(a.article_no, a.article_suffix) for a in reg.articles}),
                agencies=sorted(reg.extra.get("agencies", [])),
-               first_effective_date=reg.extra.get("first_effective_date", ""))
+               first_effective_date=reg.extra.get("first_effective_date", ""), parser_version=PARSER_VERSION)
     return rec
 
 

@@ -21,6 +21,7 @@ from corpus.encoders import default_sparse_encoders, document_text
 from corpus.index import ArticleIndex
 from corpus.store import open_store
 from ingest.converters import ConvertLimits
+from ingest.parser_version import parsed_by_current
 from service.wording import retrieval_words
 
 log = logging.getLogger(__name__)
@@ -263,7 +264,8 @@ class Runtime:
         if not self.index.exists() or self.index.version_records(state="pending") or self.encoder_stale():
             return None
         files, failed = find_files(paths)
-        if not files or failed or not all(self.index.version_by_sha(sha256_file(f)) for f in files):
+        if not files or failed or not all(parsed_by_current(self.index.version_by_sha(sha256_file(f)))
+                                          for f in files):
             return None
         dense = self.embedder.description if self.embedder is not None else "dense: none (lexical only)"
         return IngestSummary(files=len(files), unchanged=len(files), dense=dense,

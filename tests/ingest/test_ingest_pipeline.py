@@ -109,6 +109,37 @@ class TestIngestCorpus:
         assert index_state(data) == before
 
 
+def test_files_parsed_by_an_older_parser_are_parsed_again(tmp_path, corpus_dir):
+    """A version written before the parser changed (its record says parser 1, or nothing) is not 'unchanged':
+    the next ingest parses its file again and rewrites it; the others stay skipped."""
+    from corpus.index import version_point_id
+    from corpus.store import PointRecord
+    from ingest.parser_version import PARSER_VERSION
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("徐州市质量促进条例.md", "徐州市养犬管理条例_2023修正.md"):
+        shutil.copy(corpus_dir / "xuzhou" / name, src / name)
+    data = tmp_path / "data"
+    cli(data, "ingest", str(src), "--no-train")
+    rt = runtime(data)
+    try:
+        rec = next(r for r in rt.index.regulations() if r["title"] == "徐州市质量促进条例")
+        assert rec["parser_version"] == PARSER_VERSION
+        older = {k: v for k, v in rec.items() if k != "parser_version"}  # as an older parser left it
+        rt.index.versions_store.upsert([PointRecord(id=version_point_id(rec["version_id"]), payload=older)])
+    finally:
+        rt.close()
+    summary = json.loads(cli(data, "ingest", str(src), "--json", "--no-train").stdout)
+    assert summary["regulations"] == 1 and summary["unchanged"] == 1
+    rt = runtime(data)
+    try:
+        recs = {r["title"]: r for r in rt.index.regulations()}
+        assert {r["parser_version"] for r in recs.values()} == {PARSER_VERSION} and len(recs) == 2
+    finally:
+        rt.close()
+
+
 class TestReplaceAndFailures:
     def test_edited_copy_replaces_exactly_that_regulation(self, tmp_path, corpus_dir):
         src = tmp_path / "src"
