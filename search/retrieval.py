@@ -117,6 +117,29 @@ class RerankFields:
                 out[i] = row
         return out
 
+    def fill(self, hits: Iterable[Hit]) -> bool:
+        """Give each hit its row as payload, in place (the hits must be the caller's own: the store's, fresh per
+        query); a hit whose point is no longer in the store keeps an empty payload. False when there was one."""
+        gen = self.store.generation
+        rows = self._current()
+        missing = []
+        for h in hits:
+            row = rows.get(h.id)
+            if row is None:
+                missing.append(h)
+            else:
+                h.payload = row
+        if not missing:
+            return True
+        got = self.store.retrieve(list(dict.fromkeys(h.id for h in missing)), fields=list(self.fields))
+        fetched = {g.id: self._row(g.payload) for g in got}
+        with self._lock:
+            if self.store.generation == gen and rows is self._rows:
+                rows.update(fetched)
+        for h in missing:
+            h.payload = fetched.get(h.id) or {}
+        return len(fetched) == len({h.id for h in missing})
+
     def items(self) -> tuple[list[str], list[dict]]:
         """The ids and rows held now."""
         rows = dict(self._current())
@@ -455,15 +478,10 @@ class HybridRetriever:
 
     def _with_fields(self, results: list[tuple[str, list[Hit]]]) -> list[tuple[str, list[Hit]]]:
         """Candidates without payload get their re-ranking fields from the table."""
-        bare = [h.id for _, hits in results for h in hits if not h.payload]
-        if not bare:
-            return results
-        table = self.fields_table().payloads(bare)
+        bare = [h for _, hits in results for h in hits if not h.payload]
         # The store's hits are this query's own: they take their row in place (a new Hit each cost ≈0.3 ms a query).
-        for _, hits in results:
-            for h in hits:
-                if not h.payload:
-                    h.payload = table.get(h.id) or {}
+        if not bare or self.fields_table().fill(bare):
+            return results
         return [(kind, [h for h in hits if h.payload]) for kind, hits in results]
 
     # -- the learned ranker ------------------------------------------------------------------------------------
