@@ -177,7 +177,7 @@ class CandidateColumns:
     encoder_rank: np.ndarray
 
     @classmethod
-    def of(cls, candidates: Sequence[Candidate]) -> "CandidateColumns":
+    def of(cls, candidates: Sequence[Candidate]) -> CandidateColumns:
         def scores(name: str) -> np.ndarray:
             return np.array([np.nan if getattr(c, name) is None else getattr(c, name) for c in candidates],
                             dtype=np.float64)

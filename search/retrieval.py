@@ -463,7 +463,7 @@ class HybridRetriever:
         ids, payloads = c.ids, c.payload_list
         return [(ids[i], float(score[i]), payloads[i]) for i in order.tolist()]
 
-    def _fused_order(self, c: "HybridRetriever._Candidates") -> tuple[np.ndarray, np.ndarray]:
+    def _fused_order(self, c: HybridRetriever._Candidates) -> tuple[np.ndarray, np.ndarray]:
         """`fuse` as arrays: candidate positions best first, and every candidate's fused score."""
         w = self.dense_weight if c.dense else 0.0
         score = self._scores(c, w)
@@ -498,7 +498,7 @@ class HybridRetriever:
         if self.fields[: len(wanted)] != wanted:
             self.fields = wanted + [f for f in self.fields if f not in wanted]
 
-    def _pool_columns(self, c: "HybridRetriever._Candidates", pool: np.ndarray, fused: np.ndarray,
+    def _pool_columns(self, c: HybridRetriever._Candidates, pool: np.ndarray, fused: np.ndarray,
                       payloads: list[dict]) -> CandidateColumns:
         """The candidates at positions `pool` (fused order) with their per-list scores and ranks."""
         lists = {kind: c.list_columns(kind) for kind in ("sparse", "dense", "encoder")}
@@ -547,7 +547,7 @@ class HybridRetriever:
             points.epoch = epoch
         return points
 
-    def _ranked(self, query: str, flags: dict[str, bool] | None, c: "HybridRetriever._Candidates",
+    def _ranked(self, query: str, flags: dict[str, bool] | None, c: HybridRetriever._Candidates,
                 top_k: int) -> list[tuple[str, float, dict]]:
         """The first `top_k` fused candidates, the first `ranker_pool` re-ordered by the ranker. Their score is the
         ranker's, shifted above 1; the candidates below the pool keep their fused score halved (below 0.65), so
