@@ -205,7 +205,8 @@ class PointFeatures:
     """The per-candidate part of the features: the point columns, the keys of its regulation and its headings.
 
     With `cache` (the retriever's, one per stats and jurisdiction) a payload's part is computed once and kept by
-    the payload object's identity: sound for the retriever's field-table rows, which are never changed once made.
+    the payload object's identity: sound for the retriever's field-table rows, which are never changed once made
+    (≈30 MB for the 150k-article index, against ≈1.5 ms of a query's CPU to build the features row by row).
     """
 
     def __init__(self, stats: RegulationStats, where: Jurisdiction, *, cache: bool = False,
