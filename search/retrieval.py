@@ -42,8 +42,8 @@ import numpy as np
 
 from corpus.store import ArticleStore, FilterSpec, Hit
 from search.query import analyse
-from search.ranker import (FEATURE_FIELDS, Candidate, Jurisdiction, LearnedRanker, RegulationStats, bigrams,
-                           build_features)
+from search.ranker import (FEATURE_FIELDS, Candidate, CandidateColumns, Jurisdiction, LearnedRanker, PointFeatures,
+                           RegulationStats, bigrams, build_features, feature_matrix)
 
 #: Score factor per regulation level (others 1.0).
 DEFAULT_LEVEL_WEIGHTS = {"地方性法规": 0.5, "地方政府规章": 0.5, "自治条例和单行条例": 0.5, "部门规章": 0.5,
@@ -117,6 +117,34 @@ class RerankFields:
                 out[i] = row
         return out
 
+    def fill(self, hits: Iterable[Hit]) -> bool:
+        """Give each hit its row as payload, in place (the hits must be the caller's own: the store's, fresh per
+        query); a hit whose point is no longer in the store keeps an empty payload. False when there was one."""
+        gen = self.store.generation
+        rows = self._current()
+        missing = []
+        for h in hits:
+            row = rows.get(h.id)
+            if row is None:
+                missing.append(h)
+            else:
+                h.payload = row
+        if not missing:
+            return True
+        got = self.store.retrieve(list(dict.fromkeys(h.id for h in missing)), fields=list(self.fields))
+        fetched = {g.id: self._row(g.payload) for g in got}
+        with self._lock:
+            if self.store.generation == gen and rows is self._rows:
+                rows.update(fetched)
+        for h in missing:
+            h.payload = fetched.get(h.id) or {}
+        return len(fetched) == len({h.id for h in missing})
+
+    def items(self) -> tuple[list[str], list[dict]]:
+        """The ids and rows held now."""
+        rows = dict(self._current())
+        return list(rows), list(rows.values())
+
     def warm(self, batch: int = 4096) -> int:
         """Read every point's fields (call once at start-up, e.g. in a background thread); returns the rows held."""
         gen = self.store.generation
@@ -129,6 +157,78 @@ class RerankFields:
                 chunk = []
         self._remember(rows, chunk, gen)
         return len(self._rows)
+
+
+class PointKeys:
+    """What fusion needs of each candidate: its prior and codes for its regulation, its article and the article
+    part it is, computed once per point and payload object (the field table's rows are never changed; a point whose
+    payload is another object is computed anew), for one set of prior weights, and held in one array indexed by a
+    slot per point. Codes are equal exactly where the keys are; part −1: a point that keys alone. Measured on the
+    150k-article index: computed per candidate they cost ≈1.5 ms of a query's CPU, looked up ≈0.8 ms; held for every
+    point (`HybridRetriever.warm`) they take ≈70 MB."""
+
+    def __init__(self, level_weights: dict, kind_weights: dict, home_regions: frozenset[str]):
+        self.signature = (tuple(level_weights.items()), tuple(kind_weights.items()), home_regions)
+        self.level_weights, self.kind_weights, self.home_regions = level_weights, kind_weights, home_regions
+        self.epoch: int | None = None  # the field table's, when made (HybridRetriever.point_keys)
+        self._slot: dict[str, int] = {}  # point id → slot
+        self._payload: list[dict] = []  # slot → the payload object its keys were computed from
+        self._keys = np.empty((1024, 4), dtype=np.float64)  # slot → (prior, regulation, article, part)
+        self._codes: dict[tuple, int] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._payload)
+
+    def _code(self, key: tuple) -> int:
+        code = self._codes.get(key)
+        if code is None:
+            code = self._codes.setdefault(key, len(self._codes))
+        return code
+
+    def _keys_of(self, p: dict) -> tuple[float, int, int, int]:
+        lw, kw, home = self.level_weights, self.kind_weights, self.home_regions
+        prior = 1.0
+        if lw or kw:
+            level = 1.0 if (home and p.get("region") in home) else lw.get(p.get("level", ""), 1.0)
+            prior = level * kw.get(p.get("kind", ""), 1.0)
+        r = p.get("regulation_id") or p.get("title_key")
+        no, suffix = p.get("article_no"), p.get("article_suffix", "")
+        vid = p.get("version_id")
+        # Parts of one long article (same version) share a key; anything else keys alone.
+        part = self._code(("part", vid, p.get("kind"), no, suffix)) if vid is not None and no is not None else -1
+        return prior, self._code(("reg", r)), self._code(("art", r, no, suffix)), part
+
+    def rows(self, ids: Sequence[str], payloads: Sequence[dict]) -> np.ndarray:
+        """(prior, regulation, article, part) of each point (id, payload), one row each (float64)."""
+        slot_of, held = self._slot, self._payload
+        slots, new = [], []
+        for k, (pid, p) in enumerate(zip(ids, payloads)):
+            s = slot_of.get(pid)
+            if s is None or held[s] is not p:
+                new.append(k)
+                s = -1
+            slots.append(s)
+        if new:
+            with self._lock:  # slots and codes are handed out one thread at a time
+                for k in new:
+                    s = len(self._payload)
+                    if s == len(self._keys):
+                        grown = np.empty((2 * s, 4), dtype=np.float64)
+                        grown[:s] = self._keys[:s]
+                        self._keys = grown
+                    self._keys[s] = self._keys_of(payloads[k])
+                    self._payload.append(payloads[k])
+                    self._slot[ids[k]] = slots[k] = s
+        return self._keys[np.array(slots, dtype=np.int64)]
+
+
+def _first_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0, 1, … in order of first appearance (as a dict numbering the keys would give), and how many."""
+    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(uniq))
+    return rank[inverse.reshape(-1)], len(uniq)
 
 
 class HybridRetriever:
@@ -206,9 +306,34 @@ class HybridRetriever:
             t = self._fields_table = RerankFields(self.store, self.fields)
         return t
 
+    def point_keys(self) -> PointKeys:
+        """The fusion keys of the candidates, for the current prior weights and home regions."""
+        keys = self.__dict__.get("_point_keys")
+        lw, kw, home = self.level_weights, self.kind_weights, self.home_regions
+        epoch = self._table_epoch()
+        if (keys is None or keys.signature != (tuple(lw.items()), tuple(kw.items()), home) or keys.epoch != epoch
+                or len(keys) > 2_000_000):
+            keys = self._point_keys = PointKeys(lw, kw, home)
+            keys.epoch = epoch
+        return keys
+
     def warm(self) -> int:
-        """Fill the re-ranking field table from the store (see `RerankFields.warm`); returns the rows held."""
-        return self.fields_table().warm() if self.cache_fields else 0
+        """Fill the re-ranking field table from the store (see `RerankFields.warm`) and compute every point's fusion
+        keys and, with a ranker, the per-candidate part of its features; returns the rows held."""
+        if not self.cache_fields:
+            return 0
+        table = self.fields_table()
+        held = table.warm()
+        ids, rows = table.items()
+        self.point_keys().rows(ids, rows)
+        if self.ranker is not None:
+            self.point_features().points(rows)
+        return held
+
+    def _table_epoch(self) -> int | None:
+        """Changes whenever the field table is emptied: the per-payload caches then start anew as well."""
+        table = self.__dict__.get("_fields_table")
+        return None if table is None else table._generation
 
     @property
     def description(self) -> str:
@@ -241,7 +366,7 @@ class HybridRetriever:
         return reqs
 
     class _Candidates:
-        """The fused candidates as arrays: one pass over the payloads, then numpy for every scoring variant."""
+        """The fused candidates as arrays: one pass over the hits, then numpy for every scoring variant."""
 
         def __init__(self, retriever: "HybridRetriever", results: list[tuple[str, list[Hit]]]):
             payloads: dict[str, dict] = {}
@@ -250,41 +375,40 @@ class HybridRetriever:
                     payloads.setdefault(h.id, h.payload)
             self.payloads = payloads
             self.ids = ids = list(payloads)
-            pos = {pid: i for i, pid in enumerate(ids)}
-            n = len(ids)
-            lw, kw = retriever.level_weights, retriever.kind_weights
-            home = retriever.home_regions
-            prior = np.ones(n, dtype=np.float64)
-            reg = np.empty(n, dtype=np.int64)
-            art = np.empty(n, dtype=np.int64)
-            part = np.empty(n, dtype=np.int64)
-            reg_codes: dict[Any, int] = {}
-            art_codes: dict[tuple, int] = {}
-            part_codes: dict[tuple, int] = {}
-            for i, pid in enumerate(ids):
-                p = payloads[pid]
-                if lw or kw:
-                    level = 1.0 if (home and p.get("region") in home) else lw.get(p.get("level", ""), 1.0)
-                    prior[i] = level * kw.get(p.get("kind", ""), 1.0)
-                r = p.get("regulation_id") or p.get("title_key")
-                no, suffix = p.get("article_no"), p.get("article_suffix", "")
-                reg[i] = reg_codes.setdefault(r, len(reg_codes))
-                art[i] = art_codes.setdefault((r, no, suffix), len(art_codes))
-                vid = p.get("version_id")
-                # Parts of one long article (same version) share a key; anything else keys alone.
-                part[i] = (part_codes.setdefault((vid, p.get("kind"), no, suffix), len(part_codes))
-                           if vid is not None and no is not None else -1 - i)
-            self.prior, self.reg, self.art, self.part = prior, reg, art, part
-            self.n_regs = len(reg_codes)
-            self.art_reg = np.empty(len(art_codes), dtype=np.int64)
-            self.art_reg[art] = reg
-            self.sparse = [self._column(hits, pos) for kind, hits in results if kind == "sparse" and hits]
-            self.dense = [self._column(hits, pos) for kind, hits in results if kind in ("dense", "encoder") and hits]
+            self.payload_list = list(payloads.values())
+            pos = dict(zip(ids, range(len(ids))))
+            keys = retriever.point_keys().rows(ids, self.payload_list)
+            self.prior = keys[:, 0]
+            self.reg, self.n_regs = _first_codes(keys[:, 1])
+            self.art, n_arts = _first_codes(keys[:, 2])
+            part = keys[:, 3].astype(np.int64)
+            alone = np.flatnonzero(part < 0)
+            part[alone] = -1 - alone
+            self.part = part
+            self.art_reg = np.empty(n_arts, dtype=np.int64)
+            self.art_reg[self.art] = self.reg
+            self.lists = [(kind, *self._column(hits, pos)) for kind, hits in results if hits]
+            self.sparse = [(idx, vals) for kind, idx, vals in self.lists if kind == "sparse"]
+            self.dense = [(idx, vals) for kind, idx, vals in self.lists if kind in ("dense", "encoder")]
 
         @staticmethod
         def _column(hits: list[Hit], pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
             return (np.fromiter((pos[h.id] for h in hits), dtype=np.int64, count=len(hits)),
                     np.fromiter((h.score for h in hits), dtype=np.float64, count=len(hits)))
+
+        def list_columns(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+            """Each candidate's score (NaN: absent) and 0-based rank in the lists of this kind (the first list
+            it appears in); BM25 scores divided by their list's best."""
+            n = len(self.ids)
+            score, rank = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
+            for k, idx, vals in reversed(self.lists):  # written last, the first list wins
+                if k != kind:
+                    continue
+                top = float(vals.max()) if kind == "sparse" else 1.0
+                scale = 1.0 / top if top > 0 else 1.0
+                score[idx[::-1]] = (np.maximum(vals, 0.0) * scale)[::-1]
+                rank[idx[::-1]] = np.arange(len(idx) - 1, -1, -1)
+            return score, rank
 
     def _scores(self, c: "HybridRetriever._Candidates", w: float) -> np.ndarray:
         """Fused score of every candidate for dense weight `w`, with the priors and the regulation evidence."""
@@ -336,6 +460,12 @@ class HybridRetriever:
         c = self._Candidates(self, results)
         if not c.ids:
             return []
+        order, score = self._fused_order(c)
+        ids, payloads = c.ids, c.payload_list
+        return [(ids[i], float(score[i]), payloads[i]) for i in order.tolist()]
+
+    def _fused_order(self, c: HybridRetriever._Candidates) -> tuple[np.ndarray, np.ndarray]:
+        """`fuse` as arrays: candidate positions best first, and every candidate's fused score."""
         w = self.dense_weight if c.dense else 0.0
         score = self._scores(c, w)
         order = self._collapse_parts(np.argsort(-score, kind="stable"), c)
@@ -345,17 +475,15 @@ class HybridRetriever:
             pool = np.zeros(len(c.ids), dtype=bool)
             pool[self._collapse_parts(np.argsort(-recall, kind="stable"), c)[: self.recall_pool]] = True
             order = np.concatenate([order[pool[order]], order[~pool[order]]])
-        ids, payloads = c.ids, c.payloads
-        return [(ids[i], float(score[i]), payloads[ids[i]]) for i in order.tolist()]
+        return order, score
 
     def _with_fields(self, results: list[tuple[str, list[Hit]]]) -> list[tuple[str, list[Hit]]]:
         """Candidates without payload get their re-ranking fields from the table."""
-        bare = [h.id for _, hits in results for h in hits if not h.payload]
-        if not bare:
+        bare = [h for _, hits in results for h in hits if not h.payload]
+        # The store's hits are this query's own: they take their row in place (a new Hit each cost ≈0.3 ms a query).
+        if not bare or self.fields_table().fill(bare):
             return results
-        table = self.fields_table().payloads(bare)
-        return [(kind, [h if h.payload else Hit(h.id, h.score, table[h.id]) for h in hits
-                        if h.payload or h.id in table]) for kind, hits in results]
+        return [(kind, [h for h in hits if h.payload]) for kind, hits in results]
 
     # -- the learned ranker ------------------------------------------------------------------------------------
     def use_ranker(self, ranker: LearnedRanker | None, stats: RegulationStats | None = None, *,
@@ -371,50 +499,75 @@ class HybridRetriever:
         if self.fields[: len(wanted)] != wanted:
             self.fields = wanted + [f for f in self.fields if f not in wanted]
 
+    def _pool_columns(self, c: HybridRetriever._Candidates, pool: np.ndarray, fused: np.ndarray,
+                      payloads: list[dict]) -> CandidateColumns:
+        """The candidates at positions `pool` (fused order) with their per-list scores and ranks."""
+        lists = {kind: c.list_columns(kind) for kind in ("sparse", "dense", "encoder")}
+        return CandidateColumns(payloads=payloads, fused=fused, fused_rank=np.arange(len(pool), dtype=np.int64),
+                                bm25=lists["sparse"][0][pool], bm25_rank=lists["sparse"][1][pool],
+                                cos=lists["dense"][0][pool], cos_rank=lists["dense"][1][pool],
+                                encoder=lists["encoder"][0][pool], encoder_rank=lists["encoder"][1][pool])
+
     def ranker_candidates(self, results: list[tuple[str, list[Hit]]],
                           fused: list[tuple[str, float, dict]]) -> list[Candidate]:
         """The first `ranker_pool` fused candidates with their per-list scores and ranks, as the ranker sees them."""
-        best: dict[str, dict[str, tuple[float, int]]] = {"sparse": {}, "dense": {}, "encoder": {}}
-        for kind, hits in results:
-            if not hits:
-                continue
-            top = max(h.score for h in hits) if kind == "sparse" else 1.0
-            scale = 1.0 / top if top > 0 else 1.0
-            seen = best[kind]
-            for rank, h in enumerate(hits):
-                if h.id not in seen:
-                    seen[h.id] = (max(h.score, 0.0) * scale, rank)
-        out = []
-        for rank, (pid, score, payload) in enumerate(fused[: self.ranker_pool]):
-            b, d, e = best["sparse"].get(pid), best["dense"].get(pid), best["encoder"].get(pid)
-            out.append(Candidate(id=pid, payload=payload, fused=score, fused_rank=rank,
-                                 bm25=b[0] if b else None, bm25_rank=b[1] if b else None,
-                                 cos=d[0] if d else None, cos_rank=d[1] if d else None,
-                                 encoder=e[0] if e else None, encoder_rank=e[1] if e else None))
-        return out
+        c = self._Candidates(self, results)
+        head = fused[: self.ranker_pool]
+        pos = dict(zip(c.ids, range(len(c.ids))))
+        cols = self._pool_columns(c, np.array([pos[pid] for pid, _, _ in head], dtype=np.int64),
+                                  np.array([s for _, s, _ in head], dtype=np.float64), [p for _, _, p in head])
+
+        def value(a: np.ndarray, i: int) -> float | None:
+            return None if np.isnan(a[i]) else float(a[i])
+
+        def rank(a: np.ndarray, i: int) -> int | None:
+            return None if a[i] < 0 else int(a[i])
+
+        return [Candidate(id=pid, payload=p, fused=s, fused_rank=i,
+                          bm25=value(cols.bm25, i), bm25_rank=rank(cols.bm25_rank, i),
+                          cos=value(cols.cos, i), cos_rank=rank(cols.cos_rank, i),
+                          encoder=value(cols.encoder, i), encoder_rank=rank(cols.encoder_rank, i))
+                for i, (pid, s, p) in enumerate(head)]
+
+    def _uses_encoder(self) -> bool:
+        # the encoder's columns when the ranker was trained with them, or (training) when the index holds its vectors
+        return self.ranker.uses_encoder if self.ranker is not None else self.encoder is not None
 
     def features(self, query: str, flags: dict[str, bool], candidates: list[Candidate]) -> np.ndarray:
         stats = self.ranker_stats or RegulationStats()
-        # the encoder's columns when the ranker was trained with them, or (training) when the index holds its vectors
-        encoder = self.ranker.uses_encoder if self.ranker is not None else self.encoder is not None
         return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions),
-                              encoder=encoder)
+                              encoder=self._uses_encoder())
 
-    def _ranked(self, query: str, flags: dict[str, bool] | None, results: list[tuple[str, list[Hit]]],
-                fused: list[tuple[str, float, dict]]) -> list[tuple[str, float, dict]]:
-        """Fused candidates, the first `ranker_pool` re-ordered by the ranker. Their score is the ranker's, shifted
-        above 1; the candidates below the pool keep their fused score halved (below 0.65), so scores still fall."""
-        if self.ranker is None or not fused:
-            return fused
+    def point_features(self) -> PointFeatures:
+        """The per-candidate part of the ranker's features, kept per payload for the current stats and region."""
+        stats, where = self.ranker_stats or RegulationStats(), Jurisdiction.of(self.home_regions)
+        points = self.__dict__.get("_point_features")
+        epoch = self._table_epoch()
+        if points is None or points.stats is not stats or points.where != where or points.epoch != epoch:
+            points = self._point_features = PointFeatures(stats, where, cache=True)
+            points.epoch = epoch
+        return points
+
+    def _ranked(self, query: str, flags: dict[str, bool] | None, c: HybridRetriever._Candidates,
+                top_k: int) -> list[tuple[str, float, dict]]:
+        """The first `top_k` fused candidates, the first `ranker_pool` re-ordered by the ranker. Their score is the
+        ranker's, shifted above 1; the candidates below the pool keep their fused score halved (below 0.65), so
+        scores still fall."""
+        order, score = self._fused_order(c)
+        ids, payloads = c.ids, c.payload_list
+        if self.ranker is None:
+            return [(ids[i], float(score[i]), payloads[i]) for i in order[:top_k].tolist()]
         if flags is None:
             flags = analyse(query).ranker_flags
-        cands = self.ranker_candidates(results, fused)
-        scores = self.ranker.scores(self.features(query, flags, cands))
-        order = np.argsort(-scores, kind="stable")
+        pool = order[: self.ranker_pool]
+        cols = self._pool_columns(c, pool, score[pool], [payloads[i] for i in pool.tolist()])
+        scores = self.ranker.scores(feature_matrix(bigrams(query), flags, cols, self.point_features(),
+                                                   encoder=self._uses_encoder()))
         lo = float(scores.min())
         span = float(scores.max()) - lo or 1.0
-        head = [(cands[i].id, 1.0 + (float(scores[i]) - lo) / span, cands[i].payload) for i in order.tolist()]
-        tail = [(pid, score * 0.5, p) for pid, score, p in fused[len(cands):]]
+        head = [(ids[pool[i]], 1.0 + (float(scores[i]) - lo) / span, payloads[pool[i]])
+                for i in np.argsort(-scores, kind="stable")[:top_k].tolist()]
+        tail = [(ids[i], float(score[i]) * 0.5, payloads[i]) for i in order[len(pool): top_k].tolist()]
         return head + tail
 
     # -- public -----------------------------------------------------------------------------------------------
@@ -453,7 +606,8 @@ class HybridRetriever:
         if not results:
             return []
         t2 = time.perf_counter()
-        ranked = self._ranked(query, flags, results, self.fuse(results))[:top_k]
+        c = self._Candidates(self, results)
+        ranked = self._ranked(query, flags, c, top_k) if c.ids else []
         if self.full_payloads:
             full = {h.id: h for h in self.store.retrieve([pid for pid, _, _ in ranked])}
             out = [Hit(id=pid, score=s, payload=full[pid].payload) for pid, s, _ in ranked if pid in full]

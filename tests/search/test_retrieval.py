@@ -233,3 +233,51 @@ def test_home_region_texts_are_exempt_from_the_local_level_prior():
     r.home_regions = frozenset({"徐州市", "江苏省"})
     assert [(pid, round(s, 2)) for pid, s, _ in r.fuse([("sparse", sparse)])] == [
         ("js", 1.0), ("law", 0.9), ("sd", 0.5)]
+
+
+def test_fusion_reads_a_point_anew_when_it_comes_with_another_payload():
+    r = HybridRetriever.__new__(HybridRetriever)
+    r.dense_weight, r.regulation_weight, r.regulation_top = 0.0, 0.0, 3
+    r.sparse_floor, r.kind_weights, r.recall_dense_weight, r.recall_pool = 0.5, {}, None, 100
+    r.level_weights, r.home_regions = {"地方性法规": 0.5}, frozenset()
+    p = lambda level: {"regulation_id": level, "article_no": 1, "level": level, "region": ""}  # noqa: E731
+    local = [Hit("a", 10.0, p("地方性法规")), Hit("b", 8.0, p("法律"))]
+    assert [pid for pid, _, _ in r.fuse([("sparse", local)])] == ["b", "a"]
+    # the same point re-ingested as national law: its prior is computed from the new payload, not remembered
+    assert [pid for pid, _, _ in r.fuse([("sparse", [Hit("a", 10.0, p("法律")), local[1]])])] == ["a", "b"]
+
+
+class RecordingRanker:
+    """Scores candidates by their features' sum and keeps the feature matrices it was given."""
+
+    uses_encoder = False
+
+    def __init__(self):
+        self.seen: list[np.ndarray] = []
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        self.seen.append(features)
+        return features.astype(np.float64) @ np.linspace(1.0, 2.0, features.shape[1])
+
+
+@pytest.mark.integration
+def test_search_describes_candidates_to_the_ranker_as_training_does(store):
+    from search.query import analyse
+    from search.ranker import RegulationStats
+
+    st, enc, emb = store
+    r = HybridRetriever(st, [enc], emb, expander=None, home_regions=["某省"])
+    stats = RegulationStats(articles={"中华人民共和国劳动合同法": 98})
+    ranker = RecordingRanker()
+    r.use_ranker(ranker, stats)  # type: ignore[arg-type]
+    r.warm()
+    for q in ("老板克扣工资", "房东不维修房子", "盗窃数额较大", "交通事故保险赔偿", "劳动合同解除"):
+        got = [h.id for h in r.retrieve(q, None, top_k=5)]
+        searched = ranker.seen.pop()
+        # the training path: the fused list as Candidate objects, then build_features
+        results = r.candidate_lists(q, None, r.candidates)
+        cands = r.ranker_candidates(results, r.fuse(results))
+        described = r.features(q, analyse(q).ranker_flags, cands)
+        assert np.array_equal(searched, described)
+        scores = ranker.scores(described)
+        assert got == [cands[i].id for i in np.argsort(-scores, kind="stable")][:5]
