@@ -10,7 +10,7 @@ process, the ingest's peak is the largest of the steps instead of their sum.
 * the ranker child opens the index itself: the parent closes its embedded index for the time (Qdrant Edge
   lets one process open it) and reopens it afterwards.
 
-The child's entry point is `python -m service.training_child embedder|ranker JOB`; JOB (a pickle) holds its
+The child's entry point is `python -m service.training_child embedder|ranker|optimize JOB`; JOB (a pickle) holds its
 arguments.
 """
 from __future__ import annotations
@@ -61,11 +61,12 @@ def train_embedder_apart(spill_path: Path, count: int, *, data_dir: Path, questi
                       "progress": progress}, what="训练嵌入模型")
 
 
-def train_ranker_apart(settings, *, progress: bool) -> None:
-    """Train the learned ranker of the index configured by `settings` in a child process (the caller must not
-    hold the embedded index open meanwhile)."""
+def run_apart(kind: str, settings, *, progress: bool) -> None:
+    """On the index configured by `settings`, in a child process (the caller must not hold the embedded index open
+    meanwhile): "ranker" trains the learned ranker, "optimize" builds the dense HNSW graph."""
     fields = settings.model_dump(mode="json", exclude=_SECRET_FIELDS)
-    _run("ranker", {"settings": fields, "progress": progress}, what="训练排序模型")
+    what = {"ranker": "训练排序模型", "optimize": "建立向量索引"}[kind]
+    _run(kind, {"settings": fields, "progress": progress}, what=what)
 
 
 

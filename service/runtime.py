@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
 _UNREAD = object()  # the saved ranker has not been read yet
 EMBEDDER_META = "embedder"
+#: A bulk load of this many points builds the dense HNSW graph afterwards (settings.optimize_after_ingest).
+OPTIMIZE_MIN_POINTS = 5000
 ENCODER_META = "encoder"  # the fingerprint of the model whose vectors the index holds under ENCODER_VECTOR
 
 
@@ -307,33 +309,50 @@ class Runtime:
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
                                 before_write=before_write, pause_s=pause_s)
             summary = ingestor.run(paths)
-            if self.optimize_after_ingest and summary.points >= 5000:
-                # Edge has no background optimizer: build the dense HNSW index after a bulk load.
-                t = time.perf_counter()
-                self.index.articles.optimize()
-                summary.phases["optimize"] = round(time.perf_counter() - t, 1)
+            optimize = self.optimize_after_ingest and summary.points >= OPTIMIZE_MIN_POINTS
+            if optimize and not self._can_work_apart():
+                self._optimize_here(summary)
+                optimize = False
             if self._engine is not None:
                 self._engine.refresh()
                 self._engine.retriever.home_regions = frozenset(self.home_regions())
                 if self._engine.retriever.ranker is not None:
                     self._engine.retriever.ranker_stats = self.regulation_stats()
+        if optimize:  # Edge has no background optimizer: build the dense HNSW graph after a bulk load
+            t = time.perf_counter()
+            self._apart("optimize", progress=progress)
+            summary.phases["optimize"] = round(time.perf_counter() - t, 1)
         if writer.trained and self.training_questions:
             self._train_ranker_apart(progress=progress)  # the first index of a library: its ranker too
         return summary
 
+    def _optimize_here(self, summary) -> None:
+        t = time.perf_counter()
+        self.index.articles.optimize()
+        summary.phases["optimize"] = round(time.perf_counter() - t, 1)
+
+    def _can_work_apart(self) -> bool:
+        """A child process can open this index: the runtime was made by `open()` and embeds Qdrant Edge."""
+        return self.settings is not None and self.index.backend_name == "qdrant-edge"
+
     def _train_ranker_apart(self, *, progress: bool) -> None:
-        """`train_ranker` in a child process (its memory goes back when it ends; see service/children.py): the
-        embedded index is closed meanwhile and reopened in the same `ArticleIndex`. In this process when the
-        runtime was not made by `open()` or uses a Qdrant server."""
-        if self.settings is None or self.index.backend_name != "qdrant-edge":
+        """`train_ranker` in a child process (its memory goes back when it ends; see service/children.py). In this
+        process when the runtime was not made by `open()` or uses a Qdrant server."""
+        if not self._can_work_apart():
             self.train_ranker(progress=progress)
             return
-        from service.children import train_ranker_apart
+        self._apart("ranker", progress=progress)
+
+    def _apart(self, kind: str, *, progress: bool) -> None:
+        """One step on this index in a child process (`service.children`: "ranker" trains the learned ranker,
+        "optimize" builds the dense HNSW graph): the embedded index is closed meanwhile and reopened in the same
+        `ArticleIndex`, so the step's memory goes back when the child ends."""
+        from service.children import run_apart
 
         with self.write_lock:
             self.index.close()
             try:
-                train_ranker_apart(self.settings, progress=progress)
+                run_apart(kind, self.settings, progress=progress)
             finally:
                 reopened = Runtime.open(self.settings)  # the same folders, the same collections
                 self.index.articles = reopened.index.articles

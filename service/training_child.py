@@ -1,5 +1,5 @@
-"""The child side of service/children.py: `python -m service.training_child embedder|ranker JOB` runs one training
-step of the first ingest with the arguments its parent pickled into JOB, and exits."""
+"""The child side of service/children.py: `python -m service.training_child embedder|ranker|optimize JOB` runs
+one step of the first ingest with the arguments its parent pickled into JOB, and exits."""
 from __future__ import annotations
 
 import pickle
@@ -27,11 +27,22 @@ def _ranker(job: dict) -> None:
         rt.close()
 
 
+def _optimize(job: dict) -> None:
+    from corpus.settings import Settings
+    from service.runtime import Runtime
+
+    rt = Runtime.open(Settings(**job["settings"]))
+    try:
+        rt.index.articles.optimize()
+    finally:
+        rt.close()
+
+
 def main(argv: list[str]) -> int:
     kind, path = argv
     with open(path, "rb") as fh:
         job = pickle.load(fh)  # written by this package's parent process just before
-    {"embedder": _embedder, "ranker": _ranker}[kind](job)
+    {"embedder": _embedder, "ranker": _ranker, "optimize": _optimize}[kind](job)
     return 0
 
 

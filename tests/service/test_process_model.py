@@ -81,3 +81,20 @@ def test_yielding_shortens_the_switch_interval_and_restores_it_once():
             assert sys.getswitchinterval() == pytest.approx(0.0005)
         assert sys.getswitchinterval() == pytest.approx(0.0005)
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.integration
+def test_a_bulk_load_builds_the_dense_graph_in_a_child_and_keeps_serving(tmp_path, corpus_dir, monkeypatch):
+    """After a bulk load the HNSW graph is built by a child process (its memory goes back when it ends); the
+    ingesting process gets its index back and searches it."""
+    import service.runtime as runtime_module
+
+    monkeypatch.setattr(runtime_module, "OPTIMIZE_MIN_POINTS", 100)  # the Xuzhou set stands in for a bulk load
+    rt = Runtime.open(Settings(data_dir=tmp_path / "data", optimize_after_ingest=True))
+    try:
+        summary = rt.ingest([corpus_dir / "xuzhou"], progress=False, train=False)
+        assert summary.points > 100 and "optimize" in summary.phases
+        hits = rt.search("徐州市安全生产条例第十八条")["hits"]
+        assert hits and hits[0]["title"] == "徐州市安全生产条例" and hits[0]["article_no"] == 18
+    finally:
+        rt.close()
