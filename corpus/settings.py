@@ -25,10 +25,11 @@ class Settings(BaseSettings):
     encoder_model: str | None = None
     encoder_threads: int = Field(2, ge=1)
 
-    # Build the dense HNSW graph after a bulk load of ≥ 5,000 points (Qdrant Edge has no background optimizer).
-    # Measured on the main job's index (150,120 points, quiet 2 cores): 145 s once; `bench search` p50 23.8 → 17.2 ms,
-    # p95 28.0 → 19.1 ms; the top 10 of 297 of 300 STARD and 37 of 45 Xuzhou dev questions identical (all 300 and 42
-    # the same articles), the dev sets' scores unchanged.
+    # Build the dense HNSW graph after a bulk load of ≥ 5,000 points (Qdrant Edge has no background optimizer), in a
+    # child process (service.children). Measured on the main job's index (150,120 points, quiet 2 cores): ≈ 2.5 min
+    # once, the ingest's largest process unchanged (3.04 GB; 4.0 GB when built in the ingesting process); `bench
+    # search` p50 23.8 → 18.1 ms, p95 28.0 → 20.3 ms; the top 10 of 297 of 300 STARD and 37 of 45 Xuzhou dev
+    # questions identical (all 300 and 42 the same articles), the dev sets' scores unchanged.
     optimize_after_ingest: bool = True
     # The deployment's own region (a city or province, as the texts name it: 徐州市). Its local texts, and those of
     # its province, are ranked like national law when a question names no region; other places' local texts are
