@@ -109,6 +109,17 @@ class TestIngestCorpus:
         assert index_state(data) == before
 
 
+def two_texts_ingested(tmp_path: Path, corpus_dir: Path) -> tuple[Path, Path]:
+    """Two Xuzhou texts copied into a folder of their own and ingested (BM25 only): (the folder, the data dir)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("徐州市质量促进条例.md", "徐州市养犬管理条例_2023修正.md"):
+        shutil.copy(corpus_dir / "xuzhou" / name, src / name)
+    data = tmp_path / "data"
+    cli(data, "ingest", str(src), "--no-train")
+    return src, data
+
+
 def test_files_parsed_by_an_older_parser_are_parsed_again(tmp_path, corpus_dir):
     """A version written before the parser changed (its record says parser 1, or nothing) is not 'unchanged':
     the next ingest parses its file again and rewrites it; the others stay skipped."""
@@ -116,12 +127,7 @@ def test_files_parsed_by_an_older_parser_are_parsed_again(tmp_path, corpus_dir):
     from corpus.store import PointRecord
     from ingest.parser_version import PARSER_VERSION
 
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("徐州市质量促进条例.md", "徐州市养犬管理条例_2023修正.md"):
-        shutil.copy(corpus_dir / "xuzhou" / name, src / name)
-    data = tmp_path / "data"
-    cli(data, "ingest", str(src), "--no-train")
+    src, data = two_texts_ingested(tmp_path, corpus_dir)
     rt = runtime(data)
     try:
         rec = next(r for r in rt.index.regulations() if r["title"] == "徐州市质量促进条例")
@@ -142,12 +148,7 @@ def test_files_parsed_by_an_older_parser_are_parsed_again(tmp_path, corpus_dir):
 
 class TestReplaceAndFailures:
     def test_edited_copy_replaces_exactly_that_regulation(self, tmp_path, corpus_dir):
-        src = tmp_path / "src"
-        src.mkdir()
-        for name in ("徐州市质量促进条例.md", "徐州市养犬管理条例_2023修正.md"):
-            shutil.copy(corpus_dir / "xuzhou" / name, src / name)
-        data = tmp_path / "data"
-        cli(data, "ingest", str(src), "--no-train")
+        src, data = two_texts_ingested(tmp_path, corpus_dir)
         points_before, _ = index_state(data)
         target = src / "徐州市质量促进条例.md"
         text = target.read_text(encoding="utf-8")
