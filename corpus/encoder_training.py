@@ -235,7 +235,6 @@ class TokenRows:
             r = (r or [UNK])[:width]
             ids[i, : len(r)] = r
             lens[i] = len(r)
-        self.torch = torch
         self.ids = torch.from_numpy(ids).to(device)
         self.lens = torch.from_numpy(lens).to(device)
 

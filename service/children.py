@@ -1,4 +1,4 @@
-"""Training steps of the first ingest, run in child processes so that their memory goes back when they end.
+"""Steps of the first ingest run in child processes, so that their memory goes back when they end.
 
 The first ingest of a library trains the offline embedder (on every parsed article) and then the learned ranker
 (two half-trained embedders scoring the labelled questions' candidates). Done in the ingesting process they stack
@@ -7,8 +7,8 @@ process, the ingest's peak is the largest of the steps instead of their sum.
 
 * the embedder child reads the parsed regulations from the ingest's spill file (`ingest.pipeline.ParsedSpill`)
   and saves the model into the data directory, where the parent loads it;
-* the ranker child opens the index itself: the parent closes its embedded index for the time (Qdrant Edge
-  lets one process open it) and reopens it afterwards.
+* the ranker child (and the one that builds the dense HNSW graph) opens the index itself: the parent closes its
+  embedded index for the time (Qdrant Edge lets one process open it) and reopens it afterwards.
 
 The child's entry point is `python -m service.training_child embedder|ranker|optimize JOB`; JOB (a pickle) holds its
 arguments.
@@ -67,6 +67,3 @@ def run_apart(kind: str, settings, *, progress: bool) -> None:
     fields = settings.model_dump(mode="json", exclude=_SECRET_FIELDS)
     what = {"ranker": "训练排序模型", "optimize": "建立向量索引"}[kind]
     _run(kind, {"settings": fields, "progress": progress}, what=what)
-
-
-

@@ -309,27 +309,27 @@ class Runtime:
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
                                 before_write=before_write, pause_s=pause_s)
             summary = ingestor.run(paths)
-            optimize = self.optimize_after_ingest and summary.points >= OPTIMIZE_MIN_POINTS
-            if optimize and not self._can_work_apart():
-                self._optimize_here(summary)
-                optimize = False
             if self._engine is not None:
                 self._engine.refresh()
                 self._engine.retriever.home_regions = frozenset(self.home_regions())
                 if self._engine.retriever.ranker is not None:
                     self._engine.retriever.ranker_stats = self.regulation_stats()
-        if optimize:  # Edge has no background optimizer: build the dense HNSW graph after a bulk load
+        if self.optimize_after_ingest and summary.points >= OPTIMIZE_MIN_POINTS:
+            # Edge has no background optimizer: build the dense HNSW graph after a bulk load.
             t = time.perf_counter()
-            self._apart("optimize", progress=progress)
+            self._optimize_apart(progress=progress)
             summary.phases["optimize"] = round(time.perf_counter() - t, 1)
         if writer.trained and self.training_questions:
             self._train_ranker_apart(progress=progress)  # the first index of a library: its ranker too
         return summary
 
-    def _optimize_here(self, summary) -> None:
-        t = time.perf_counter()
-        self.index.articles.optimize()
-        summary.phases["optimize"] = round(time.perf_counter() - t, 1)
+    def _optimize_apart(self, *, progress: bool) -> None:
+        """Build the dense HNSW graph in a child process (as `_train_ranker_apart`), or here under the write lock."""
+        if not self._can_work_apart():
+            with self.write_lock:
+                self.index.articles.optimize()
+            return
+        self._apart("optimize", progress=progress)
 
     def _can_work_apart(self) -> bool:
         """A child process can open this index: the runtime was made by `open()` and embeds Qdrant Edge."""
