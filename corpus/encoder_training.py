@@ -224,6 +224,17 @@ def _budgeted(model, seconds: float, run, probe: int = 5) -> int:
     return max(probe, int(seconds / max(per, 1e-6)))
 
 
+def _stage(model, fixed_steps: int, seconds: float, run) -> tuple[int, int, float, float]:
+    """One training stage: `run(steps)` for `fixed_steps`, or as many steps as `seconds` allow (`_budgeted`).
+    Returns (steps run, steps planned, calibration seconds, run seconds); `run` returns the steps it ran (fewer
+    than planned when its deadline stopped it)."""
+    t0 = time.perf_counter()
+    planned = fixed_steps or _budgeted(model, seconds, run)
+    t1 = time.perf_counter()
+    ran = run(planned)
+    return ran, planned, round(t1 - t0, 1), round(time.perf_counter() - t1, 1)
+
+
 class TokenRows:
     """Token rows as one padded id tensor on the training device, with their lengths (a row has at least one
     token: an empty text reads as [UNK]); `take(idx)` cuts the batch to its longest row."""
@@ -267,17 +278,18 @@ def pretrain_mlm(model, torch, docs_ids: list[list[int]], vocab_size: int, s: En
     docs = docs if docs is not None else TokenRows(torch, docs_ids, s.max_len, device)
     n = len(docs)
     losses: list = []
-    done = [0]
 
-    def run(steps: int, quiet: bool = False) -> None:
+    def run(steps: int, quiet: bool = False) -> int:
+        stop = None if quiet else deadline  # the probe steps run whole
         g = torch.Generator(device=device).manual_seed(s.seed)
         opt = torch.optim.AdamW(model.parameters(), lr=s.mlm_lr, weight_decay=0.01)
-        sched = _Schedule(opt, s.mlm_lr, steps, None if quiet else deadline)
+        sched = _Schedule(opt, s.mlm_lr, steps, stop)
         model.train()
         order, pos = torch.randperm(n, generator=g, device=device), 0
         losses.clear()
+        done = 0
         for i in range(steps):
-            if not quiet and deadline is not None and time.monotonic() > deadline:
+            if stop is not None and time.monotonic() > stop:
                 break
             if pos + s.mlm_batch > n:
                 order, pos = torch.randperm(n, generator=g, device=device), 0
@@ -293,20 +305,16 @@ def pretrain_mlm(model, torch, docs_ids: list[list[int]], vocab_size: int, s: En
                 h = model.hidden(inp, mask)
                 loss = torch.nn.functional.cross_entropy(model.mlm_logits(h[pick]).float(), ids[pick])
             _step(torch, model, opt, loss, losses)
-            if not quiet:
-                done[0] = i + 1
-            if progress and not quiet and (i + 1) % 500 == 0:
+            done = i + 1
+            if progress and not quiet and done % 500 == 0:
                 log.info("masked characters: step %d/%d, loss %.3f", i + 1, steps, _mean_loss(losses, 100))
+        return done
 
-    t0 = time.perf_counter()
-    steps = s.mlm_steps or _budgeted(model, s.mlm_seconds, run)
-    t1 = time.perf_counter()
-    run(steps)
-    s.mlm_steps = done[0]
+    s.mlm_steps, planned, calibration, seconds = _stage(model, s.mlm_steps, s.mlm_seconds, run)
     return {"mlm_steps": s.mlm_steps, "mlm_articles_seen": s.mlm_steps * s.mlm_batch,
             "mlm_epochs": round(s.mlm_steps * s.mlm_batch / max(n, 1), 2),
-            "mlm_final_loss": _mean_loss(losses, 100), "mlm_seconds": round(time.perf_counter() - t1, 1),
-            "mlm_calibration_seconds": round(t1 - t0, 1), "mlm_planned_steps": steps}
+            "mlm_final_loss": _mean_loss(losses, 100), "mlm_seconds": seconds,
+            "mlm_calibration_seconds": calibration, "mlm_planned_steps": planned}
 
 
 def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[tuple[list[int], int]],
@@ -325,17 +333,18 @@ def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[
     streams = [(TokenRows(torch, [a for a, _ in p], s.query_len, device),
                 torch.tensor([d for _, d in p], device=device)) for p, _ in sources]
     losses: list = []
-    done = [0]
 
-    def run(steps: int, quiet: bool = False) -> None:
+    def run(steps: int, quiet: bool = False) -> int:
+        stop = None if quiet else deadline  # the probe steps run whole
         g = torch.Generator(device=device).manual_seed(s.seed + 1)
         opt = torch.optim.AdamW(model.parameters(), lr=s.contrastive_lr, weight_decay=0.01)
-        sched = _Schedule(opt, s.contrastive_lr, steps, None if quiet else deadline)
+        sched = _Schedule(opt, s.contrastive_lr, steps, stop)
         model.train()
         state = [[torch.randperm(len(a), generator=g, device=device), 0] for a, _ in streams]
         losses.clear()
+        done = 0
         for i in range(steps):
-            if not quiet and deadline is not None and time.monotonic() > deadline:
+            if stop is not None and time.monotonic() > stop:
                 break
             parts_q = []
             for (anchors, rows), st, size in zip(streams, state, sizes):
@@ -357,20 +366,15 @@ def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[
                 logits = logits.masked_fill(same, -1e4)
                 loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(d_rows), device=device))
             _step(torch, model, opt, loss, losses)
-            if not quiet:
-                done[0] = i + 1
-            if progress and not quiet and (i + 1) % 100 == 0:
+            done = i + 1
+            if progress and not quiet and done % 100 == 0:
                 log.info("contrastive: step %d/%d, loss %.3f", i + 1, steps, _mean_loss(losses, 50))
+        return done
 
-    t0 = time.perf_counter()
-    steps = s.contrastive_steps or _budgeted(model, s.contrastive_seconds, run)
-    t1 = time.perf_counter()
-    run(steps)
-    s.contrastive_steps = done[0]
+    s.contrastive_steps, _, calibration, seconds = _stage(model, s.contrastive_steps, s.contrastive_seconds, run)
     return {"contrastive_steps": s.contrastive_steps, "question_pairs": len(q_pairs), "corpus_pairs": len(c_pairs),
-            "contrastive_final_loss": _mean_loss(losses, 50),
-            "contrastive_seconds": round(time.perf_counter() - t1, 1),
-            "contrastive_calibration_seconds": round(t1 - t0, 1)}
+            "contrastive_final_loss": _mean_loss(losses, 50), "contrastive_seconds": seconds,
+            "contrastive_calibration_seconds": calibration}
 
 
 def embed(model, torch, rows: Sequence[list[int]], width: int, device: str, batch: int = 512) -> np.ndarray:
