@@ -48,10 +48,11 @@ def cmd_parse(args, settings) -> int:
 
 def _effective(r) -> str:
     """施行 date of a parsed version: its own, or the first version's said as such (service.listing)."""
-    from service.listing import own_effective_date
+    from corpus.model import first_effective_date, own_effective_date
 
-    own = own_effective_date({"effective_date": r.effective_date, "version_date": r.version_date})
-    first = r.extra.get("first_effective_date") or (r.effective_date if not own else "")
+    rec = {"effective_date": r.effective_date, "version_date": r.version_date,
+           "first_effective_date": r.extra.get("first_effective_date")}
+    own, first = own_effective_date(rec), first_effective_date(rec)
     if own or not first:
         return f"施行 {own or '?'}"
     return f"首次施行 {first}（本版施行日期原文未载明）"

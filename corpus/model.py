@@ -150,3 +150,9 @@ def own_effective_date(rec: dict) -> str:
     """The version's own 施行 date, or "" when the one read from its text predates the version (the first version's)."""
     effective, version = rec.get("effective_date") or "", rec.get("version_date") or ""
     return effective if effective and (not version or effective >= version) else ""
+
+
+def first_effective_date(rec: dict) -> str:
+    """The first version's 施行 date that a version's text states instead of its own: as ingest recorded it, or (a
+    record written before ingest kept it apart) its effective_date when that predates the version."""
+    return rec.get("first_effective_date") or ("" if own_effective_date(rec) else rec.get("effective_date") or "")

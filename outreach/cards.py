@@ -17,7 +17,7 @@ from typing import Any
 from corpus.articles import ArticleRecord, group_articles
 from corpus.errors import NotFound
 from corpus.index import ArticleIndex
-from corpus.model import own_effective_date
+from corpus.model import first_effective_date, own_effective_date
 from corpus.numerals import cn_to_int
 from corpus.numerals import int_to_cn as cn_numeral
 from ingest.enforcement.fines import Sanction, conduct_subject, extract_sanctions, fine_range
@@ -339,8 +339,7 @@ def build_outreach(index: ArticleIndex, agency: str, *, region: str | None = Non
         arts = regulation_articles(index, rec["version_id"])
         # The version's own 施行 date only (an index built before first_effective_date existed may hold the first
         # version's date as effective_date: shown as such, never as this version's).
-        own = own_effective_date(rec)
-        first = rec.get("first_effective_date") or ("" if own else rec.get("effective_date") or "")
+        own, first = own_effective_date(rec), first_effective_date(rec)
         regs.append({"title": rec.get("title"), "region": rec.get("region") or "全国", "level": rec.get("level"),
                      "version_date": rec.get("version_date"), "effective_date": own, "first_effective_date": first,
                      "version_id": rec.get("version_id"), "cards": regulation_cards(rec.get("title", ""), arts, name)})
