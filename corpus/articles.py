@@ -25,7 +25,7 @@ def merge_clauses(parts: list[list[dict]]) -> list[dict]:
                 last = out[-1]
                 items = list(last.get("items") or [])
                 more = list(cl.get("items") or [])
-                while more and items and ITEM_RE.match(items[0]) and not ITEM_RE.match(more[0]):
+                while more and items and ITEM_RE.match(items[-1]) and not ITEM_RE.match(more[0]):  # as the parser
                     items[-1] = items[-1] + "\n" + more.pop(0)
                 out[-1] = {"text": last.get("text", ""), "items": items + more}
                 continue
