@@ -197,7 +197,6 @@ class CandidateColumns:
 _POINT_COLUMNS = np.array([FEATURES.index(n) for n in (
     *(f"level_{lv}" for lv in LEVELS), "level_other", "home_city", "home_province", "national", "other_region",
     "year", "position", "opening_article", "log_articles", "penalty", "paragraph")])
-_PENALTY = 15  # the penalty flag's place among the point columns
 _COL = {name: i for i, name in enumerate(FEATURES)}
 
 
@@ -298,7 +297,7 @@ def feature_matrix(query_words: set[str], flags: dict[str, bool], cols: Candidat
     rows = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if n:
         rows[:, _POINT_COLUMNS] = np.array([r for _, r, _, _, _ in parts])
-    penalty = rows[:, _POINT_COLUMNS[_PENALTY]]
+    penalty = rows[:, _COL["penalty"]]
     for name, score, rank in (("bm25", cols.bm25, cols.bm25_rank), ("cos", cols.cos, cols.cos_rank)):
         rows[:, _COL[name]] = np.where(np.isnan(score), 0.0, score)
         rows[:, _COL[f"{name}_rank"]] = _rank_features(rank)
