@@ -119,3 +119,35 @@ def test_the_encoder_columns_come_only_with_the_encoder_and_a_ranker_keeps_its_w
     ranker.save(tmp_path)
     assert LearnedRanker.load(tmp_path).uses_encoder
     assert not LearnedRanker.train(_synthetic_groups(60, 3)).uses_encoder
+
+
+def test_the_seed_bag_orders_its_head_by_all_members_and_the_rest_by_the_first(tmp_path):
+    from search.ranker import ENSEMBLE_HEAD
+
+    train = _synthetic_groups(120, 4)
+    bag = LearnedRanker.train(train, seeds=(7, 1, 2))
+    members = [LearnedRanker.train(train, seeds=(s,)) for s in (7, 1, 2)]
+    assert len(bag.member_trees) == 3 and bag.booster.num_trees() == sum(m.booster.num_trees() for m in members)
+    x = np.vstack([g.features for g in _synthetic_groups(4, 5)])  # 120 candidates: more than the head
+    first = members[0].scores(x)
+    mean = sum(m.scores(x) for m in members) / 3
+    got = bag.scores(x)
+    head = np.argsort(-first, kind="stable")[:ENSEMBLE_HEAD]
+    rest = np.setdiff1d(np.arange(len(x)), head)
+    # the head in the members' mean order, above every other candidate, which keep the first member's order
+    assert np.array_equal(np.argsort(-got[head], kind="stable"), np.argsort(-mean[head], kind="stable"))
+    assert got[head].min() > got[rest].max()
+    assert np.array_equal(np.argsort(-got[rest], kind="stable"), np.argsort(-first[rest], kind="stable"))
+    bag.save(tmp_path)
+    assert np.array_equal(LearnedRanker.load(tmp_path).scores(x), got)
+
+
+def test_a_single_model_saved_before_the_bag_still_loads_and_scores_with_all_its_trees(tmp_path):
+    train = _synthetic_groups(60, 6)
+    one = LearnedRanker.train(train, seeds=(7,))
+    assert "member_trees" not in one.card
+    one.save(tmp_path)
+    loaded = LearnedRanker.load(tmp_path)
+    x = train[0].features
+    assert loaded.member_trees == [one.booster.num_trees()]
+    assert np.array_equal(loaded.scores(x), np.asarray(one.booster.predict(x), dtype=np.float64))
