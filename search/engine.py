@@ -71,7 +71,7 @@ class SearchEngine:
     """One query entry point for the CLI, the API and evaluation."""
 
     def __init__(self, index: ArticleIndex, retriever: Any, *, mode_description: str, violation_rerank: bool = True,
-                 home_region: str | None = None):
+                 home_region: str | None = None, levels: Any = None):
         self.index = index
         self.home_region = home_region  # searches without a region cover the law applicable here
         self.retriever = retriever
@@ -79,7 +79,7 @@ class SearchEngine:
         self.titles = TitleBook(index)
         self.violation_rerank = violation_rerank  # penalty above its duty for violation questions
         self.pipeline = build_query_pipeline(titles=self.titles, index=index, retriever=retriever,
-                                             mode_description=mode_description)
+                                             mode_description=mode_description, levels=levels)
 
     def refresh(self) -> None:
         self.titles.refresh()
@@ -106,7 +106,7 @@ class SearchEngine:
             if isinstance(cause, LawSearchError):
                 raise cause from None
             raise
-        return dict(out["linker"]["result"].data, query=query)
+        return dict(out["levels"]["result"].data, query=query)
 
 
 __all__ = ["SearchEngine", "build_filter", "FILTER_KEYS"]

@@ -1,11 +1,12 @@
 """The query pipeline (Haystack): citations resolved directly; other queries retrieved, then merged and collapsed.
 
-    query ─► CitationResolver ─┬─(pure citation)──────────────────────► ResultMerger ─► PenaltyLinker
+    query ─► CitationResolver ─┬─(pure citation)──────────────────────► ResultMerger ─► PenaltyLinker ─► LevelLinker
                                └─(otherwise) ─► HybridRetrieval ───────►
 
 Every component that reads the query gets its `QueryAnalysis` (search.query), computed once. PenaltyLinker
 (search.linking) attaches the linked duty/penalty articles to each hit and, for questions about a violation, places
-the penalty article above the duty it punishes (switch: its `violation_rerank` input).
+the penalty article above the duty it punishes (switch: its `violation_rerank` input). LevelLinker (search.levels)
+gives each hit its counterparts at the other levels of the applicable law (city, province, national).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from corpus.store import FilterSpec
 from search.carriers import Hits, Result
 from search.citations import CitationMatch
 from search.hits import collapse, hit_dict
+from search.levels import LevelLinker, LevelLinks
 from search.linking import PenaltyLinker
 from search.query import QueryAnalysis
 from search.titles import TitleBook
@@ -129,12 +131,15 @@ class ResultMerger:
         return {"result": Result({"mode": mode, "candidates": candidates, "hits": merged, "not_found": not_found})}
 
 
-def build_query_pipeline(*, titles: TitleBook, index: ArticleIndex, retriever: Any, mode_description: str) -> Pipeline:
+def build_query_pipeline(*, titles: TitleBook, index: ArticleIndex, retriever: Any, mode_description: str,
+                         levels: LevelLinks | None = None) -> Pipeline:
     pipe = Pipeline()
     pipe.add_component("citations", CitationResolver(titles=titles, index=index))
     pipe.add_component("retriever", HybridRetrieval(retriever=retriever))
     pipe.add_component("merger", ResultMerger(mode_description=mode_description))
-    pipe.add_component("linker", PenaltyLinker(articles=index.articles))
+    linker = PenaltyLinker(articles=index.articles)
+    pipe.add_component("linker", linker)
+    pipe.add_component("levels", LevelLinker(reader=linker.reader, links=levels))
     pipe.connect("citations.pure", "retriever.pure")
     pipe.connect("citations.cited", "retriever.cited")
     pipe.connect("citations.cited", "merger.cited")
@@ -143,4 +148,5 @@ def build_query_pipeline(*, titles: TitleBook, index: ArticleIndex, retriever: A
     pipe.connect("citations.not_found", "merger.not_found")
     pipe.connect("retriever.hits", "merger.hits")
     pipe.connect("merger.result", "linker.result")
+    pipe.connect("linker.result", "levels.result")
     return pipe

@@ -432,8 +432,11 @@ class Runtime:
             if ranker is not None:
                 retriever.use_ranker(ranker, self.regulation_stats())
             self._label = retrieval_words(self.retrieval_description)
+            from search.levels import LevelLinks
+
             self._engine = SearchEngine(self.index, retriever, mode_description=self.retrieval_description,
-                                        violation_rerank=self.violation_rerank, home_region=self.home_region)
+                                        violation_rerank=self.violation_rerank, home_region=self.home_region,
+                                        levels=LevelLinks.load(self.data_dir))
         return self._engine
 
     def ranker(self):
@@ -493,11 +496,33 @@ class Runtime:
         ranker.card["pool"] = engine.retriever.ranker_pool
         ranker.card["questions_files"] = [str(p) for p in self.training_questions]
         folder = ranker.save(self.data_dir)
+        self.build_level_links(progress=progress)
         self._ranker = _UNREAD
         self._engine = None
         if progress:
             print(f"排序模型已训练：{len(questions)} 个标注问题，用时 {ranker.card['training_seconds']} 秒", flush=True)
         return folder
+
+    def build_level_links(self, *, progress: bool = True) -> Path | None:
+        """The same rule at the other levels (search.levels): the home texts' articles beside the national articles
+        they restate, saved beside the ranker. None without a home region."""
+        from corpus.store import Condition, FilterSpec
+        from search.levels import LevelLinks, build_links
+
+        home = self.home_regions()
+        if not home:
+            return None
+        t = time.perf_counter()
+        fields = ["kind", "is_current", "region", "version_id", "article_no", "article_suffix", "title",
+                  "regulation_id", "text"]
+        flt = FilterSpec(must=[Condition(field="is_current", eq=True)])
+        links = build_links((h.payload for h in self.index.articles.scroll(flt, fields=fields)), home)
+        path = LevelLinks(home=sorted(home)).save(self.data_dir, links)
+        self._engine = None
+        if progress:
+            print(f"各层级对应条文：{len(links)} 对（{'、'.join(sorted(home))}与国家法律），用时 "
+                  f"{time.perf_counter() - t:.0f} 秒", flush=True)
+        return path
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
         result = self.engine.search(query, top_k=top_k, filters=filters)

@@ -200,7 +200,23 @@ function renderHit(h, feedback) {
     markedSnippet(h.snippet),
     meta(h),
     h.is_penalty ? el("span", { class: "tag" }, "法律责任") : null,
-    linkedList(h));
+    linkedList(h),
+    levelList(h));
+}
+
+/* The same rule at the other levels (national, province, city), found by wording (search.levels). */
+function levelList(h) {
+  const levels = h.levels || [];
+  if (!levels.length) return null;
+  const local = h.region && h.region !== "全国";
+  return el("details", { class: "linked levels" },
+    el("summary", {}, local ? `国家法律中的相应规定（${levels.length}）` : `本地（省、市）的相应规定（${levels.length}）`),
+    el("p", { class: "levels-note" }, "按条文文字相似度找到，可能是同一规定在不同层级的表述，引用前请核对原文。"),
+    el("ul", {}, levels.map((x) => el("li", {},
+      el("a", { href: articleHref(x.regulation_id, x.article_no, x.article_suffix, x.version_id) },
+        x.citation || `《${x.title}》${x.label}`),
+      copyButton(x.citation || `《${x.title}》${x.label}`),
+      el("p", { class: "linked-text" }, x.text)))));
 }
 
 /* The duty a penalty punishes, or the penalty of a duty, shown with the hit (search.linking). */
