@@ -5,11 +5,13 @@ and a volunteer cites all three. Local texts restate and detail national law in 
 local article is found by how alike the two texts are: character-bigram TF-IDF cosine between every current article of
 the deployment's home texts (its city's and province's) and every current national article.
 
-Measured on the Xuzhou set against the national library (58,147 national articles, 393 home articles): for the 16
-(local, national) gold pairs of `xuzhou_dev.jsonl`, the national gold article was the most alike national article for
-6, within the first five for 13; their cosines run from 0.11 to 0.63. Unrelated best matches (a 立法目的 article against
-another law's) sit around 0.15–0.2, so a counterpart must reach `MIN_SIMILARITY`, and a law the local text does not
-name must reach `MIN_SIMILARITY_UNCITED`.
+Only national laws the local text rests on are searched: those it names (根据《中华人民共和国安全生产法》…) and those
+whose subject shares a rare word with its own (a title bigram of at most `RARE_SUBJECT` national titles: 质量促进 →
+产品质量法 by 质量, 9 titles; 安全生产 → 安全生产法 by 全生, 4; not 食品安全法 by 安全, 66). Without that rule the best matches of a 施行 article or a 表彰 article were other laws'
+施行 and 表彰 articles (cosine up to 1.0: the same boilerplate), and articles shorter than `MIN_CHARS` are left out
+for the same reason. Measured on the main job's index (lawref + Xuzhou): for the 16 (local, national) gold pairs of
+`xuzhou_dev.jsonl` the national gold article was the most alike of all 58,147 national articles for 6 and within the
+first five for 13, with cosines from 0.11 to 0.63; `MIN_SIMILARITY` keeps pairs from 0.25.
 
 `build_links` runs beside the ranker (`Runtime.train_ranker`: after the first ingest, and `lawsearch train`) and saves
 `levels/links.json` in the data directory; `LevelLinker`, after the penalty linker in the query pipeline, gives every
@@ -34,11 +36,13 @@ from corpus.titles import normalize_title
 
 from search.carriers import Result
 from search.hits import version_key
+from search.ranker import bigrams, title_core
 
 LEVELS_DIR = "levels"
 LINKS_FILE = "links.json"
-MIN_SIMILARITY = 0.25  # national law the local text names (根据《中华人民共和国安全生产法》…)
-MIN_SIMILARITY_UNCITED = 0.4  # any other national law
+MIN_SIMILARITY = 0.25
+RARE_SUBJECT = 10  # national titles a shared subject bigram may occur in
+MIN_CHARS = 20  # Chinese characters of an article, below which it is boilerplate (本条例自…起施行)
 PER_ARTICLE = 3  # counterparts kept per article and direction
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _CITED = re.compile(r"《([^《》]{2,60})》")
@@ -46,7 +50,7 @@ _CITED = re.compile(r"《([^《》]{2,60})》")
 Key = tuple[str, int, str]  # (version id, article number, suffix): search.hits.version_key
 
 
-def _bigrams(text: str) -> dict[str, int]:
+def _bigram_counts(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for run in _CJK_RUN.findall(text or ""):
         for i in range(len(run) - 1):
@@ -64,6 +68,7 @@ class _Article:
     key: Key
     title_key: str
     regulation: str
+    subject: set[str]  # bigrams of its title's subject (search.ranker.title_core)
     text: str
 
 
@@ -81,16 +86,22 @@ def _articles(payloads: Iterable[dict], home: set[str]) -> tuple[list[_Article],
         key = (p.get("version_id"), int(p["article_no"]), p.get("article_suffix") or "")
         art = into.get(key)
         if art is None:
-            art = into[key] = _Article(key, _title_key(p.get("title") or ""), p.get("regulation_id") or "", "")
+            title = p.get("title") or ""
+            art = into[key] = _Article(key, _title_key(title), p.get("regulation_id") or "",
+                                       bigrams(title_core(title, region)), "")
         art.text += p.get("text") or ""
     return list(local.values()), list(national.values())
+
+
+def _long_enough(a: _Article) -> bool:
+    return sum(len(r) for r in _CJK_RUN.findall(a.text)) >= MIN_CHARS
 
 
 def _matrix(texts: list[str]) -> Any:
     """Rows of unit length: sublinear tf × idf of character bigrams."""
     from scipy.sparse import csr_matrix
 
-    counts = [_bigrams(t) for t in texts]
+    counts = [_bigram_counts(t) for t in texts]
     df: dict[str, int] = {}
     for c in counts:
         for b in c:
@@ -113,24 +124,38 @@ def _matrix(texts: list[str]) -> Any:
 
 
 def build_links(payloads: Iterable[dict], home: set[str]) -> list[tuple[Key, Key, float]]:
-    """(home article, national article, cosine) for every pair that passes the thresholds, best `PER_ARTICLE` per
-    home article and per national article."""
+    """(home article, national article, cosine) for every pair that passes the threshold, best `PER_ARTICLE` per
+    home article and per national article; national articles only of the laws each home text rests on."""
     local, national = _articles(payloads, set(home))
-    if not local or not national:
+    titles = {n.regulation: n.subject for n in national}  # every national text counts in a word's rarity
+    local = [a for a in local if _long_enough(a)]
+    national = [n for n in national if _long_enough(n)]
+    names: dict[str, set[str]] = {}  # home regulation → title keys of the laws it names
+    subject: dict[str, set[str]] = {}
+    for a in local:
+        names.setdefault(a.regulation, set()).update(_title_key(t) for t in _CITED.findall(a.text))
+        subject[a.regulation] = a.subject
+    df: dict[str, int] = {}
+    for words in titles.values():
+        for b in words:
+            df[b] = df.get(b, 0) + 1
+    rare = {reg: {b for b in words if df.get(b, 0) <= RARE_SUBJECT} for reg, words in subject.items()}
+    related = {reg: {j for j, n in enumerate(national) if n.title_key in names[reg] or n.subject & rare[reg]}
+               for reg in names}
+    wanted = sorted(set().union(*related.values())) if related else []
+    if not local or not wanted:
         return []
+    national = [national[j] for j in wanted]
+    position = {j: i for i, j in enumerate(wanted)}
+    related = {reg: {position[j] for j in js} for reg, js in related.items()}
     m = _matrix([a.text for a in local] + [a.text for a in national])
     sims = (m[: len(local)] @ m[len(local):].T).tocsr()
-    cited: dict[str, set[str]] = {}
-    for a in local:
-        cited.setdefault(a.regulation, set()).update(_title_key(t) for t in _CITED.findall(a.text))
     pairs: list[tuple[int, int, float]] = []
     for i, a in enumerate(local):
         row = sims.getrow(i)
-        names = cited.get(a.regulation, set())
-        for j, s in zip(row.indices.tolist(), row.data.tolist()):
-            need = MIN_SIMILARITY if national[j].title_key in names else MIN_SIMILARITY_UNCITED
-            if s >= need:
-                pairs.append((i, j, s))
+        allowed = related[a.regulation]
+        pairs += [(i, j, s) for j, s in zip(row.indices.tolist(), row.data.tolist())
+                  if s >= MIN_SIMILARITY and j in allowed]
     pairs.sort(key=lambda t: -t[2])
     per_local: dict[int, int] = {}
     per_national: dict[int, int] = {}
@@ -171,8 +196,7 @@ class LevelLinks:
         folder = Path(data_dir) / LEVELS_DIR
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / (LINKS_FILE + ".tmp")
-        tmp.write_text(json.dumps({"home": self.home, "min_similarity": MIN_SIMILARITY,
-                                   "min_similarity_uncited": MIN_SIMILARITY_UNCITED,
+        tmp.write_text(json.dumps({"home": self.home, "min_similarity": MIN_SIMILARITY, "min_chars": MIN_CHARS,
                                    "links": [[list(a), list(b), s] for a, b, s in links]}, ensure_ascii=False),
                        encoding="utf-8")
         tmp.replace(folder / LINKS_FILE)
@@ -221,4 +245,4 @@ class LevelLinker:
         return {"result": Result(dict(data, hits=hits))}
 
 
-__all__ = ["LevelLinker", "LevelLinks", "build_links", "MIN_SIMILARITY", "MIN_SIMILARITY_UNCITED"]
+__all__ = ["LevelLinker", "LevelLinks", "build_links", "MIN_CHARS", "MIN_SIMILARITY", "RARE_SUBJECT"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.levels import MIN_SIMILARITY_UNCITED, LevelLinks, build_links
+from search.levels import LevelLinks, build_links
 
 DUTY = ("生产经营单位应当对从业人员进行安全生产教育和培训，保证从业人员具备必要的安全生产知识，熟悉有关的安全生产规章制度"
         "和安全操作规程，掌握本岗位的安全操作技能。未经安全生产教育和培训合格的从业人员，不得上岗作业。")
@@ -47,12 +47,22 @@ def test_a_local_article_links_to_the_national_article_it_restates_and_back():
     assert levels.counterparts(("xz@2024", 18, ""))[0][0] == ("aq@2021", 28, "")
 
 
-def test_a_law_the_local_text_does_not_name_needs_a_closer_match():
-    lib = [p for p in library() if p["article_no"] != 1 or p["region"] != "徐州市"]  # no 根据《…》 any more
-    loose = [(a, b, s) for a, b, s in build_links(library(), {"徐州市"}) if s < MIN_SIMILARITY_UNCITED]
-    assert loose, "the fixture should have a cited pair below the stricter threshold"
-    kept = {(a, b) for a, b, _ in build_links(lib, {"徐州市"})}
-    assert not {(a, b) for a, b, _ in loose} & kept
+def test_only_laws_the_local_text_rests_on_are_searched_and_boilerplate_links_nothing():
+    praise = "对在{}工作中做出突出贡献的单位和个人，按照国家有关规定给予表彰、奖励。"
+    lib = library() + [
+        payload("sp@2021", "中华人民共和国食品安全法", "全国", 13, praise.format("食品安全")),  # shares only 安全
+        payload("xz@2024", "徐州市安全生产条例", "徐州市", 40, praise.format("安全生产")),
+        payload("n9@2009", "军服管理条例", "全国", 20, "本条例自2009年3月1日起施行。"),
+        payload("xz@2024", "徐州市安全生产条例", "徐州市", 50, "本条例自2024年5月1日起施行。"),
+    ]
+    lib += [payload(f"s{i}@2020", f"中华人民共和国{w}安全法", "全国", 1, f"为了保障{w}安全，制定本法。")
+            for i, w in enumerate(["网络", "数据", "核", "生物", "国家", "特种设备", "道路交通", "消防", "矿山", "粮食",
+                                   "出口管制"])]  # 安全 in a dozen national titles: no rare subject word
+    pairs = {(a, b) for a, b, _ in build_links(lib, {"徐州市"})}
+    assert (("xz@2024", 18, ""), ("aq@2021", 28, "")) in pairs  # named and sharing 安全生产
+    assert (("xz@2024", 19, ""), ("aq@2021", 29, "")) in pairs  # a looser restatement of a law it rests on
+    assert not any(b[0] in ("sp@2021", "n9@2009") for _, b in pairs)
+    assert not any(a == ("xz@2024", 50, "") for a, _ in pairs)
 
 
 def test_links_survive_a_save_and_load(tmp_path):
