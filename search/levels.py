@@ -13,10 +13,11 @@ for the same reason. Measured on the main job's index (lawref + Xuzhou): for the
 `xuzhou_dev.jsonl` the national gold article was the most alike of all 58,147 national articles for 6 and within the
 first five for 13, with cosines from 0.11 to 0.63; `MIN_SIMILARITY` keeps pairs from 0.25.
 
-`build_links` runs beside the ranker (`Runtime.train_ranker`: after the first ingest, and `lawsearch train`) and saves
-`levels/links.json` in the data directory; `LevelLinker`, after the penalty linker in the query pipeline, gives every
-hit `levels`: its counterparts at the other levels, with their text and similarity. They are shown as "probably the
-same rule" — found by wording, not by a statement of the texts — and are never mixed into the ranked hits.
+`build_links` runs after every ingest that wrote points (in the ranker's child process after a first ingest with
+labelled questions, and with `lawsearch train`) and saves `levels/links.json` in the data directory; `LevelLinker`,
+after the penalty linker in the query pipeline, gives every hit `levels`: its counterparts at the other levels, with
+their text and similarity. They are shown as "probably the same rule" — found by wording, not by a statement of the
+texts — and are never mixed into the ranked hits.
 """
 from __future__ import annotations
 

@@ -320,7 +320,9 @@ class Runtime:
             self._optimize_apart(progress=progress)
             summary.phases["optimize"] = round(time.perf_counter() - t, 1)
         if writer.trained and self.training_questions:
-            self._train_ranker_apart(progress=progress)  # the first index of a library: its ranker too
+            self._train_ranker_apart(progress=progress)  # the first index of a library: its ranker (and level links)
+        elif summary.points:
+            self.refresh_level_links(progress=progress)
         return summary
 
     def _optimize_apart(self, *, progress: bool) -> None:
@@ -502,6 +504,16 @@ class Runtime:
         if progress:
             print(f"排序模型已训练：{len(questions)} 个标注问题，用时 {ranker.card['training_seconds']} 秒", flush=True)
         return folder
+
+    def refresh_level_links(self, *, progress: bool = True) -> None:
+        """`build_level_links` after an ingest wrote points; a failure there is reported and leaves the ingest whole
+        (searches then show the links built before, or none)."""
+        try:
+            self.build_level_links(progress=progress)
+        except Exception as exc:  # noqa: BLE001 — the links are an aid; the ingest has already succeeded
+            log.warning("level links not rebuilt: %s", exc)
+            if progress:
+                print(f"警告：各层级对应条文未能更新（{exc}），检索不受影响", flush=True)
 
     def build_level_links(self, *, progress: bool = True) -> Path | None:
         """The same rule at the other levels (search.levels): the home texts' articles beside the national articles
