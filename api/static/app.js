@@ -209,7 +209,7 @@ function levelList(h) {
   const levels = h.levels || [];
   if (!levels.length) return null;
   const local = h.region && h.region !== "全国";
-  return el("details", { class: "linked levels" },
+  return el("details", { class: "levels" },
     el("summary", {}, local ? `国家法律中的相应规定（${levels.length}）` : `本地（省、市）的相应规定（${levels.length}）`),
     el("p", { class: "levels-note" }, "按条文文字相似度找到，可能是同一规定在不同层级的表述，引用前请核对原文。"),
     el("ul", {}, levels.map((x) => el("li", {},

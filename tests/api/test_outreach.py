@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -163,4 +164,9 @@ def test_page_search_hit_shows_linked_duty(browser_page):
     assert "第九十七条" in first.inner_text()
     first.locator(".linked summary").click()
     assert "第二十八条" in first.locator(".linked").inner_text()
+    # the same rule at the other levels: the national penalty beside the province's or the city's
+    first.locator(".levels summary").click()
+    levels = first.locator(".levels").inner_text()
+    assert "本地（省、市）的相应规定" in levels and "按条文文字相似度" in levels
+    assert re.search(r"《(江苏省|徐州市)安全生产条例》第", levels), levels
     assert not pg.problems, pg.problems
