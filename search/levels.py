@@ -77,6 +77,7 @@ def _articles(payloads: Iterable[dict], home: set[str]) -> tuple[list[_Article],
     """Whole current articles (parts joined) of the home texts and of national law."""
     local: dict[Key, _Article] = {}
     national: dict[Key, _Article] = {}
+    subjects: dict[str, set[str]] = {}  # per regulation: its title's subject words, worked out once
     for p in payloads:
         if p.get("kind", "article") != "article" or not p.get("is_current", True) or p.get("article_no") is None:
             continue
@@ -87,9 +88,11 @@ def _articles(payloads: Iterable[dict], home: set[str]) -> tuple[list[_Article],
         key = (p.get("version_id"), int(p["article_no"]), p.get("article_suffix") or "")
         art = into.get(key)
         if art is None:
-            title = p.get("title") or ""
-            art = into[key] = _Article(key, _title_key(title), p.get("regulation_id") or "",
-                                       bigrams(title_core(title, region)), "")
+            title, regulation = p.get("title") or "", p.get("regulation_id") or ""
+            subject = subjects.get(regulation)
+            if subject is None:
+                subject = subjects[regulation] = bigrams(title_core(title, region))
+            art = into[key] = _Article(key, _title_key(title), regulation, subject, "")
         art.text += p.get("text") or ""
     return list(local.values()), list(national.values())
 
@@ -113,11 +116,10 @@ def _matrix(texts: list[str]) -> Any:
     rows, cols, vals = [], [], []
     for r, c in enumerate(counts):
         for b, tf in c.items():
-            j = vocab.get(b)
-            if j is not None:
-                rows.append(r)
-                cols.append(j)
-                vals.append((1.0 + math.log(tf)) * idf[j])
+            j = vocab[b]
+            rows.append(r)
+            cols.append(j)
+            vals.append((1.0 + math.log(tf)) * idf[j])
     m = csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)), dtype=np.float64)
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0

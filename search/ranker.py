@@ -374,12 +374,13 @@ class LearnedRanker:
         y = np.concatenate([g.labels for g in useful])
         sizes = [len(g.labels) for g in useful]
         settings = {**TRAIN_PARAMS, **(params or {})}
+        seeds = list(seeds) or [settings["random_state"]]
         boosters = []
-        for seed in seeds or (settings["random_state"],):
+        for seed in seeds:
             model = lgb.LGBMRanker(**{**settings, "random_state": seed})
             model.fit(x, y, group=sizes, feature_name=list(names))
             boosters.append(model.booster_)
-        card = {"features": list(names), "params": settings, "seeds": list(seeds or (settings["random_state"],)),
+        card = {"features": list(names), "params": settings, "seeds": seeds,
                 "questions": len(groups), "questions_used": len(useful)}
         if len(boosters) == 1:
             return cls(boosters[0], card)
