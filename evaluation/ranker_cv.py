@@ -62,8 +62,8 @@ class SystemTrainer:
         self.stats = runtime.regulation_stats()
         self.home = runtime.home_regions()
 
-    def make_retriever(self, emb: Any, dense: Any) -> Any:
-        return fold_retriever(self.runtime.index.articles, self.runtime.sparse_encoders, emb, dense,
+    def make_retriever(self, emb: Any, dense: Any, wording: Any = None) -> Any:
+        return fold_retriever(self.runtime.index.articles, self.runtime.sparse_encoders, emb, dense, wording,
                               home_regions=self.home, stats=self.stats)
 
     def fit(self, train: list[dict], test: list[dict]) -> tuple[Any, list[TrainingGroup], list[tuple]]:

@@ -21,6 +21,7 @@ from corpus.model import Article
 from corpus.store import FilterSpec, Hit
 from corpus.training import relevant_keys, train_static_embedder
 from corpus.titles import normalize_title
+from search.learned_wording import LearnedWording
 from search.query import analyse
 from search.ranker import LearnedRanker, RegulationStats, TrainingGroup
 from search.retrieval import HybridRetriever
@@ -47,6 +48,20 @@ def question_group(retriever: HybridRetriever, question: dict,
     return group, keys
 
 
+def joined_texts(pairs: Iterable[tuple[Key, str]]) -> dict[Key, str]:
+    """Article texts by key, the parts of a long article joined (for mining lay wording)."""
+    texts: dict[Key, str] = {}
+    for k, t in pairs:
+        texts[k] = (texts[k] + "\n" + t) if k in texts else t
+    return texts
+
+
+def article_texts(store: Any, flt: FilterSpec | None) -> dict[Key, str]:
+    """The searched articles' texts by key (`joined_texts`)."""
+    fields = ["title", "title_key", "article_no", "article_suffix", "text"]
+    return joined_texts((candidate_key(h.payload), h.payload.get("text") or "") for h in store.scroll(flt, fields=fields))
+
+
 # ---- per-fold embedders: dense scores of questions a model did not see ---------------------------------------
 class InMemoryDense:
     """Exact cosine search over pre-computed unit vectors, shaped like a store query (for per-fold models)."""
@@ -67,12 +82,13 @@ class FoldEmbedder:
     """Trains the static embedder on one fold's questions and embeds the searched articles in memory.
 
     `flt` selects the searched points; `fields` are the payload fields their in-memory hits carry (what the
-    retriever's re-ranking and features read). Calling it with a fold's training questions returns the embedder and
-    an `InMemoryDense` over the articles' vectors; the index's own dense vectors are left untouched.
+    retriever's re-ranking and features read). Calling it with a fold's training questions returns the embedder,
+    an `InMemoryDense` over the articles' vectors (the index's own dense vectors are left untouched) and the lay
+    wording mined from the same questions (`search.learned_wording`; None with `wording=False`).
     """
 
     def __init__(self, store: Any, *, flt: Any, data_dir: Path, fields: Sequence[str],
-                 train_options: dict | None = None):
+                 train_options: dict | None = None, wording: bool = True):
         hits = list(store.scroll(flt, fields=sorted(set(fields) | {"title", "headings", "text", "kind", "label",
                                                                  "article_no", "article_suffix"})))
         self.articles = [Article.from_payload(h.payload) for h in hits]
@@ -82,20 +98,26 @@ class FoldEmbedder:
         self.train_options = dict(train_options or {})
         self._tmp = tempfile.TemporaryDirectory(prefix="fold-embedder-")  # removed with this object
         self.tmp = Path(self._tmp.name)
+        # The articles' texts by key, for mining lay wording from the same questions (None: not mined).
+        self.texts = joined_texts((a.key, a.text) for a in self.articles) if wording else None
 
-    def __call__(self, train: list[dict]) -> tuple[Any, InMemoryDense]:
+    def __call__(self, train: list[dict]) -> tuple[Any, InMemoryDense, LearnedWording | None]:
         recs = [{"id": q.get("id") or q["query"], "query": q["query"], "relevant": sorted(relevant_keys(q))}
                 for q in train]
         path = train_static_embedder(self.articles, data_dir=self.data_dir, question_records=recs,
                                      out_dir=self.tmp / "model", progress=False, **self.train_options)
         emb = StaticEmbedder.load(path)
-        return emb, InMemoryDense(self.slim, emb.encode_documents(self.docs))
+        wording = LearnedWording.mine(train, self.texts) if self.texts is not None else None
+        return emb, InMemoryDense(self.slim, emb.encode_documents(self.docs)), wording
 
 
-def fold_retriever(store: Any, sparse_encoders: Sequence[Any], embedder: Any, dense: InMemoryDense, *,
-                   home_regions: Iterable[str], stats: RegulationStats) -> HybridRetriever:
-    """A retriever whose dense side is one fold's model searched in memory (sparse side in the store)."""
+def fold_retriever(store: Any, sparse_encoders: Sequence[Any], embedder: Any, dense: InMemoryDense,
+                   wording: LearnedWording | None = None, *, home_regions: Iterable[str],
+                   stats: RegulationStats) -> HybridRetriever:
+    """A retriever whose dense side is one fold's model searched in memory (sparse side in the store) and whose
+    sparse queries take the fold's learned wording."""
     r = HybridRetriever(store, sparse_encoders, embedder, use_dense=True, home_regions=home_regions)
+    r.use_wording(wording)
     r.dense_search = lambda vec, _flt, limit: dense.query(vec, limit)
     r.full_payloads = False
     r.use_ranker(None, stats)
@@ -119,8 +141,7 @@ def out_of_fold_groups(questions: Sequence[dict], flt: FilterSpec | None, *, fol
         unseen = [q for q in questions if inner_half(q) == half]
         if not seen or not unseen:
             continue
-        emb, dense = fold_embedder(seen)
-        r = make_retriever(emb, dense)
+        r = make_retriever(*fold_embedder(seen))
         for i, q in enumerate(unseen, 1):
             groups.append(question_group(r, q, flt)[0])
             if progress and i % 200 == 0:

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from corpus.store import ArticleStore, FilterSpec, Hit
+from search.learned_wording import WEIGHT
 from search.query import analyse
 from search.ranker import (FEATURE_FIELDS, Candidate, CandidateColumns, Jurisdiction, LearnedRanker, PointFeatures,
                            RegulationStats, bigrams, build_features, feature_matrix)
@@ -223,6 +224,16 @@ class PointKeys:
         return self._keys[np.array(slots, dtype=np.int64)]
 
 
+def _with_learned(idx: list[int], vals: list[float], learned: tuple[list[int], list[float]],
+                  weight: float) -> tuple[list[int], list[float]]:
+    """A sparse query vector plus `weight` × another (the learned words' vector)."""
+    acc = dict(zip(idx, vals))
+    for i, v in zip(*learned):
+        acc[i] = acc.get(i, 0.0) + weight * v
+    out = sorted(acc)
+    return out, [acc[i] for i in out]
+
+
 def _first_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     """Codes 0, 1, … in order of first appearance (as a dict numbering the keys would give), and how many."""
     uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
@@ -278,6 +289,8 @@ class HybridRetriever:
 
             expander = default_glossary()
         self.expander = expander
+        # Lay wording learned from the labelled questions (search.learned_wording), set by `use_wording`.
+        self.wording: Any | None = None
         if use_dense is None:
             layout = store.layout()
             use_dense = embedder is not None and bool(layout and dense_name in (layout.dense or {}))
@@ -346,10 +359,13 @@ class HybridRetriever:
     # -- candidates -------------------------------------------------------------------------------------------
     def _requests(self, query: str, flt: FilterSpec | None, limit: int) -> list[tuple[str, dict]]:
         sparse_text = self.expander.expand(query) if self.expander is not None else query
+        learned = [t for t in self.wording.terms_for(query) if t not in sparse_text] if self.wording else []
         fields = [] if self.cache_fields else self.fields
         reqs: list[tuple[str, dict]] = []
         for enc in self.sparse_encoders:
             idx, vals = enc.encode_query(sparse_text)
+            if learned:
+                idx, vals = _with_learned(idx, vals, enc.encode_query(" ".join(learned)), WEIGHT)
             if idx:
                 slimit = max(min(self.sparse_candidates, limit), 1) if self.sparse_candidates else limit
                 reqs.append(("sparse", {"sparse": {enc.name: (idx, vals)}, "flt": flt, "limit": slimit,
@@ -485,7 +501,12 @@ class HybridRetriever:
             return results
         return [(kind, [h for h in hits if h.payload]) for kind, hits in results]
 
-    # -- the learned ranker ------------------------------------------------------------------------------------
+    # -- learned wording and the learned ranker ------------------------------------------------------------------
+    def use_wording(self, wording: Any | None) -> None:
+        """Add the statute words learned for a query's words (`search.learned_wording.LearnedWording`) to its
+        sparse query at `search.learned_wording.WEIGHT`; None: the hand glossary alone."""
+        self.wording = wording if wording else None
+
     def use_ranker(self, ranker: LearnedRanker | None, stats: RegulationStats | None = None, *,
                    pool: int | None = None) -> None:
         """Re-order the first `pool` fused candidates with a trained `search.ranker.LearnedRanker` (None: off).

@@ -433,6 +433,9 @@ class Runtime:
             ranker = self.ranker()
             if ranker is not None:
                 retriever.use_ranker(ranker, self.regulation_stats())
+            from search.learned_wording import LearnedWording
+
+            retriever.use_wording(LearnedWording.load(self.data_dir))
             self._label = retrieval_words(self.retrieval_description)
             from search.levels import LevelLinks
 
@@ -457,10 +460,13 @@ class Runtime:
         return RegulationStats.from_versions(self.index.version_records())
 
     def remove_ranker(self) -> None:
-        """Searches go back to the fused order and priors (the saved ranker is deleted)."""
+        """Searches go back to the fused order and priors (the saved ranker and learned wording are deleted)."""
         from search.ranker import LearnedRanker
 
+        from search.learned_wording import LearnedWording
+
         LearnedRanker.remove(self.data_dir)
+        LearnedWording.remove(self.data_dir)
         self._ranker = _UNREAD
         self._engine = None
 
@@ -468,7 +474,9 @@ class Runtime:
         """Train the learned ranker on the labelled questions with this index's candidates and save it beside
         the index; None when there are no labelled questions."""
         from search.engine import build_filter
-        from search.learning import FoldEmbedder, fold_retriever, question_group, train_ranker
+        from search.learned_wording import LearnedWording
+        from search.learning import (FoldEmbedder, article_texts, fold_retriever, inner_half, question_group,
+                                     train_ranker)
         from search.ranker import FEATURE_FIELDS, LearnedRanker
         from search.retrieval import RERANK_FIELDS
 
@@ -488,21 +496,33 @@ class Runtime:
             # new question's, so the ranker learns from two half-trained embedders' out-of-fold scores.
             fold_embedder = FoldEmbedder(self.index.articles, flt=flt, data_dir=self.data_dir,
                                          fields=list(RERANK_FIELDS) + list(FEATURE_FIELDS) + ["title"])
+            texts = fold_embedder.texts
             ranker = train_ranker(questions, flt, fold_embedder=fold_embedder, progress=progress,
-                                  make_retriever=lambda emb, dense: fold_retriever(
-                                      self.index.articles, self.sparse_encoders, emb, dense, home_regions=home,
-                                      stats=stats))
+                                  make_retriever=lambda emb, dense, wording: fold_retriever(
+                                      self.index.articles, self.sparse_encoders, emb, dense, wording,
+                                      home_regions=home, stats=stats))
         else:  # lexical only, or a pretrained model that never saw the questions: the index's own candidates
-            ranker = LearnedRanker.train([question_group(engine.retriever, q, flt)[0] for q in questions])
+            # (with lay wording learned from the other half of the questions, as the fold retrievers have it)
+            texts = article_texts(self.index.articles, flt)
+            groups = []
+            for half in (0, 1):
+                engine.retriever.use_wording(LearnedWording.mine(
+                    [q for q in questions if inner_half(q) != half], texts))
+                groups += [question_group(engine.retriever, q, flt)[0] for q in questions if inner_half(q) == half]
+            ranker = LearnedRanker.train(groups)
             ranker.card["dense_features"] = "in-sample (the dense model did not see the questions)"
+        wording = LearnedWording.mine(questions, texts)
+        wording.card["questions_files"] = [str(p) for p in self.training_questions]
         ranker.card["pool"] = engine.retriever.ranker_pool
         ranker.card["questions_files"] = [str(p) for p in self.training_questions]
         folder = ranker.save(self.data_dir)
+        wording.save(self.data_dir)
         self.build_level_links(progress=progress)
         self._ranker = _UNREAD
         self._engine = None
         if progress:
-            print(f"排序模型已训练：{len(questions)} 个标注问题，用时 {ranker.card['training_seconds']} 秒", flush=True)
+            print(f"排序模型已训练：{len(questions)} 个标注问题，用时 {ranker.card['training_seconds']} 秒；"
+                  f"从问题中学到 {len(wording)} 个日常用语的法言法语", flush=True)
         return folder
 
     def refresh_level_links(self, *, progress: bool = True) -> None:

@@ -193,6 +193,12 @@ class TestLearnedRanker:
             folder = rt.train_ranker(progress=False)
             card = (folder / "card.json").read_text(encoding="utf-8")
             assert '"questions_used"' in card and "xuzhou_dev.jsonl" in card
+            # the lay wording learned from the same questions is saved beside it and used by the searches
+            from search.learned_wording import LearnedWording
+
+            wording = LearnedWording.load(rt.data_dir)
+            assert wording is not None and len(wording) > 0 and wording.card["questions"] >= 40
+            assert rt.engine.retriever.wording is not None
             res = rt.search(q, top_k=10)
             assert "ranking: learned" in res["mode"]
             scores = [h["score"] for h in res["hits"]]
@@ -202,7 +208,21 @@ class TestLearnedRanker:
         finally:
             rt.training_questions = []
             rt.remove_ranker()
+        assert LearnedWording.load(rt.data_dir) is None and rt.engine.retriever.wording is None
         assert [(h["title"], h["article_no"]) for h in rt.search(q, top_k=10)["hits"]] == before
+
+    def test_a_learned_statute_word_finds_what_the_everyday_words_miss(self, rt):
+        """饭馆油烟 shares no word with the texts; the learned 油烟 → 餐饮服务 brings the catering articles."""
+        from search.learned_wording import LearnedWording
+
+        q = "饭馆油烟太大"
+        assert not any("餐饮" in h["text"] for h in rt.search(q, top_k=5)["hits"])
+        rt.engine.retriever.use_wording(LearnedWording({"油烟": ("餐饮服务",)}))
+        try:
+            hits = rt.search(q, top_k=5)["hits"]
+        finally:
+            rt.engine.retriever.use_wording(LearnedWording.load(rt.data_dir))
+        assert hits and all("餐饮" in h["text"] for h in hits[:2])
 
 
 def test_a_title_with_inner_book_marks_resolves(tmp_path, corpus_dir):
@@ -236,9 +256,9 @@ def test_the_ranker_learns_from_dense_scores_of_questions_the_embedder_did_not_s
         trained_on.append({q["id"] for q in seen})
         return real(seen)
 
-    def make_retriever(emb, dense):
-        return fold_retriever(rt.index.articles, rt.sparse_encoders, emb, dense, home_regions=rt.home_regions(),
-                              stats=rt.regulation_stats())
+    def make_retriever(emb, dense, wording):
+        return fold_retriever(rt.index.articles, rt.sparse_encoders, emb, dense, wording,
+                              home_regions=rt.home_regions(), stats=rt.regulation_stats())
 
     groups = out_of_fold_groups(questions, flt, fold_embedder=recording, make_retriever=make_retriever)
     assert len(trained_on) == 2 and len(groups) == len(questions)
