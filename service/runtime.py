@@ -133,9 +133,14 @@ class Runtime:
         dense = self.embedder.description if has_dense else "dense: none (lexical only)"
         if self.encoder_in_use():
             dense = f"{dense}; {self.encoder.description}" if has_dense else self.encoder.description
+        from search.learned_wording import LearnedWording
+
+        learned = LearnedWording.load(self.data_dir)
+        wording = (f"; wording: learned ({len(learned)} words from {learned.card.get('questions', 0)} questions)"
+                   if learned else "")
         ranker = self.ranker()
         ranking = f"; ranking: learned (LightGBM, {ranker.card.get('questions', '?')} questions)" if ranker else ""
-        return f"sparse: BM25 ({sparse}); {dense}{ranking}"
+        return f"sparse: BM25 ({sparse}){wording}; {dense}{ranking}"
 
     def encoder_in_use(self) -> bool:
         """The character encoder is configured and the index holds its vectors."""

@@ -200,7 +200,7 @@ class TestLearnedRanker:
             assert wording is not None and len(wording) > 0 and wording.card["questions"] >= 40
             assert rt.engine.retriever.wording is not None
             res = rt.search(q, top_k=10)
-            assert "ranking: learned" in res["mode"]
+            assert "ranking: learned" in res["mode"] and f"wording: learned ({len(wording)} words" in res["mode"]
             scores = [h["score"] for h in res["hits"]]
             assert scores == sorted(scores, reverse=True) and len(scores) == 10
             assert {(h["title"], h["article_no"]) for h in res["hits"]} != set() and all(

@@ -44,6 +44,8 @@ def test_client_url(host, url):
     "sparse: BM25 (bigram); dense: offline static word vectors (untrained)",
     "sparse: BM25 (bigram); dense: none (lexical only)",
     "citation+sparse: BM25 (bigram); dense: offline static word vectors (trained); ranking: learned (LightGBM, 45 questions)",
+    "sparse: BM25 (bigram); wording: learned (980 words from 981 questions); dense: offline static word vectors "
+    "(trained); ranking: learned (LightGBM, 981 questions)",
     "citation", "citation_not_found",
 ])
 def test_every_retrieval_description_of_ours_has_a_chinese_name(description):
@@ -51,6 +53,8 @@ def test_every_retrieval_description_of_ours_has_a_chinese_name(description):
     assert words and not re.search(r"[A-Za-z]{2,}", words), words
     if "45 questions" in description:
         assert "45 个标注问题" in words and words.startswith("按条文引用直接定位")
+    if "wording" in description:
+        assert "学到 980 个日常用语" in words
 
 
 def test_a_version_shows_only_its_own_effective_date():
