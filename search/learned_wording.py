@@ -38,6 +38,10 @@ WORDING_FILE = "learned.json"
 #: STARD + 45 xuzhou questions, 5 folds, ranker R@10 · R@100 · MRR@10), without the stop words: 0.4 gave STARD 0.649 ·
 #: 0.878 · 0.538 and xuzhou 0.681 · 0.881 · 0.508; 0.25 gave 0.648 · 0.877 · 0.538 and 0.696 · 0.937 · 0.516.
 WEIGHT = 0.25
+#: At most this many learned words a query: without a cap a query took 17 on average (STARD dev, up to 50), which
+#: nearly doubled its BM25 terms and cost ≈ 1 ms of search; with 10 the cross-validated figures were the same
+#: (evaluation/ABLATION.md, eighth session).
+MAX_TERMS = 10
 PARAMS = {"min_questions": 2, "min_pairs": 2, "min_share": 0.3, "min_lift": 3.0, "top": 5}
 
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
@@ -103,13 +107,18 @@ class LearnedWording:
         return cls(dict(sorted(terms.items())), {"questions": n, "question_words": len(terms), "params": params,
                                                  "weight": WEIGHT})
 
-    def terms_for(self, query: str) -> list[str]:
-        """The learned statute words for `query`'s words, first come first, none already in the query."""
+    def terms_for(self, query: str, limit: int | None = None) -> list[str]:
+        """The learned statute words for `query`'s words, none already in the query: each word's best first, then
+        each word's second …, at most `limit` (default `MAX_TERMS`)."""
+        limit = MAX_TERMS if limit is None else limit
+        lists = [self.terms[w] for w in sorted(content_words(query), key=lambda w: (-len(w), w)) if w in self.terms]
         out: list[str] = []
-        for w in sorted(content_words(query), key=lambda w: (-len(w), w)):
-            for t in self.terms.get(w, ()):
-                if t not in out and t not in query:
-                    out.append(t)
+        for rank in range(max(map(len, lists), default=0)):
+            for terms in lists:
+                if rank < len(terms) and terms[rank] not in out and terms[rank] not in query:
+                    out.append(terms[rank])
+                    if len(out) >= limit:
+                        return out
         return out
 
     def __len__(self) -> int:

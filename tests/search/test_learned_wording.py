@@ -62,3 +62,9 @@ def test_saved_beside_the_index_and_removed(tmp_path):
     assert back.terms == w.terms and back.card == w.card
     LearnedWording.remove(tmp_path)
     assert LearnedWording.load(tmp_path) is None
+
+
+def test_a_long_question_takes_each_words_best_terms_first_up_to_the_cap():
+    w = LearnedWording({"老板": ("用人单位", "劳动者", "工资"), "工厂": ("生产经营单位", "从业人员")})
+    assert w.terms_for("老板让工厂加班", limit=2) == ["生产经营单位", "用人单位"]  # each word's best before any second
+    assert len(w.terms_for("老板让工厂加班", limit=10)) == 5
