@@ -20,7 +20,6 @@ lend it words). Measured in evaluation/ABLATION.md (eighth session).
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter, defaultdict
@@ -28,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from corpus.jsonfile import read_json, write_json
 from corpus.training import relevant_keys
 from search.query import search_terms
 from search.words import word_set
@@ -126,20 +126,14 @@ class LearnedWording:
 
     # ---- saved beside the ranker -----------------------------------------------------------------------------
     def save(self, data_dir: Path) -> Path:
-        folder = Path(data_dir) / WORDING_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (WORDING_FILE + ".tmp")
-        tmp.write_text(json.dumps({"card": self.card, "terms": {w: list(t) for w, t in self.terms.items()}},
-                                  ensure_ascii=False, indent=0), encoding="utf-8")
-        tmp.replace(folder / WORDING_FILE)
-        return folder / WORDING_FILE
+        return write_json(Path(data_dir) / WORDING_DIR / WORDING_FILE,
+                          {"card": self.card, "terms": {w: list(t) for w, t in self.terms.items()}}, indent=0)
 
     @classmethod
-    def load(cls, data_dir: Path) -> "LearnedWording | None":
-        path = Path(data_dir) / WORDING_DIR / WORDING_FILE
-        if not path.is_file():
+    def load(cls, data_dir: Path) -> LearnedWording | None:
+        data = read_json(Path(data_dir) / WORDING_DIR / WORDING_FILE)
+        if data is None:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
         return cls({w: tuple(t) for w, t in (data.get("terms") or {}).items()}, data.get("card") or {})
 
     @staticmethod

@@ -21,7 +21,6 @@ texts — and are never mixed into the ranked hits.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 from haystack import component
 
+from corpus.jsonfile import read_json, write_json
 from corpus.regions import NATIONAL
 from corpus.titles import normalize_title
 
@@ -196,21 +196,15 @@ class LevelLinks:
         return self.pairs.get(tuple(key), [])
 
     def save(self, data_dir: Path, links: list[tuple[Key, Key, float]]) -> Path:
-        folder = Path(data_dir) / LEVELS_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (LINKS_FILE + ".tmp")
-        tmp.write_text(json.dumps({"home": self.home, "min_similarity": MIN_SIMILARITY, "min_chars": MIN_CHARS,
-                                   "links": [[list(a), list(b), s] for a, b, s in links]}, ensure_ascii=False),
-                       encoding="utf-8")
-        tmp.replace(folder / LINKS_FILE)
-        return folder / LINKS_FILE
+        return write_json(Path(data_dir) / LEVELS_DIR / LINKS_FILE,
+                          {"home": self.home, "min_similarity": MIN_SIMILARITY, "min_chars": MIN_CHARS,
+                           "links": [[list(a), list(b), s] for a, b, s in links]})
 
     @classmethod
     def load(cls, data_dir: Path) -> "LevelLinks | None":
-        path = Path(data_dir) / LEVELS_DIR / LINKS_FILE
-        if not path.is_file():
+        data = read_json(Path(data_dir) / LEVELS_DIR / LINKS_FILE)
+        if data is None:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
         return cls.of(((tuple(a), tuple(b), float(s)) for a, b, s in data.get("links") or []), data.get("home") or [])
 
 
