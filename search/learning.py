@@ -84,11 +84,11 @@ class FoldEmbedder:
     `flt` selects the searched points; `fields` are the payload fields their in-memory hits carry (what the
     retriever's re-ranking and features read). Calling it with a fold's training questions returns the embedder,
     an `InMemoryDense` over the articles' vectors (the index's own dense vectors are left untouched) and the lay
-    wording mined from the same questions (`search.learned_wording`; None with `wording=False`).
+    wording mined from the same questions (`search.learned_wording`).
     """
 
     def __init__(self, store: Any, *, flt: Any, data_dir: Path, fields: Sequence[str],
-                 train_options: dict | None = None, wording: bool = True):
+                 train_options: dict | None = None):
         hits = list(store.scroll(flt, fields=sorted(set(fields) | {"title", "headings", "text", "kind", "label",
                                                                  "article_no", "article_suffix"})))
         self.articles = [Article.from_payload(h.payload) for h in hits]
@@ -98,16 +98,16 @@ class FoldEmbedder:
         self.train_options = dict(train_options or {})
         self._tmp = tempfile.TemporaryDirectory(prefix="fold-embedder-")  # removed with this object
         self.tmp = Path(self._tmp.name)
-        # The articles' texts by key, for mining lay wording from the same questions (None: not mined).
-        self.texts = joined_texts((a.key, a.text) for a in self.articles) if wording else None
+        # The articles' texts by key, for mining lay wording from the same questions.
+        self.texts = joined_texts((a.key, a.text) for a in self.articles)
 
-    def __call__(self, train: list[dict]) -> tuple[Any, InMemoryDense, LearnedWording | None]:
+    def __call__(self, train: list[dict]) -> tuple[Any, InMemoryDense, LearnedWording]:
         recs = [{"id": q.get("id") or q["query"], "query": q["query"], "relevant": sorted(relevant_keys(q))}
                 for q in train]
         path = train_static_embedder(self.articles, data_dir=self.data_dir, question_records=recs,
                                      out_dir=self.tmp / "model", progress=False, **self.train_options)
         emb = StaticEmbedder.load(path)
-        wording = LearnedWording.mine(train, self.texts) if self.texts is not None else None
+        wording = LearnedWording.mine(train, self.texts)
         return emb, InMemoryDense(self.slim, emb.encode_documents(self.docs)), wording
 
 

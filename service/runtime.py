@@ -26,7 +26,7 @@ from service.wording import retrieval_words
 
 log = logging.getLogger(__name__)
 SPARSE_META = "sparse_encoders"
-_UNREAD = object()  # the saved ranker has not been read yet
+_UNREAD = object()  # the saved ranker (or learned wording) has not been read yet
 EMBEDDER_META = "embedder"
 #: A bulk load of this many points builds the dense HNSW graph afterwards (settings.optimize_after_ingest).
 OPTIMIZE_MIN_POINTS = 5000
@@ -81,6 +81,7 @@ class Runtime:
         self._label = ""
         self._engine_lock = threading.Lock()
         self._ranker: Any = _UNREAD
+        self._wording: Any = _UNREAD  # the learned lay wording, read with the same rule as the ranker
         self.settings = None  # set by open(): lets the first ingest train in child processes
         if index.backend_name == "qdrant-edge" and index.exists():
             # The embedded index is this process's alone (Edge locks it), so whatever an interrupted write left
@@ -133,9 +134,7 @@ class Runtime:
         dense = self.embedder.description if has_dense else "dense: none (lexical only)"
         if self.encoder_in_use():
             dense = f"{dense}; {self.encoder.description}" if has_dense else self.encoder.description
-        from search.learned_wording import LearnedWording
-
-        learned = LearnedWording.load(self.data_dir)
+        learned = self.learned_wording()
         wording = (f"; wording: learned ({len(learned)} words from {learned.card.get('questions', 0)} questions)"
                    if learned else "")
         ranker = self.ranker()
@@ -364,8 +363,7 @@ class Runtime:
                 reopened = Runtime.open(self.settings)  # the same folders, the same collections
                 self.index.articles = reopened.index.articles
                 self.index.versions_store = reopened.index.versions_store
-                self._ranker = _UNREAD
-                self._engine = None
+                self._forget_trained()
 
     def train(self, *, progress: bool = True) -> Path:
         """Retrain the offline embedder on the indexed current articles and re-embed every point."""
@@ -438,9 +436,7 @@ class Runtime:
             ranker = self.ranker()
             if ranker is not None:
                 retriever.use_ranker(ranker, self.regulation_stats())
-            from search.learned_wording import LearnedWording
-
-            retriever.use_wording(LearnedWording.load(self.data_dir))
+            retriever.use_wording(self.learned_wording())
             self._label = retrieval_words(self.retrieval_description)
             from search.levels import LevelLinks
 
@@ -458,6 +454,21 @@ class Runtime:
             self._ranker = LearnedRanker.load(self.data_dir)
         return self._ranker
 
+    def learned_wording(self):
+        """The lay wording learned with the ranker (`search.learned_wording`), or None: the hand glossary alone. Read
+        from disk once, like the ranker."""
+        from search.learned_wording import LearnedWording
+
+        if self._wording is _UNREAD:
+            self._wording = LearnedWording.load(self.data_dir)
+        return self._wording
+
+    def _forget_trained(self) -> None:
+        """The saved ranker and wording changed on disk: read them anew, and build the engine anew with them."""
+        self._ranker = _UNREAD
+        self._wording = _UNREAD
+        self._engine = None
+
     def regulation_stats(self):
         """Title words and sizes of the current regulations, for the ranker's features."""
         from search.ranker import RegulationStats
@@ -466,14 +477,12 @@ class Runtime:
 
     def remove_ranker(self) -> None:
         """Searches go back to the fused order and priors (the saved ranker and learned wording are deleted)."""
-        from search.ranker import LearnedRanker
-
         from search.learned_wording import LearnedWording
+        from search.ranker import LearnedRanker
 
         LearnedRanker.remove(self.data_dir)
         LearnedWording.remove(self.data_dir)
-        self._ranker = _UNREAD
-        self._engine = None
+        self._forget_trained()
 
     def train_ranker(self, *, progress: bool = True) -> Path | None:
         """Train the learned ranker on the labelled questions with this index's candidates and save it beside
@@ -523,8 +532,7 @@ class Runtime:
         folder = ranker.save(self.data_dir)
         wording.save(self.data_dir)
         self.build_level_links(progress=progress)
-        self._ranker = _UNREAD
-        self._engine = None
+        self._forget_trained()
         if progress:
             print(f"排序模型已训练：{len(questions)} 个标注问题，用时 {ranker.card['training_seconds']} 秒；"
                   f"从问题中学到 {len(wording)} 个日常用语的法言法语", flush=True)
