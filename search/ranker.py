@@ -437,6 +437,11 @@ class LearnedRanker:
         for name in (MODEL_FILE, CARD_FILE):
             (Path(data_dir) / RANKER_DIR / name).unlink(missing_ok=True)
 
+    @staticmethod
+    def saved(data_dir: Path) -> bool:
+        """Whether a ranker is saved in the data directory (usable or not: see `load`)."""
+        return (Path(data_dir) / RANKER_DIR / MODEL_FILE).is_file()
+
     @classmethod
     def load(cls, data_dir: Path) -> "LearnedRanker | None":
         """The saved ranker, or None when there is none (or it was trained on other features)."""

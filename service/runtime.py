@@ -128,6 +128,8 @@ class Runtime:
     # ---- what retrieval is in use -------------------------------------------------------------------------
     @property
     def retrieval_description(self) -> str:
+        from search.ranker import LearnedRanker
+
         sparse = "+".join(e.name for e in self.sparse_encoders)
         layout = self.index.layout()
         has_dense = bool(layout and "dense" in layout.dense) and self.embedder is not None
@@ -138,7 +140,12 @@ class Runtime:
         wording = (f"; wording: learned ({len(learned)} words from {learned.card.get('questions', 0)} questions)"
                    if learned else "")
         ranker = self.ranker()
-        ranking = f"; ranking: learned (LightGBM, {ranker.card.get('questions', '?')} questions)" if ranker else ""
+        if ranker:
+            ranking = f"; ranking: learned (LightGBM, {ranker.card.get('questions', '?')} questions)"
+        elif LearnedRanker.saved(self.data_dir):
+            ranking = "; ranking: fused (the saved ranker was trained on other features: run lawsearch train)"
+        else:
+            ranking = ""
         return f"sparse: BM25 ({sparse}){wording}; {dense}{ranking}"
 
     def encoder_in_use(self) -> bool:

@@ -91,7 +91,20 @@ def test_ranker_learns_a_signal_and_is_deterministic(tmp_path):
     assert loaded is not None and loaded.card["questions_files"] == ["x.jsonl"]
     assert np.allclose(loaded.scores(test[0].features), ranker.scores(test[0].features))
     LearnedRanker.remove(tmp_path)
-    assert LearnedRanker.load(tmp_path) is None
+    assert LearnedRanker.load(tmp_path) is None and not LearnedRanker.saved(tmp_path)
+
+
+def test_a_ranker_saved_before_the_features_changed_is_not_used(tmp_path):
+    """After an upgrade that added features, the old model would read the wrong columns: it is left unused (the
+    retrieval description then says to retrain) instead of ranking with shifted features."""
+    import lightgbm as lgb
+
+    groups = _synthetic_groups(60, 1)
+    old = lgb.LGBMRanker(n_estimators=5, verbose=-1).fit(
+        np.vstack([g.features[:, :-1] for g in groups]), np.concatenate([g.labels for g in groups]),
+        group=[len(g.labels) for g in groups], feature_name=list(FEATURES[:-1]))
+    LearnedRanker(old.booster_).save(tmp_path)
+    assert LearnedRanker.saved(tmp_path) and LearnedRanker.load(tmp_path) is None
 
 
 def test_a_question_set_without_any_found_answer_is_refused():
