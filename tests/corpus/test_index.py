@@ -147,3 +147,51 @@ class TestVersions:
         rec, hits = idx.article("民法典", 205)
         assert rec["version_id"] == vol2.version_id and hits[0].payload["text"] == "物权"
         assert idx.article("民法典", 2)[1][0].payload["text"] == "总则二"
+
+
+class TestVersionRegistry:
+    """A citation lookup resolves its title against the version registry, read from the store once and kept until
+    the next write (or `REGISTRY_TTL_S`): lookups stay fast, and a new or deleted version shows at once."""
+
+    def test_lookups_read_the_registry_once_and_see_every_write_at_once(self, index, monkeypatch):
+        idx, writer = index
+        old = make_reg("徐州市养犬管理条例", "2013-01-01", ["旧第一条"])
+        writer.write(old)
+        scrolls = []
+        original = idx.versions_store.scroll
+
+        def counting_scroll(flt=None, **kw):
+            scrolls.append(flt)
+            return original(flt, **kw)
+
+        monkeypatch.setattr(idx.versions_store, "scroll", counting_scroll)
+        for _ in range(5):
+            assert idx.article("徐州市养犬管理条例", 1)[1][0].payload["text"] == "旧第一条"
+            assert [r["title"] for r in idx.resolve_title("养犬管理条例")] == ["徐州市养犬管理条例"]
+        whole = [f for f in scrolls if not any(c.field == "regulation_id" for c in f.must)]
+        assert len(whole) == 1  # the registry, once; the rest are one regulation's versions
+
+        new = make_reg("徐州市养犬管理条例", "2024-01-01", ["新第一条"])
+        writer.write(new)  # a write through this index: the next lookup reads the registry anew
+        assert idx.article("徐州市养犬管理条例", 1)[0]["version_date"] == "2024-01-01"
+        idx.delete(new.regulation_id)
+        with pytest.raises(Exception, match="未找到法规"):
+            idx.article("徐州市养犬管理条例", 1)
+
+    def test_callers_get_copies_and_another_process_s_writes_show_within_the_ttl(self, index, monkeypatch):
+        import corpus.index as index_module
+
+        idx, writer = index
+        writer.write(make_reg("徐州市文明行为促进条例", "2019-01-01", ["一"]))
+        rec = idx.version_records()[0]
+        rec["title"] = "改掉"  # a caller changing its copy changes nothing kept
+        assert idx.version_records()[0]["title"] == "徐州市文明行为促进条例"
+        assert idx.resolve_title("徐州市文明行为促进条例")[0]["title"] == "徐州市文明行为促进条例"
+        # a write this index object did not make (another API worker on a shared server) leaves the generation as
+        # it was: the registry is read anew once its time is up
+        kept = idx._registries["complete"]
+        idx._registries["complete"] = (kept[0], kept[1], [])
+        assert idx.resolve_title("徐州市文明行为促进条例") == []
+        now = index_module.time.monotonic()
+        monkeypatch.setattr(index_module.time, "monotonic", lambda: now + index_module.REGISTRY_TTL_S + 1)
+        assert [r["title"] for r in idx.resolve_title("徐州市文明行为促进条例")] == ["徐州市文明行为促进条例"]
