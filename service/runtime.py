@@ -6,6 +6,7 @@ the ingest limits object travel.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import threading
@@ -509,10 +510,13 @@ class Runtime:
         engine = self.engine
         flt = build_filter({}, engine.titles, home_region=self.home_region)
         stats, home = self.regulation_stats(), self.home_regions()
-        engine.retriever.use_ranker(engine.retriever.ranker, stats)
+        # The training's own retriever: the engine's, shallow-copied, so the fields, wording and candidates set for
+        # training never reach a search served meanwhile (store and caches are shared, read only).
+        trainer = copy.copy(engine.retriever)
+        trainer.use_ranker(trainer.ranker, stats)
         if progress:
             print(f"训练排序模型：{len(questions)} 个标注问题", flush=True)
-        if engine.retriever.use_dense and not self.embedding_model:
+        if trainer.use_dense and not self.embedding_model:
             # The offline embedder was trained on these questions: their dense scores would look better than a
             # new question's, so the ranker learns from two half-trained embedders' out-of-fold scores.
             fold_embedder = FoldEmbedder(self.index.articles, flt=flt, data_dir=self.data_dir,
@@ -527,14 +531,13 @@ class Runtime:
             texts = article_texts(self.index.articles, flt)
             groups = []
             for half in (0, 1):
-                engine.retriever.use_wording(LearnedWording.mine(
-                    [q for q in questions if inner_half(q) != half], texts))
-                groups += [question_group(engine.retriever, q, flt)[0] for q in questions if inner_half(q) == half]
+                trainer.use_wording(LearnedWording.mine([q for q in questions if inner_half(q) != half], texts))
+                groups += [question_group(trainer, q, flt)[0] for q in questions if inner_half(q) == half]
             ranker = LearnedRanker.train(groups)
             ranker.card["dense_features"] = "in-sample (the dense model did not see the questions)"
         wording = LearnedWording.mine(questions, texts)
         wording.card["questions_files"] = [str(p) for p in self.training_questions]
-        ranker.card["pool"] = engine.retriever.ranker_pool
+        ranker.card["pool"] = trainer.ranker_pool
         ranker.card["questions_files"] = [str(p) for p in self.training_questions]
         folder = ranker.save(self.data_dir)
         wording.save(self.data_dir)

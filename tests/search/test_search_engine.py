@@ -211,6 +211,30 @@ class TestLearnedRanker:
         assert LearnedWording.load(rt.data_dir) is None and rt.engine.retriever.wording is None
         assert [(h["title"], h["article_no"]) for h in rt.search(q, top_k=10)["hits"]] == before
 
+    def test_training_without_fold_embedders_leaves_the_served_retriever_alone(self, rt, eval_dir, monkeypatch):
+        """With a pretrained model (or lexical only) the ranker learns from the index's own candidates, with each
+        half's mined wording: on a copy of the retriever, so searches served meanwhile keep the saved wording."""
+        import search.learning as learning
+
+        live = rt.engine.retriever
+        served_wording = live.wording
+        seen = []
+        real = learning.question_group
+
+        def watching(retriever, question, flt):
+            seen.append((retriever is live, live.wording is served_wording))
+            return real(retriever, question, flt)
+
+        monkeypatch.setattr(learning, "question_group", watching)
+        monkeypatch.setattr(rt, "embedding_model", "a pretrained model")  # the branch without fold embedders
+        rt.training_questions = [eval_dir / "xuzhou_dev.jsonl"]
+        try:
+            assert rt.train_ranker(progress=False) is not None
+        finally:
+            rt.training_questions = []
+            rt.remove_ranker()
+        assert len(seen) >= 40 and set(seen) == {(False, True)}
+
     def test_a_learned_statute_word_finds_what_the_everyday_words_miss(self, rt):
         """饭馆油烟 shares no word with the texts; the learned 油烟 → 餐饮服务 brings the catering articles."""
         from search.learned_wording import LearnedWording
