@@ -339,6 +339,8 @@ class ArticleIndex:
 
     def resolve_title(self, text: str, *, current_only: bool = True) -> list[dict]:
         """Regulations a (possibly short) title names: exact key first, then aliases (安全生产条例 → local texts)."""
+        if not self.exists():
+            return []
         key = normalize_title(text)
         recs = [r for r in self._registry("complete") if (r.get("is_current") or not current_only)]
         for pick in (lambda r: r.get("title_key") == key, lambda r: key in (r.get("aliases") or []),

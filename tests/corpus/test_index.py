@@ -195,3 +195,13 @@ class TestVersionRegistry:
         now = index_module.time.monotonic()
         monkeypatch.setattr(index_module.time, "monotonic", lambda: now + index_module.REGISTRY_TTL_S + 1)
         assert [r["title"] for r in idx.resolve_title("徐州市文明行为促进条例")] == ["徐州市文明行为促进条例"]
+
+    def test_an_index_not_yet_created_names_no_regulation(self, tmp_path):
+        idx = ArticleIndex(open_store(data_dir=tmp_path, collection="articles"),
+                           open_store(data_dir=tmp_path, collection="articles_versions"))
+        try:
+            assert idx.resolve_title("安全生产法") == [] and idx.version_records() == []
+            with pytest.raises(Exception, match="未找到法规《安全生产法》"):
+                idx.article("安全生产法", 1)
+        finally:
+            idx.close()
