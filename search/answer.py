@@ -70,6 +70,7 @@ LEVEL_RELATIVE = 0.5
 MAX_PENALTIES = 2  # penalty articles quoted for the quoted duties
 RECOURSE_VERSIONS = 2  # texts searched for a provision on where to turn
 TRUST_TOP = 4  # a semantic retriever's first hits are quoted without shared words …
+TRUST_WHOLE = 2  # … the first two of them whole (when short), the others by their best 款
 MIN_SHARED_CHARS = 2  # … when they share this many content characters with the question
 WHOLE_ARTICLE_CHARS = 300  # a quoted article this short is quoted whole (its 款 read together; most articles are)
 MAX_ITEMS = 12  # 项 quoted under a lead-in when none of them carries the question's words
@@ -485,7 +486,8 @@ class AnswerComposer:
                  max_articles: int = MAX_ARTICLES, relative: float = RELATIVE, max_levels: int = MAX_LEVELS,
                  level_depth: int = LEVEL_DEPTH, level_relative: float = LEVEL_RELATIVE,
                  max_penalties: int = MAX_PENALTIES, recourse_versions: int = RECOURSE_VERSIONS,
-                 trust_top: int = TRUST_TOP, min_shared_chars: int = MIN_SHARED_CHARS):
+                 trust_top: int = TRUST_TOP, min_shared_chars: int = MIN_SHARED_CHARS,
+                 trust_whole: int = TRUST_WHOLE):
         self.search = search
         self.index = index
         self.generator = generator
@@ -500,6 +502,7 @@ class AnswerComposer:
         self.max_penalties = max_penalties
         self.recourse_versions = recourse_versions
         self.trust_top = trust_top
+        self.trust_whole = trust_whole
         self.min_shared_chars = min_shared_chars
 
     # relevance
@@ -616,10 +619,14 @@ class AnswerComposer:
         weights = term_weights(terms, [c for h in hits for c in hit_contexts(h)])
         scored = [(self.relevance(h, terms, cited, weights), h) for h in hits]
         # The glossary's statutory words for the question's lay words count as the question's own (噪音 → 噪声).
-        chosen = self.choose(scored, cited, [] if cited else self.trusted(
-            " ".join([question, *query.expansion]), first, mode))
+        trusted = [] if cited else self.trusted(" ".join([question, *query.expansion]), first, mode)
+        chosen = self.choose(scored, cited, trusted)
         if not chosen:
             return Answer(question, NOTHING_FOUND + "。", [], [], "extractive", False, retrieval=mode)
+        # The ranking's later trusted hits that carry none of the question's words are quoted by their best 款 only:
+        # they are there in case the ranking is right where the words are not, not to double the answer.
+        lexical = {_hit_key(h) for sc, h in scored if sc > 0}
+        brief = {_hit_key(h) for h in trusted[self.trust_whole:] if _hit_key(h) not in lexical}
 
         loader = ArticleLoader(self.index)
         statements: list[Statement] = []
@@ -634,7 +641,7 @@ class AnswerComposer:
             whole = specs is not None
             if whole:
                 units = cited_units(art, specs)
-            elif len(art.text) <= WHOLE_ARTICLE_CHARS and not is_penalty(art.hit):
+            elif len(art.text) <= WHOLE_ARTICLE_CHARS and not is_penalty(art.hit) and _hit_key(h) not in brief:
                 units = article_units(art)
             else:
                 units = best_units(art, terms, weights=weights)

@@ -215,3 +215,41 @@ def test_a_lay_word_that_the_glossary_turns_into_the_statutes_word_counts_as_sha
     ans = AnswerComposer(search, index=SemanticIndex()).answer("邻居家的噪音太大影响休息怎么办")
     assert ans.grounded and ans.statements[0].citation.startswith("《中华人民共和国民法典》第二百九十四条")
     assert ans.statements[0].quote in article["text"]
+
+
+def test_the_rankings_later_trusted_hits_are_quoted_by_their_best_clause_only():
+    """Four articles a learned ranking put first, none carrying the question's words whole: all four are cited (the
+    ranking may be right where the words are not), the first two whole, the other two by one 款 — the answer stays
+    short enough to read out."""
+
+    class SemanticIndex:  # only says it holds dense vectors; the hits carry their whole text
+        def layout(self):
+            return type("Layout", (), {"dense": {"dense": 200}})()
+
+        articles = None
+
+        def version_articles(self, version_id):
+            return []
+
+    duties = ["为作业人员配备合格的劳动防护用品", "对作业人员进行安全教育", "设置明显的安全警示标志", "定期检查施工机具"]
+    hits = []
+    for no, duty in enumerate(duties, start=1):
+        clauses = [f"施工单位应当{duty}。", "作业人员应当遵守本单位的规章制度。"]
+        hits.append({"regulation_id": "r", "version_id": "v", "title": "某市建筑施工安全条例", "article_no": no,
+                     "article_suffix": "", "label": f"第{'一二三四'[no - 1]}条", "headings": ["第二章 安全保障"],
+                     "is_penalty": False, "text": "\n".join(clauses),
+                     "clauses": [{"text": c, "items": []} for c in clauses],
+                     "citation": f"《某市建筑施工安全条例》第{'一二三四'[no - 1]}条", "score": 1.0, "snippet": "",
+                     "level": "地方性法规", "region": "某市", "is_current": True})
+
+    def search(query, *, top_k=10, filters=None):
+        return {"query": query, "mode": "hybrid (dense + learned ranker)", "hits": hits}
+
+    ans = AnswerComposer(search, index=SemanticIndex()).answer("工地上的安全帽该由谁发")
+    quoted = {}
+    for s in ans.statements:
+        if s.role == "applies":
+            label = s.citation.split("》")[1].split("条")[0] + "条"
+            quoted[label] = quoted.get(label, 0) + 1
+            assert s.quote in "\n".join(h["text"] for h in hits)
+    assert quoted == {"第一条": 2, "第二条": 2, "第三条": 1, "第四条": 1}
