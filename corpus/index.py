@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 from corpus.errors import AmbiguousTitle, NotFound
 from corpus.store import ArticleStore, CollectionLayout, Condition, FilterSpec, Hit, PointRecord
-from corpus.titles import normalize_title, title_aliases
+from corpus.titles import normalize_title, records_named, title_aliases
 
 _NS = uuid.UUID("6f1d3c1e-52a8-4d0e-9a53-5a1c0c1b7e11")
 FAR_FUTURE = 99991231
@@ -343,12 +343,7 @@ class ArticleIndex:
             return []
         key = normalize_title(text)
         recs = [r for r in self._registry("complete") if (r.get("is_current") or not current_only)]
-        for pick in (lambda r: r.get("title_key") == key, lambda r: key in (r.get("aliases") or []),
-                     lambda r: r.get("title_key", "").endswith(key) and len(key) >= 4):
-            found = [dict(r) for r in recs if pick(r)]
-            if found:
-                return found
-        return []
+        return [dict(r) for r in records_named(recs, key)]
 
     def article(self, title: str, article_no: int, suffix: str = "", *, version_id: str | None = None,
                 as_of: str | None = None) -> tuple[dict, list[Hit]]:

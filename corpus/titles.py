@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 PRC_PREFIX = "中华人民共和国"
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
@@ -55,3 +56,15 @@ def title_aliases(title: str) -> set[str]:
     # 关于…的决定/规定 titles have no useful short form; others may drop a 暂行/试行 marker.
     out.add(key.replace("（试行）", "").replace("（暂行）", ""))
     return {a for a in out if len(a) >= 3}
+
+
+def records_named(records: Iterable[dict], key: str) -> list[dict]:
+    """The version records a normalised written title names: its exact title key, else an alias (安全生产条例 → the
+    local texts), else a title ending in it (at least 4 characters). The same records, not copies."""
+    records = list(records)
+    for pick in (lambda r: r.get("title_key") == key, lambda r: key in (r.get("aliases") or []),
+                 lambda r: len(key) >= 4 and r.get("title_key", "").endswith(key)):
+        found = [r for r in records if pick(r)]
+        if found:
+            return found
+    return []

@@ -18,7 +18,6 @@ training data, settings, cross-validated figures). Training is seeded and single
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from corpus.jsonfile import read_json, write_json
 from corpus.regions import NATIONAL
 from corpus.titles import normalize_title
 
@@ -425,10 +425,7 @@ class LearnedRanker:
         tmp = folder / (MODEL_FILE + ".tmp")
         self.booster.save_model(str(tmp))
         tmp.replace(folder / MODEL_FILE)
-        card = {**self.card, "importance": self.importance()}
-        tmp = folder / (CARD_FILE + ".tmp")
-        tmp.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.replace(folder / CARD_FILE)
+        write_json(folder / CARD_FILE, {**self.card, "importance": self.importance()}, indent=2)
         return folder
 
     @staticmethod
@@ -451,7 +448,7 @@ class LearnedRanker:
         import lightgbm as lgb
 
         booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
-        card = json.loads((folder / CARD_FILE).read_text(encoding="utf-8")) if (folder / CARD_FILE).is_file() else {}
+        card = read_json(folder / CARD_FILE) or {}
         if tuple(booster.feature_name()) not in (feature_names(False), feature_names(True)):
             return None
         return cls(booster, card)

@@ -5,7 +5,7 @@ import threading
 
 from corpus.index import ArticleIndex
 from corpus.regions import applicable_regions
-from corpus.titles import normalize_title
+from corpus.titles import normalize_title, records_named
 
 
 class TitleBook:
@@ -44,13 +44,7 @@ class TitleBook:
         recs = [r for r in self.records() if r.get("is_current")]
         if region:
             recs = [r for r in recs if r.get("region") == region] or recs
-        for pick in (lambda r: r.get("title_key") == key,
-                     lambda r: key in (r.get("aliases") or []),
-                     lambda r: len(key) >= 4 and r.get("title_key", "").endswith(key)):
-            found = [r for r in recs if pick(r)]
-            if found:
-                return found
-        return []
+        return records_named(recs, key)
 
 
     def nearest(self, written: str, limit: int = 5) -> list[str]:
