@@ -20,7 +20,7 @@ class Caller:
     client: str | None = None
 
 
-def get_runtime(request: Request):
+async def get_runtime(request: Request):
     rt = getattr(request.app.state, "runtime", None)
     if rt is None:
         raise BackendUnavailable("检索服务尚未就绪，请稍后再试")

@@ -579,6 +579,12 @@ class Runtime:
                   f"{time.perf_counter() - t:.0f} 秒", flush=True)
         return path
 
+    @property
+    def search_is_quick(self) -> bool:
+        """Whether a search now is only its own CPU work (≈20 ms): the engine is built and no write runs, so it
+        waits for neither the one-off set-up nor a writer. The API then runs it on the event loop itself."""
+        return self._engine is not None and not self.write_lock.locked()
+
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
         result = self.engine.search(query, top_k=top_k, filters=filters)
         result["retrieval_label"] = self._label  # which retrieval ran, for end users (the mode says it in English)

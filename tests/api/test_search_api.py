@@ -258,3 +258,18 @@ def test_long_article_parts_are_joined_with_their_clause_numbers(client):
     assert any(i.startswith("（八）携犬乘坐电梯") for i in first["items"])
     assert art["clauses"][1]["text"].startswith("盲人")
     assert all(c["text"] for c in art["clauses"])
+
+
+def test_search_during_a_write_is_answered_off_the_event_loop(client, runtime):
+    """A built engine with no write running searches on the event loop; while an import holds the write lock the
+    search goes to a worker thread (the loop stays free) and still answers, with the same hits."""
+    params = {"q": "生产经营单位 安全生产教育和培训", "top_k": 5}
+    quick = client.get("/api/search", params=params).json()  # builds the engine if no test did yet
+    assert runtime.search_is_quick
+    with runtime.write_lock:
+        assert not runtime.search_is_quick
+        during = client.get("/api/search", params=params)
+        assert client.get("/healthz").status_code == 200
+    assert during.status_code == 200
+    assert [h["id"] for h in during.json()["hits"]] == [h["id"] for h in quick["hits"]]
+    assert runtime.search_is_quick
