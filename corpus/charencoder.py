@@ -95,15 +95,19 @@ class CharEncoderEmbedder:
         self.dim = int(self.card["settings"]["dim"])
         self.batch_size = batch_size
         model = self.directory / (onnx_file or self.card.get("onnx", "model.onnx"))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, int(threads))
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
-        # A separate query network (trained against this document network's fixed vectors), when there is one.
-        query = self.card.get("query_onnx")
-        self.query_session = (ort.InferenceSession(str(self.directory / query), sess_options=opts,
-                                                   providers=["CPUExecutionProvider"]) if query else self.session)
+        def session(path: Path, n_threads: int):
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = n_threads
+            opts.inter_op_num_threads = 1
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+        self.session = session(model, max(1, int(threads)))
+        # Queries one at a time on one thread: a second one costs more than it gives for one short text (0.92 vs
+        # 1.25 ms a query, evaluation/ENCODER.md), and each server process already has a core of its own. The
+        # query network is a separate one (trained against the document network's fixed vectors) when the card
+        # names one.
+        self.query_session = session(self.directory / (self.card.get("query_onnx") or model.name), 1)
         # The document network and vocabulary decide the index's vectors (a new query network re-embeds nothing).
         self.fingerprint = "encoder-" + file_fingerprint(model, self.directory / "vocab.json")
         s = self.card["settings"]

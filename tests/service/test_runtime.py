@@ -78,6 +78,10 @@ def test_the_encoder_gets_its_own_vector_when_it_is_configured_and_later_ingests
     result = rt.search("养狗不拴绳怎么处罚")
     assert result["hits"] and "字符编码器" in result["retrieval_label"]  # said in Chinese to the user
     assert rt.engine.retriever.encoder is rt.encoder  # its candidate list is queried
+    from search.retrieval import ENCODER_CANDIDATES
+
+    lists = {kind: r["limit"] for kind, r in rt.engine.retriever._requests("养狗不拴绳怎么处罚", None, 500)}
+    assert lists["encoder"] == ENCODER_CANDIDATES < lists["sparse"] == 500  # the first 100 are what it adds
     calls = []
     encode = rt.encoder.encode_documents
     monkeypatch.setattr(rt.encoder, "encode_documents", lambda texts, progress=False: calls.append(len(texts))
