@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,24 @@ DEFAULT_KIND_WEIGHTS = {"paragraph": 0.5}
 #: remaining 400 of a 500-long list cost ≈ 8 ms a query (an HNSW walk at ef 500, ids, fields, fusion).
 ENCODER_CANDIDATES = 100
 RERANK_FIELDS = ["regulation_id", "version_id", "article_no", "article_suffix", "kind", "level", "region"]
+
+
+@dataclass
+class CandidateList:
+    """One candidate list of a query (`kind`: sparse, dense or encoder): point ids best first, their scores and
+    each one's re-ranking fields (a row of `RerankFields`, or the engine's payload)."""
+
+    kind: str
+    ids: list[str]
+    scores: list[float]
+    payloads: list[dict | None]
+
+    @classmethod
+    def of_hits(cls, kind: str, hits: Sequence[Hit]) -> CandidateList:
+        return cls(kind, [h.id for h in hits], [h.score for h in hits], [h.payload for h in hits])
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 class RerankFields:
@@ -97,53 +116,34 @@ class RerankFields:
                 self._generation = gen
         return self._rows
 
-    def _remember(self, rows: dict[str, dict], hits: Iterable[Hit], generation: int) -> None:
+    def _rows_of_hits(self, hits: Iterable[Hit]) -> dict[str, dict]:
+        return {h.id: self._row(h.payload) for h in hits}
+
+    def _remember(self, rows: dict[str, dict], new: dict[str, dict], generation: int) -> None:
         """Add rows unless a write happened since `generation` was read (they may be stale)."""
-        new = {h.id: self._row(h.payload) for h in hits}
         with self._lock:
             if self.store.generation == generation and rows is self._rows:
                 rows.update(new)
 
-    def payloads(self, ids: Iterable[str]) -> dict[str, dict]:
-        """{id: {field: value}} for these ids (ids no longer in the store are left out). The dicts are shared:
-        read them, never change them."""
+    def rows_of(self, ids: Sequence[str]) -> list[dict | None]:
+        """The row of each id, in order (None: the point is no longer in the store). The dicts are shared: read
+        them, never change them."""
         gen = self.store.generation
         rows = self._current()
-        missing = [i for i in ids if i not in rows]
-        fetched: dict[str, dict] = {}
-        if missing:
-            hits = self.store.retrieve(list(dict.fromkeys(missing)), fields=list(self.fields))
-            fetched = {h.id: self._row(h.payload) for h in hits}
-            self._remember(rows, hits, gen)
-        out = {}
-        for i in ids:
-            row = rows.get(i) or fetched.get(i)
-            if row is not None:
-                out[i] = row
-        return out
-
-    def fill(self, hits: Iterable[Hit]) -> bool:
-        """Give each hit its row as payload, in place (the hits must be the caller's own: the store's, fresh per
-        query); a hit whose point is no longer in the store keeps an empty payload. False when there was one."""
-        gen = self.store.generation
-        rows = self._current()
-        missing = []
-        for h in hits:
-            row = rows.get(h.id)
-            if row is None:
-                missing.append(h)
-            else:
-                h.payload = row
+        get = rows.get
+        out = [get(i) for i in ids]
+        missing = [i for i, row in zip(ids, out) if row is None]
         if not missing:
-            return True
-        got = self.store.retrieve(list(dict.fromkeys(h.id for h in missing)), fields=list(self.fields))
-        fetched = {g.id: self._row(g.payload) for g in got}
-        with self._lock:
-            if self.store.generation == gen and rows is self._rows:
-                rows.update(fetched)
-        for h in missing:
-            h.payload = fetched.get(h.id) or {}
-        return len(fetched) == len({h.id for h in missing})
+            return out
+        hits = self.store.retrieve(list(dict.fromkeys(missing)), fields=list(self.fields))
+        fetched = self._rows_of_hits(hits)
+        self._remember(rows, fetched, gen)
+        return [row if row is not None else fetched.get(i) for i, row in zip(ids, out)]
+
+    def payloads(self, ids: Iterable[str]) -> dict[str, dict]:
+        """{id: {field: value}} for these ids (ids no longer in the store are left out); see `rows_of`."""
+        ids = list(ids)
+        return {i: row for i, row in zip(ids, self.rows_of(ids)) if row is not None}
 
     def items(self) -> tuple[list[str], list[dict]]:
         """The ids and rows held now."""
@@ -158,9 +158,9 @@ class RerankFields:
         for h in self.store.scroll(None, batch=batch, fields=list(self.fields)):
             chunk.append(h)
             if len(chunk) >= batch:
-                self._remember(rows, chunk, gen)
+                self._remember(rows, self._rows_of_hits(chunk), gen)
                 chunk = []
-        self._remember(rows, chunk, gen)
+        self._remember(rows, self._rows_of_hits(chunk), gen)
         return len(self._rows)
 
 
@@ -389,16 +389,25 @@ class HybridRetriever:
     class _Candidates:
         """The fused candidates as arrays: one pass over the hits, then numpy for every scoring variant."""
 
-        def __init__(self, retriever: "HybridRetriever", results: list[tuple[str, list[Hit]]]):
-            payloads: dict[str, dict] = {}
-            for _, hits in results:
-                for h in hits:
-                    payloads.setdefault(h.id, h.payload)
-            self.payloads = payloads
-            self.ids = ids = list(payloads)
-            self.payload_list = list(payloads.values())
-            pos = dict(zip(ids, range(len(ids))))
-            keys = retriever.point_keys().rows(ids, self.payload_list)
+        def __init__(self, retriever: "HybridRetriever", results: list[CandidateList]):
+            pos: dict[str, int] = {}
+            ids: list[str] = []
+            payload_list: list[dict] = []
+            self.lists: list[tuple[str, np.ndarray, np.ndarray]] = []
+            for cl in results:
+                if not cl.ids:
+                    continue
+                idx = []
+                for pid, p in zip(cl.ids, cl.payloads):
+                    i = pos.get(pid)
+                    if i is None:  # a point's first list gives its payload
+                        i = pos[pid] = len(ids)
+                        ids.append(pid)
+                        payload_list.append(p)
+                    idx.append(i)
+                self.lists.append((cl.kind, np.array(idx, dtype=np.int64), np.array(cl.scores, dtype=np.float64)))
+            self.ids, self.payload_list = ids, payload_list
+            keys = retriever.point_keys().rows(ids, payload_list)
             self.prior = keys[:, 0]
             self.reg, self.n_regs = _first_codes(keys[:, 1])
             self.art, n_arts = _first_codes(keys[:, 2])
@@ -408,14 +417,8 @@ class HybridRetriever:
             self.part = part
             self.art_reg = np.empty(n_arts, dtype=np.int64)
             self.art_reg[self.art] = self.reg
-            self.lists = [(kind, *self._column(hits, pos)) for kind, hits in results if hits]
             self.sparse = [(idx, vals) for kind, idx, vals in self.lists if kind == "sparse"]
             self.dense = [(idx, vals) for kind, idx, vals in self.lists if kind in ("dense", "encoder")]
-
-        @staticmethod
-        def _column(hits: list[Hit], pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-            return (np.fromiter((pos[h.id] for h in hits), dtype=np.int64, count=len(hits)),
-                    np.fromiter((h.score for h in hits), dtype=np.float64, count=len(hits)))
 
         def list_columns(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
             """Each candidate's score (NaN: absent) and 0-based rank in the lists of this kind (the first list
@@ -472,7 +475,7 @@ class HybridRetriever:
         _, first = np.unique(c.part[order], return_index=True)
         return order[np.sort(first)]
 
-    def fuse(self, results: list[tuple[str, list[Hit]]]) -> list[tuple[str, float, dict]]:
+    def fuse(self, results: list[CandidateList]) -> list[tuple[str, float, dict]]:
         """Fused and re-ranked (id, score, rerank payload), best first.
 
         With a dense list and `recall_dense_weight` set: the first `recall_pool` results are the pool chosen with
@@ -498,13 +501,20 @@ class HybridRetriever:
             order = np.concatenate([order[pool[order]], order[~pool[order]]])
         return order, score
 
-    def _with_fields(self, results: list[tuple[str, list[Hit]]]) -> list[tuple[str, list[Hit]]]:
-        """Candidates without payload get their re-ranking fields from the table."""
-        bare = [h for _, hits in results for h in hits if not h.payload]
-        # The store's hits are this query's own: they take their row in place (a new Hit each cost ≈0.3 ms a query).
-        if not bare or self.fields_table().fill(bare):
-            return results
-        return [(kind, [h for h in hits if h.payload]) for kind, hits in results]
+    def _with_fields(self, cl: CandidateList) -> CandidateList:
+        """Candidates without payload get their re-ranking fields from the table; those no longer in the store
+        are left out."""
+        bare = [k for k, p in enumerate(cl.payloads) if not p]
+        if not bare:
+            return cl
+        payloads = list(cl.payloads)
+        for k, row in zip(bare, self.fields_table().rows_of([cl.ids[k] for k in bare])):
+            payloads[k] = row
+        if all(payloads):
+            return CandidateList(cl.kind, cl.ids, cl.scores, payloads)
+        keep = [k for k, p in enumerate(payloads) if p]
+        return CandidateList(cl.kind, [cl.ids[k] for k in keep], [cl.scores[k] for k in keep],
+                             [payloads[k] for k in keep])
 
     # -- learned wording and the learned ranker ------------------------------------------------------------------
     def use_wording(self, wording: Any | None) -> None:
@@ -534,7 +544,7 @@ class HybridRetriever:
                                 cos=lists["dense"][0][pool], cos_rank=lists["dense"][1][pool],
                                 encoder=lists["encoder"][0][pool], encoder_rank=lists["encoder"][1][pool])
 
-    def ranker_candidates(self, results: list[tuple[str, list[Hit]]],
+    def ranker_candidates(self, results: list[CandidateList],
                           fused: list[tuple[str, float, dict]]) -> list[Candidate]:
         """The first `ranker_pool` fused candidates with their per-list scores and ranks, as the ranker sees them."""
         c = self._Candidates(self, results)
@@ -598,25 +608,31 @@ class HybridRetriever:
 
     # -- public -----------------------------------------------------------------------------------------------
     def candidate_lists(self, query: str, flt: FilterSpec | None, limit: int,
-                        timing: dict[str, float] | None = None) -> list[tuple[str, list[Hit]]]:
-        """The candidate lists (one per sparse encoder, one dense) with their re-ranking fields."""
+                        timing: dict[str, float] | None = None) -> list[CandidateList]:
+        """The candidate lists (one per sparse encoder, one dense, one for the encoder) with their re-ranking
+        fields."""
         t0 = time.perf_counter()
         reqs = self._requests(query, flt, limit)
         if timing is not None:
             timing["encode_ms"] = (time.perf_counter() - t0) * 1e3
         if not reqs:
             return []
-        if self.dense_search is not None:
-            in_store = [(kind, r) for kind, r in reqs if kind != "dense"]
-            raw = self.store.query_batch([r for _, r in in_store]) if in_store else []
-            results = [(kind, hits) for (kind, _), hits in zip(in_store, raw)]
-            results += [(kind, self.dense_search(r["dense"][self.dense_name], flt, r["limit"]))
-                        for kind, r in reqs if kind == "dense"]
+        local = [(kind, r) for kind, r in reqs if kind == "dense" and self.dense_search is not None]
+        in_store = [(kind, r) for kind, r in reqs if not (kind == "dense" and self.dense_search is not None)]
+        asked = [r for _, r in in_store]
+        if not in_store:
+            results = []
+        elif self.cache_fields:  # ids and scores from the engine, the fields from the table (below)
+            results = [CandidateList(kind, ids, scores, [None] * len(ids))
+                       for (kind, _), (ids, scores) in zip(in_store, self.store.query_batch_scores(asked))]
         else:
-            raw = self.store.query_batch([r for _, r in reqs])
-            results = [(kind, hits) for (kind, _), hits in zip(reqs, raw)]
+            results = [CandidateList.of_hits(kind, hits)
+                       for (kind, _), hits in zip(in_store, self.store.query_batch(asked))]
+        # the evaluation's in-memory dense search comes after the engine's lists, as it always has
+        results += [CandidateList.of_hits(kind, self.dense_search(r["dense"][self.dense_name], flt, r["limit"]))
+                    for kind, r in local]
         if self.cache_fields:
-            results = self._with_fields(results)
+            results = [self._with_fields(cl) for cl in results]
         return results
 
     def retrieve(self, query: str, flt: FilterSpec | None = None, top_k: int = 10, *,

@@ -234,6 +234,11 @@ class ArticleStore(ABC):
         """Several `query(**request)` at once; the backends run them as one engine batch."""
         return [self.query(**r) for r in requests]
 
+    def query_batch_scores(self, requests: list[dict]) -> list[tuple[list[str], list[float]]]:
+        """`query_batch` as (ids, scores) per request, best first: for candidate lists whose fields the caller
+        keeps itself (request no payload fields). A backend may answer it without making a `Hit` per point."""
+        return [([h.id for h in hits], [h.score for h in hits]) for hits in self.query_batch(requests)]
+
     # -- meta -------------------------------------------------------------------------------------------------
     @abstractmethod
     def get_meta(self, key: str) -> Any | None:

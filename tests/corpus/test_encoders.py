@@ -1,6 +1,5 @@
 import math
 
-import pytest
 
 from corpus.encoders import (SparseEncoder, bigram_encoder, char_bigrams, default_sparse_encoders, document_text,
                              token_id)

@@ -220,6 +220,9 @@ def test_query_batch_matches_single_queries(store):
     batch = store.query_batch(reqs)
     assert [ns(b) for b in batch] == [ns(store.query(**r)) for r in reqs]
     assert ns(batch[3]) == [5] and batch[1] == []
+    # ids and scores alone (the search's candidate lists): the same points, in the same order, scored the same
+    bare = [{**r, "fields": []} for r in reqs]
+    assert store.query_batch_scores(bare) == [([h.id for h in b], [h.score for h in b]) for b in batch]
 
 
 @pytest.mark.integration

@@ -11,7 +11,7 @@ from corpus.encoders import bigram_encoder, document_text
 from corpus.model import Article
 from corpus.store import CollectionLayout, Condition, FilterSpec, Hit, PointRecord, open_store
 from search.expansion import Glossary, default_glossary
-from search.retrieval import HybridRetriever
+from search.retrieval import CandidateList, HybridRetriever
 
 ROWS = [
     # (title, level, region, article_no, text)
@@ -124,13 +124,13 @@ def test_fuse_scores_missing_candidates_with_the_list_floor():
     p = lambda reg, no: {"regulation_id": reg, "article_no": no, "level": "法律"}  # noqa: E731
     sparse = [Hit("a", 10.0, p("x", 1)), Hit("b", 5.0, p("x", 2))]
     dense = [Hit("c", 0.9, p("y", 1)), Hit("a", 0.2, p("x", 1))]
-    out = {pid: s for pid, s, _ in r.fuse([("sparse", sparse), ("dense", dense)])}
+    out = {pid: s for pid, s, _ in r.fuse([CandidateList.of_hits("sparse", sparse), CandidateList.of_hits("dense", dense)])}
     assert out["a"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.2)
     assert out["b"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.2)  # dense floor
     assert out["c"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.9)  # sparse floor (5/10)
     assert r.fuse([]) == []
     r.sparse_floor = 0.5
-    out = {pid: s for pid, s, _ in r.fuse([("sparse", sparse), ("dense", dense)])}
+    out = {pid: s for pid, s, _ in r.fuse([CandidateList.of_hits("sparse", sparse), CandidateList.of_hits("dense", dense)])}
     assert out["c"] == pytest.approx(0.5 * 0.25 + 0.5 * 0.9)
 
 
@@ -161,7 +161,7 @@ def test_fuse_collapses_parts_and_applies_kind_prior():
                                       "article_suffix": "", "kind": kind}
     sparse = [Hit("p0", 10.0, art(5)), Hit("p1", 9.0, art(5)), Hit("para", 9.5, art(1, "paragraph")),
               Hit("other", 6.0, art(6))]
-    out = [(pid, round(s, 3)) for pid, s, _ in r.fuse([("sparse", sparse)])]
+    out = [(pid, round(s, 3)) for pid, s, _ in r.fuse([CandidateList.of_hits("sparse", sparse)])]
     assert out == [("p0", 1.0), ("other", 0.6), ("para", 0.475)]  # p1: second part of article 5, dropped
 
 
@@ -173,9 +173,9 @@ def test_recall_pool_keeps_recall_members_and_precision_order():
     sparse = [Hit("a", 10.0, p(1)), Hit("b", 8.0, p(2)), Hit("c", 1.0, p(3))]
     dense = [Hit("c", 0.9, p(3)), Hit("a", 0.5, p(1)), Hit("b", 0.1, p(2))]
     # precision (w 0.2): a 0.9, b 0.66, c 0.26; recall (w 0.9): a 0.55, c 0.82, b 0.17 → pool {a, c}
-    assert [pid for pid, _, _ in r.fuse([("sparse", sparse), ("dense", dense)])] == ["a", "c", "b"]
+    assert [pid for pid, _, _ in r.fuse([CandidateList.of_hits("sparse", sparse), CandidateList.of_hits("dense", dense)])] == ["a", "c", "b"]
     r.recall_dense_weight = None
-    assert [pid for pid, _, _ in r.fuse([("sparse", sparse), ("dense", dense)])] == ["a", "b", "c"]
+    assert [pid for pid, _, _ in r.fuse([CandidateList.of_hits("sparse", sparse), CandidateList.of_hits("dense", dense)])] == ["a", "b", "c"]
 
 
 @pytest.mark.integration
@@ -228,10 +228,10 @@ def test_home_region_texts_are_exempt_from_the_local_level_prior():
     sparse = [Hit("js", 10.0, p("js", "地方性法规", "江苏省")), Hit("sd", 10.0, p("sd", "地方性法规", "山东省")),
               Hit("law", 9.0, p("law", "法律", "全国"))]
     r.home_regions = frozenset()
-    assert [(pid, round(s, 2)) for pid, s, _ in r.fuse([("sparse", sparse)])] == [
+    assert [(pid, round(s, 2)) for pid, s, _ in r.fuse([CandidateList.of_hits("sparse", sparse)])] == [
         ("law", 0.9), ("js", 0.5), ("sd", 0.5)]
     r.home_regions = frozenset({"徐州市", "江苏省"})
-    assert [(pid, round(s, 2)) for pid, s, _ in r.fuse([("sparse", sparse)])] == [
+    assert [(pid, round(s, 2)) for pid, s, _ in r.fuse([CandidateList.of_hits("sparse", sparse)])] == [
         ("js", 1.0), ("law", 0.9), ("sd", 0.5)]
 
 
@@ -242,9 +242,9 @@ def test_fusion_reads_a_point_anew_when_it_comes_with_another_payload():
     r.level_weights, r.home_regions = {"地方性法规": 0.5}, frozenset()
     p = lambda level: {"regulation_id": level, "article_no": 1, "level": level, "region": ""}  # noqa: E731
     local = [Hit("a", 10.0, p("地方性法规")), Hit("b", 8.0, p("法律"))]
-    assert [pid for pid, _, _ in r.fuse([("sparse", local)])] == ["b", "a"]
+    assert [pid for pid, _, _ in r.fuse([CandidateList.of_hits("sparse", local)])] == ["b", "a"]
     # the same point re-ingested as national law: its prior is computed from the new payload, not remembered
-    assert [pid for pid, _, _ in r.fuse([("sparse", [Hit("a", 10.0, p("法律")), local[1]])])] == ["a", "b"]
+    assert [pid for pid, _, _ in r.fuse([CandidateList.of_hits("sparse", [Hit("a", 10.0, p("法律")), local[1]])])] == ["a", "b"]
 
 
 class RecordingRanker:
