@@ -53,7 +53,7 @@ def attach_runtime(app: FastAPI, runtime) -> None:
 
 def _warm(rt) -> None:
     try:
-        info = rt.warm()
+        info = rt.warm(freeze_gc=True)
         log.info("search warmed up: %s re-ranking rows in %.1f s", info["rows"], info["seconds"])
     except Exception:  # warming is an optimisation: a failure must not take the server down
         log.warning("search warm-up failed", exc_info=True)

@@ -116,7 +116,7 @@ def bench_search(settings, *, queries: str, top_k: int = 10, cold: bool = False)
                 t = time.perf_counter()
                 rt.search(q["query"], top_k=top_k)
                 cold_ms.append((time.perf_counter() - t) * 1000)
-        warm = rt.warm()  # what the API server does at start-up (pipeline, title book, re-ranking fields)
+        warm = rt.warm(freeze_gc=True)  # what the API server does at start-up (pipeline, title book, fields, GC)
         ms = []
         for q in questions:
             t = time.perf_counter()
@@ -238,7 +238,7 @@ def bench_reingest_load(settings, *, queries: str, reingest: list[str], concurre
     rt = Runtime.open(settings)
     try:
         t = time.perf_counter()
-        warm = rt.warm()
+        warm = rt.warm(freeze_gc=True)
         copy = successor_copy(rt.index, reingest, Path(work.name), years=years)
         probes, skipped = [], []
         for title in regulations or DEFAULT_PROBES:

@@ -61,7 +61,7 @@ def _latency(settings, questions: list[str], top_k: int) -> dict:
 
     rt = Runtime.open(settings)
     try:
-        warm = rt.warm()
+        warm = rt.warm(freeze_gc=True)
         ms = []
         for q in questions:
             t = time.perf_counter()

@@ -599,13 +599,24 @@ class Runtime:
             return set()
         return home_regions(self.home_region, self.index.version_records())
 
-    def warm(self) -> dict[str, Any]:
+    def warm(self, *, freeze_gc: bool = False) -> dict[str, Any]:
         """Do the one-off work of the first searches now: build the query pipeline and title book, read every
-        point's re-ranking fields into memory and run one search. Returns what it did and how long it took."""
+        point's re-ranking fields into memory and run one search. Returns what it did and how long it took.
+
+        `freeze_gc` (a serving process): then move every object alive to the garbage collector's permanent
+        generation (`gc.freeze`). The warm process holds ≈770k objects for its lifetime (field table, caches,
+        models); a full collection walked them all, ≈340 ms during which no search ran, now and then in the middle
+        of serving. Frozen, a full collection takes ≈0.2 ms. The price: reference cycles among the frozen objects
+        are never collected (the engine rebuilt after an ingest in the same process leaves its old one)."""
         t0 = time.perf_counter()
         if not self.index.exists():
             return {"rows": 0, "seconds": 0.0}
         engine = self.engine
         rows = engine.retriever.warm()
         engine.search("安全生产", top_k=1)
+        if freeze_gc:
+            import gc
+
+            gc.collect()
+            gc.freeze()
         return {"rows": rows, "seconds": round(time.perf_counter() - t0, 2)}
