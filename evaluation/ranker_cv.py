@@ -22,6 +22,7 @@ import numpy as np
 
 from evaluation.crossval import average, fold_of, read_questions, relevant_keys, score_one
 from search.learning import FoldEmbedder, fold_retriever, out_of_fold_groups, question_group, ranked_keys
+from search.neighbours import LabelledNeighbours
 from search.ranker import FEATURE_FIELDS, FEATURES, LearnedRanker, TrainingGroup
 
 #: Feature groups for the ablation table: each is zeroed (train and test) and the ranker retrained.
@@ -71,6 +72,7 @@ class SystemTrainer:
         train_groups = out_of_fold_groups(train, self.flt, fold_embedder=self.fold_embedder,
                                           make_retriever=self.make_retriever)
         r = self.make_retriever(*self.fold_embedder(train))
+        r.use_neighbours(LabelledNeighbours.of_questions(train))  # the fold's training questions vote
         return r, train_groups, [question_group(r, q, self.flt) for q in test]
 
 

@@ -22,6 +22,7 @@ from corpus.store import FilterSpec, Hit
 from corpus.training import relevant_keys, train_static_embedder
 from corpus.titles import normalize_title
 from search.learned_wording import LearnedWording
+from search.neighbours import LabelledNeighbours
 from search.query import analyse
 from search.ranker import LearnedRanker, RegulationStats, TrainingGroup
 from search.retrieval import HybridRetriever
@@ -43,7 +44,8 @@ def question_group(retriever: HybridRetriever, question: dict,
     keys = [candidate_key(c.payload) for c in cands]
     rel = relevant_keys(question)
     group = TrainingGroup(question_id=str(question.get("id") or question["query"]),
-                          features=retriever.features(a.retrieval_query, a.ranker_flags, cands),
+                          features=retriever.features(a.retrieval_query, a.ranker_flags, cands,
+                                                      exclude=str(question.get("id") or question["query"])),
                           labels=np.array([1 if k in rel else 0 for k in keys], dtype=np.int32))
     return group, keys
 
@@ -136,12 +138,14 @@ def out_of_fold_groups(questions: Sequence[dict], flt: FilterSpec | None, *, fol
     trained on each half of the questions and describes the other half's candidates. (A ranker trained on
     in-sample dense scores trusts them too much: measured in evaluation/ABLATION.md.)"""
     groups: list[TrainingGroup] = []
+    neighbours = LabelledNeighbours.of_questions(questions)  # each question's own entry does not vote for it
     for half in (0, 1):
         seen = [q for q in questions if inner_half(q) != half]
         unseen = [q for q in questions if inner_half(q) == half]
         if not seen or not unseen:
             continue
         r = make_retriever(*fold_embedder(seen))
+        r.use_neighbours(neighbours)
         for i, q in enumerate(unseen, 1):
             groups.append(question_group(r, q, flt)[0])
             if progress and i % 200 == 0:
@@ -155,7 +159,7 @@ def train_ranker(questions: Sequence[dict], flt: FilterSpec | None, *, fold_embe
     t0 = time.perf_counter()
     groups = out_of_fold_groups(questions, flt, fold_embedder=fold_embedder, make_retriever=make_retriever,
                                 progress=progress)
-    ranker = LearnedRanker.train(groups)
+    ranker = LearnedRanker.train(groups, neighbours=LabelledNeighbours.of_questions(questions))
     ranker.card["training_seconds"] = round(time.perf_counter() - t0, 1)
     ranker.card["dense_features"] = "out-of-fold (two halves of the questions)"
     return ranker

@@ -31,6 +31,8 @@ import numpy as np
 from corpus.jsonfile import read_json, write_json
 from corpus.regions import NATIONAL
 from corpus.titles import normalize_title
+from search.neighbours import FILE as NEIGHBOURS_FILE
+from search.neighbours import LabelledNeighbours
 
 RANKER_DIR = "ranker"
 MODEL_FILE = "model.txt"
@@ -44,7 +46,8 @@ FEATURES = ("bm25", "bm25_rank", "in_bm25", "cos", "cos_rank", "in_dense", "fuse
             "home_city", "home_province", "national", "other_region", "year",
             "title_mass", "title_share", "heading_share", "position", "opening_article", "log_articles",
             "penalty", "violation_question", "penalty_for_violation", "penalty_for_sanction",
-            "regulation_count", "regulation_best", "paragraph")
+            "regulation_count", "regulation_best", "paragraph",
+            "neighbour_regulation", "neighbour_article")
 #: The character encoder's cosine and rank: columns appended only where the index holds its vectors, so a deployment
 #: without the encoder trains and runs exactly the ranker measured in evaluation/ABLATION.md.
 ENCODER_FEATURES = ("encoder", "encoder_rank", "in_encoder")
@@ -261,15 +264,17 @@ class PointFeatures:
 
 
 def build_features(query_words: set[str], flags: dict[str, bool], candidates: Sequence[Candidate],
-                   stats: RegulationStats, where: Jurisdiction, *, encoder: bool = False) -> np.ndarray:
+                   stats: RegulationStats, where: Jurisdiction, *, encoder: bool = False,
+                   votes: tuple[dict, dict] | None = None) -> np.ndarray:
     """The feature matrix (len(candidates) × len(feature_names(encoder))), rows in candidate order."""
     return feature_matrix(query_words, flags, CandidateColumns.of(candidates), PointFeatures(stats, where),
-                          encoder=encoder)
+                          encoder=encoder, votes=votes)
 
 
 def feature_matrix(query_words: set[str], flags: dict[str, bool], cols: CandidateColumns, points: PointFeatures,
-                   *, encoder: bool = False) -> np.ndarray:
-    """`build_features` on candidate columns, with the per-candidate part from `points` (cached or not)."""
+                   *, encoder: bool = False, votes: tuple[dict, dict] | None = None) -> np.ndarray:
+    """`build_features` on candidate columns, with the per-candidate part from `points` (cached or not). `votes`:
+    the labelled neighbours' votes for regulations and articles (`search.neighbours`); none: zeros."""
     n = len(cols.payloads)
     violation = float(bool(flags.get("violation")))
     sanction = float(bool(flags.get("penalty_intent")))
@@ -309,6 +314,12 @@ def feature_matrix(query_words: set[str], flags: dict[str, bool], cols: Candidat
     rows[:, _COL["penalty_for_violation"]] = penalty * violation
     rows[:, _COL["penalty_for_sanction"]] = penalty * sanction
     rows[:, _COL["regulation_count"]], rows[:, _COL["regulation_best"]] = count, reg_best
+    if votes and (votes[0] or votes[1]):
+        regs, arts = votes
+        rows[:, _COL["neighbour_regulation"]] = [regs.get(key, 0.0) for _, _, key, _, _ in parts]
+        rows[:, _COL["neighbour_article"]] = [
+            arts.get((key, int(p.get("article_no") or 0), p.get("article_suffix") or ""), 0.0) if key in regs
+            else 0.0 for p, _, key, _, _ in parts]
     if not encoder:
         return rows
     enc = np.zeros((n, len(ENCODER_FEATURES)), dtype=np.float32)
@@ -352,9 +363,11 @@ class LearnedRanker:
     The booster may hold several members, their trees one after the other (`card["member_trees"]`: how many each
     has): see `SEEDS`."""
 
-    def __init__(self, booster: Any, card: dict | None = None):
+    def __init__(self, booster: Any, card: dict | None = None, neighbours: Any | None = None):
         self.booster = booster
         self.card = dict(card or {})
+        # the labelled questions its neighbour features were trained with (`search.neighbours`), saved beside it
+        self.neighbours = neighbours
         sizes = [int(n) for n in self.card.get("member_trees") or []]
         if len(sizes) < 2 or sum(sizes) != booster.num_trees():
             sizes = [booster.num_trees()]  # one model, or a card that does not describe it: all trees at once
@@ -362,7 +375,9 @@ class LearnedRanker:
 
     @classmethod
     def train(cls, groups: Sequence[TrainingGroup], *, params: dict | None = None,
-              seeds: Sequence[int] = SEEDS) -> "LearnedRanker":
+              seeds: Sequence[int] = SEEDS, neighbours: LabelledNeighbours | None = None) -> "LearnedRanker":
+        """`neighbours`: the labelled questions the groups' neighbour features were computed with (kept with it,
+        for new queries)."""
         import lightgbm as lgb
 
         # a question whose answer is not among the candidates teaches nothing
@@ -381,11 +396,12 @@ class LearnedRanker:
             model.fit(x, y, group=sizes, feature_name=list(names))
             boosters.append(model.booster_)
         card = {"features": list(names), "params": settings, "seeds": seeds,
-                "questions": len(groups), "questions_used": len(useful)}
+                "questions": len(groups), "questions_used": len(useful),
+                "neighbours": len(neighbours) if neighbours is not None else 0}
         if len(boosters) == 1:
-            return cls(boosters[0], card)
+            return cls(boosters[0], card, neighbours)
         card["member_trees"] = [b.num_trees() for b in boosters]
-        return cls(_concatenated(boosters), card)
+        return cls(_concatenated(boosters), card, neighbours)
 
     @property
     def uses_encoder(self) -> bool:
@@ -422,6 +438,10 @@ class LearnedRanker:
     def save(self, data_dir: Path) -> Path:
         folder = Path(data_dir) / RANKER_DIR
         folder.mkdir(parents=True, exist_ok=True)
+        if self.neighbours is not None:
+            self.neighbours.save(folder)
+        else:
+            (folder / NEIGHBOURS_FILE).unlink(missing_ok=True)
         tmp = folder / (MODEL_FILE + ".tmp")
         self.booster.save_model(str(tmp))
         tmp.replace(folder / MODEL_FILE)
@@ -431,7 +451,7 @@ class LearnedRanker:
     @staticmethod
     def remove(data_dir: Path) -> None:
         """Delete the saved ranker (searches go back to the fused order)."""
-        for name in (MODEL_FILE, CARD_FILE):
+        for name in (MODEL_FILE, CARD_FILE, NEIGHBOURS_FILE):
             (Path(data_dir) / RANKER_DIR / name).unlink(missing_ok=True)
 
     @staticmethod
@@ -451,7 +471,7 @@ class LearnedRanker:
         card = read_json(folder / CARD_FILE) or {}
         if tuple(booster.feature_name()) not in (feature_names(False), feature_names(True)):
             return None
-        return cls(booster, card)
+        return cls(booster, card, LabelledNeighbours.load(folder))
 
 
 def _concatenated(boosters: Sequence[Any]) -> Any:

@@ -309,6 +309,9 @@ class HybridRetriever:
         self.ranker: LearnedRanker | None = None
         self.ranker_stats: RegulationStats | None = None
         self.ranker_pool = 300
+        # The labelled questions whose answers vote in two of the ranker's features (search.neighbours): the
+        # ranker's own, or (training) the training questions', set by `use_neighbours`.
+        self.neighbours: Any | None = None
         self.fields = list(RERANK_FIELDS)  # payload fields fetched for every candidate
         # Evaluation hooks: a replacement for the store's dense search (cross-validation searches each fold's
         # vectors in memory) and whether to read full payloads back (re-ranking payloads suffice for scoring).
@@ -529,6 +532,7 @@ class HybridRetriever:
         candidates carry the features' fields, for training a ranker."""
         self.ranker = ranker
         self.ranker_stats = stats
+        self.neighbours = ranker.neighbours if ranker is not None else None
         if pool is not None:
             self.ranker_pool = pool
         wanted = list(RERANK_FIELDS) + (FEATURE_FIELDS if (ranker is not None or stats is not None) else [])
@@ -569,10 +573,21 @@ class HybridRetriever:
         # the encoder's columns when the ranker was trained with them, or (training) when the index holds its vectors
         return self.ranker.uses_encoder if self.ranker is not None else self.encoder is not None
 
-    def features(self, query: str, flags: dict[str, bool], candidates: list[Candidate]) -> np.ndarray:
+    def use_neighbours(self, neighbours: Any | None) -> None:
+        """The labelled questions whose answers vote in the neighbour features (training; `use_ranker` sets the
+        ranker's own)."""
+        self.neighbours = neighbours
+
+    def _votes(self, query: str, exclude: str | None = None) -> tuple[dict, dict] | None:
+        return self.neighbours.votes(query, exclude=exclude) if self.neighbours is not None else None
+
+    def features(self, query: str, flags: dict[str, bool], candidates: list[Candidate], *,
+                 exclude: str | None = None) -> np.ndarray:
+        """The ranker's features of `candidates`; `exclude`: the id of the labelled question asked (training), which
+        does not vote for its own answers."""
         stats = self.ranker_stats or RegulationStats()
         return build_features(bigrams(query), flags, candidates, stats, Jurisdiction.of(self.home_regions),
-                              encoder=self._uses_encoder())
+                              encoder=self._uses_encoder(), votes=self._votes(query, exclude))
 
     def point_features(self) -> PointFeatures:
         """The per-candidate part of the ranker's features, kept per payload for the current stats and region."""
@@ -598,7 +613,7 @@ class HybridRetriever:
         pool = order[: self.ranker_pool]
         cols = self._pool_columns(c, pool, score[pool], [payloads[i] for i in pool.tolist()])
         scores = self.ranker.scores(feature_matrix(bigrams(query), flags, cols, self.point_features(),
-                                                   encoder=self._uses_encoder()))
+                                                   encoder=self._uses_encoder(), votes=self._votes(query)))
         lo = float(scores.min())
         span = float(scores.max()) - lo or 1.0
         head = [(ids[pool[i]], 1.0 + (float(scores[i]) - lo) / span, payloads[pool[i]])

@@ -499,6 +499,7 @@ class Runtime:
         from search.learned_wording import LearnedWording
         from search.learning import (FoldEmbedder, article_texts, fold_retriever, inner_half, question_group,
                                      train_ranker)
+        from search.neighbours import LabelledNeighbours
         from search.ranker import FEATURE_FIELDS, LearnedRanker
         from search.retrieval import RERANK_FIELDS
 
@@ -529,11 +530,13 @@ class Runtime:
         else:  # lexical only, or a pretrained model that never saw the questions: the index's own candidates
             # (with lay wording learned from the other half of the questions, as the fold retrievers have it)
             texts = article_texts(self.index.articles, flt)
+            neighbours = LabelledNeighbours.of_questions(questions)
+            trainer.use_neighbours(neighbours)
             groups = []
             for half in (0, 1):
                 trainer.use_wording(LearnedWording.mine([q for q in questions if inner_half(q) != half], texts))
                 groups += [question_group(trainer, q, flt)[0] for q in questions if inner_half(q) == half]
-            ranker = LearnedRanker.train(groups)
+            ranker = LearnedRanker.train(groups, neighbours=neighbours)
             ranker.card["dense_features"] = "in-sample (the dense model did not see the questions)"
         wording = LearnedWording.mine(questions, texts)
         wording.card["questions_files"] = [str(p) for p in self.training_questions]

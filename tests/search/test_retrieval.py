@@ -252,8 +252,9 @@ class RecordingRanker:
 
     uses_encoder = False
 
-    def __init__(self):
+    def __init__(self, neighbours=None):
         self.seen: list[np.ndarray] = []
+        self.neighbours = neighbours
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         self.seen.append(features)
@@ -268,7 +269,10 @@ def test_search_describes_candidates_to_the_ranker_as_training_does(store):
     st, enc, emb = store
     r = HybridRetriever(st, [enc], emb, expander=None, home_regions=["某省"])
     stats = RegulationStats(articles={"中华人民共和国劳动合同法": 98})
-    ranker = RecordingRanker()
+    from search.neighbours import LabelledNeighbours
+
+    labelled = [{"id": "x", "query": "老板克扣我的工资怎么办", "relevant": [{"title": "中华人民共和国劳动合同法", "article": 30}]}]
+    ranker = RecordingRanker(LabelledNeighbours.of_questions(labelled))
     r.use_ranker(ranker, stats)  # type: ignore[arg-type]
     r.warm()
     for q in ("老板克扣工资", "房东不维修房子", "盗窃数额较大", "交通事故保险赔偿", "劳动合同解除"):
