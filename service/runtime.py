@@ -388,6 +388,10 @@ class Runtime:
             if self.encoder is not None:
                 dense[ENCODER_VECTOR] = self.encoder.dim
             self._rewrite_points(dense, progress=progress)
+        if self.optimize_after_ingest and self.index.articles.count() >= OPTIMIZE_MIN_POINTS:
+            # every point was rewritten into fresh segments, without the dense HNSW graph: build it again (left
+            # out, searches of the main job's index went from 19 to 32 ms)
+            self._optimize_apart(progress=progress)
         self.train_ranker(progress=progress)
         return path
 
