@@ -20,11 +20,17 @@ class Caller:
     client: str | None = None
 
 
-async def get_runtime(request: Request):
+def runtime_of(request: Request):
+    """The app's runtime; 503 (in Chinese) while the server is still starting."""
     rt = getattr(request.app.state, "runtime", None)
     if rt is None:
         raise BackendUnavailable("检索服务尚未就绪，请稍后再试")
     return rt
+
+
+async def get_runtime(request: Request):
+    # async: a route that runs on the event loop (GET /api/search) then gets it without a worker thread's hop
+    return runtime_of(request)
 
 
 def get_settings(request: Request):
@@ -36,7 +42,7 @@ def get_audit(request: Request) -> AuditLog:
 
 
 def get_composer(request: Request):
-    get_runtime(request)
+    runtime_of(request)
     return request.app.state.composer
 
 

@@ -29,6 +29,17 @@ def test_app_opens_its_own_runtime_on_an_empty_data_dir(tmp_path):
     assert app.state.runtime is None  # closed with the app
 
 
+def test_before_the_runtime_is_open_search_and_ask_answer_503_in_chinese(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from corpus.settings import Settings
+
+    c = TestClient(create_app(Settings(data_dir=tmp_path)), raise_server_exceptions=False)  # no lifespan run yet
+    for r in (c.get("/api/search", params={"q": "安全生产"}), c.post("/api/ask", json={"question": "狗咬人怎么办"})):
+        assert r.status_code == 503 and "检索服务尚未就绪" in r.json()["message"], r.text
+
+
 def test_app_warms_search_in_the_background_and_closes_cleanly(tmp_path, corpus_dir):
     import time
 
