@@ -25,8 +25,8 @@ from corpus.jsonfile import read_json, write_json
 from corpus.training import relevant_keys
 
 FILE = "neighbours.json"
-#: Questions that vote (the offline comparison of 10 and 20 in evaluation/ABLATION.md chose 20).
-K = 20
+#: Questions that vote: 40, chosen over 10, 20 and 80 (evaluation/ABLATION.md, tenth session).
+K = 40
 _NON_CJK = re.compile(r"[^\u4e00-\u9fff]+")
 
 Key = tuple[str, int, str]
