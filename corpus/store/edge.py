@@ -385,30 +385,28 @@ class EdgeStore(ArticleStore):
             return []
         return self._hits(shard.query(request))
 
-    def query_batch(self, requests: list[dict]) -> list[list[Hit]]:
+    def _batch_points(self, requests: list[dict]) -> list[Any]:
+        """The engine's points for each request, in one engine batch (a request with nothing to search: none)."""
         if not requests:
             return []
         shard = self._need()
         built = [self._request(**r) for r in requests]
         real = [b for b in built if b is not None]
         answers = iter(shard.query_batch(qe.QueryBatchRequest(real)) if real else [])
-        return [self._hits(next(answers)) if b is not None else [] for b in built]
+        return [next(answers) if b is not None else [] for b in built]
+
+    def query_batch(self, requests: list[dict]) -> list[list[Hit]]:
+        return [self._hits(points) for points in self._batch_points(requests)]
 
     def query_batch_scores(self, requests: list[dict]) -> list[tuple[list[str], list[float]]]:
         # One loop per list, no Hit objects: at 2 × 500 candidates a query the Hits and the function calls of
         # `_id` were ≈1 ms of it (the bindings' own UUID per point, ≈0.7 ms, stays).
-        if not requests:
-            return []
-        shard = self._need()
-        built = [self._request(**r) for r in requests]
-        real = [b for b in built if b is not None]
-        answers = iter(shard.query_batch(qe.QueryBatchRequest(real)) if real else [])
         strings = _ID_STRINGS.get
         out = []
-        for b in built:
+        for points in self._batch_points(requests):
             ids: list[str] = []
             scores: list[float] = []
-            for p in (next(answers) if b is not None else ()):
+            for p in points:
                 raw = p.id
                 ids.append((strings(raw.int) if raw.__class__ is uuid.UUID else None) or _id(raw))
                 scores.append(p.score)

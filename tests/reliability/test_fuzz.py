@@ -3,7 +3,6 @@ IngestErrors), each finishes within the bound. Budget: LAWSEARCH_FUZZ_SECONDS (d
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
