@@ -44,6 +44,11 @@ def first_sentence(text: str) -> str:
     return _SENTENCE_END.split(text, 1)[0].strip()
 
 
+def question_id(question: dict) -> str:
+    """A labelled question's id: its `id`, else its text."""
+    return str(question.get("id") or question["query"])
+
+
 def relevant_keys(question: dict) -> set[tuple[str, int, str]]:
     """The (normalised title, number, suffix) keys of a labelled question's articles; `relevant` may hold the file
     format's {"title", "article", "suffix"} objects or keys already."""

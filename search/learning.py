@@ -19,7 +19,7 @@ from corpus.embedders import StaticEmbedder
 from corpus.encoders import document_text
 from corpus.model import Article
 from corpus.store import FilterSpec, Hit
-from corpus.training import relevant_keys, train_static_embedder
+from corpus.training import question_id, relevant_keys, train_static_embedder
 from corpus.titles import normalize_title
 from search.learned_wording import LearnedWording
 from search.neighbours import LabelledNeighbours
@@ -43,9 +43,9 @@ def question_group(retriever: HybridRetriever, question: dict,
     cands = retriever.ranker_candidates(results, retriever.fuse(results))
     keys = [candidate_key(c.payload) for c in cands]
     rel = relevant_keys(question)
-    group = TrainingGroup(question_id=str(question.get("id") or question["query"]),
-                          features=retriever.features(a.retrieval_query, a.ranker_flags, cands,
-                                                      exclude=str(question.get("id") or question["query"])),
+    qid = question_id(question)
+    group = TrainingGroup(question_id=qid,
+                          features=retriever.features(a.retrieval_query, a.ranker_flags, cands, exclude=qid),
                           labels=np.array([1 if k in rel else 0 for k in keys], dtype=np.int32))
     return group, keys
 
@@ -128,17 +128,19 @@ def fold_retriever(store: Any, sparse_encoders: Sequence[Any], embedder: Any, de
 
 def inner_half(question: dict) -> int:
     """A fixed split of training questions in two halves (by id), for out-of-fold features."""
-    key = f"{question.get('id') or question['query']}#inner".encode("utf-8")
+    key = f"{question_id(question)}#inner".encode("utf-8")
     return hashlib.blake2b(key, digest_size=8).digest()[0] % 2
 
 
 def out_of_fold_groups(questions: Sequence[dict], flt: FilterSpec | None, *, fold_embedder: "FoldEmbedder",
-                       make_retriever: Any, progress: bool = False) -> list[TrainingGroup]:
+                       make_retriever: Any, progress: bool = False,
+                       neighbours: LabelledNeighbours | None = None) -> list[TrainingGroup]:
     """Training groups whose dense features come from a model that did not see the question: an embedder is
     trained on each half of the questions and describes the other half's candidates. (A ranker trained on
     in-sample dense scores trusts them too much: measured in evaluation/ABLATION.md.)"""
     groups: list[TrainingGroup] = []
-    neighbours = LabelledNeighbours.of_questions(questions)  # each question's own entry does not vote for it
+    if neighbours is None:  # the questions' own (each question's own entry does not vote for it)
+        neighbours = LabelledNeighbours.of_questions(questions)
     for half in (0, 1):
         seen = [q for q in questions if inner_half(q) != half]
         unseen = [q for q in questions if inner_half(q) == half]
@@ -157,9 +159,10 @@ def train_ranker(questions: Sequence[dict], flt: FilterSpec | None, *, fold_embe
                  make_retriever: Any, progress: bool = False) -> LearnedRanker:
     """A ranker trained on out-of-fold candidates of `questions` (see `out_of_fold_groups`)."""
     t0 = time.perf_counter()
+    neighbours = LabelledNeighbours.of_questions(questions)
     groups = out_of_fold_groups(questions, flt, fold_embedder=fold_embedder, make_retriever=make_retriever,
-                                progress=progress)
-    ranker = LearnedRanker.train(groups, neighbours=LabelledNeighbours.of_questions(questions))
+                                progress=progress, neighbours=neighbours)
+    ranker = LearnedRanker.train(groups, neighbours=neighbours)
     ranker.card["training_seconds"] = round(time.perf_counter() - t0, 1)
     ranker.card["dense_features"] = "out-of-fold (two halves of the questions)"
     return ranker

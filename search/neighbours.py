@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.jsonfile import read_json, write_json
-from corpus.training import relevant_keys
+from corpus.training import question_id, relevant_keys
 
 FILE = "neighbours.json"
 #: Questions that vote: 40, chosen over 10, 20 and 80 (evaluation/ABLATION.md, tenth session).
@@ -73,7 +73,7 @@ class LabelledNeighbours:
         df = Counter(h for c in counts for h in c)
         n = max(len(kept), 1)
         idf = {h: math.log(n / d) + 1.0 for h, d in df.items()}
-        return cls([str(q.get("id") or q["query"]) for q in kept], [_unit(c, idf) for c in counts],
+        return cls([question_id(q) for q in kept], [_unit(c, idf) for c in counts],
                    [sorted(relevant_keys(q)) for q in kept], idf, k=k)
 
     def votes(self, query: str, *, exclude: str | None = None) -> tuple[dict[str, float], dict[Key, float]]:

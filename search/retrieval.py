@@ -74,9 +74,6 @@ class CandidateList:
     def of_hits(cls, kind: str, hits: Sequence[Hit]) -> CandidateList:
         return cls(kind, [h.id for h in hits], [h.score for h in hits], [h.payload for h in hits])
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
 
 class RerankFields:
     """The re-ranking payload fields of every point, by point id, kept in memory.
