@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -194,19 +194,20 @@ def corpus_pairs(bodies: Sequence[str]) -> list[tuple[str, int]]:
 
 # ---- training ---------------------------------------------------------------------------------------------------
 class _Schedule:
-    """Linear warm-up (5 %) then linear decay to 10 % of the peak, over `steps` — or, with a `deadline`, over
-    whichever of the steps and the time left runs out first (a run on a shared GPU may be slower than its probe
-    said: the rate still decays before the deadline stops it)."""
+    """Linear warm-up (5 %) then linear decay to `floor` of the peak (10 %), over `steps` — or, with a `deadline`,
+    over whichever of the steps and the time left runs out first (a run on a shared GPU may be slower than its probe
+    said: the rate still decays before the deadline stops it). With `floor` 1 the rate stays at its peak after the
+    warm-up, so the network after any step is the one a shorter run would have made."""
 
-    def __init__(self, opt, lr: float, steps: int, deadline: float | None = None):
+    def __init__(self, opt, lr: float, steps: int, deadline: float | None = None, floor: float = 0.1):
         self.opt, self.lr, self.steps = opt, lr, max(1, steps)
-        self.start, self.deadline = time.monotonic(), deadline
+        self.start, self.deadline, self.floor = time.monotonic(), deadline, floor
 
     def set(self, step: int) -> None:
         p = step / self.steps
         if self.deadline is not None:
             p = max(p, (time.monotonic() - self.start) / max(self.deadline - self.start, 1e-6))
-        f = p / 0.05 if p < 0.05 else max(0.1, 1 - 0.9 * (p - 0.05) / 0.95)
+        f = p / 0.05 if p < 0.05 else max(self.floor, 1 - (1 - self.floor) * (p - 0.05) / 0.95)
         for g in self.opt.param_groups:
             g["lr"] = self.lr * min(f, 1.0)
 
@@ -319,10 +320,12 @@ def pretrain_mlm(model, torch, docs_ids: list[list[int]], vocab_size: int, s: En
 
 def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[tuple[list[int], int]],
               docs_ids: list[list[int]], s: EncoderSettings, device: str, progress: bool,
-              deadline: float | None = None, docs: TokenRows | None = None) -> dict:
+              deadline: float | None = None, docs: TokenRows | None = None, floor: float = 0.1,
+              after_step: Callable[[int], None] | None = None) -> dict:
     """Contrastive fine-tuning, in-batch negatives: each batch holds question pairs and corpus pairs in the
     proportion `question_share` (all of one kind when the other is missing). `docs`: the articles' token rows
-    already on the device (else made from `docs_ids`)."""
+    already on the device (else made from `docs_ids`). `floor`: see `_Schedule`; `after_step(n)` runs after the
+    n-th step (checkpoints: it may evaluate the network, which is back in training mode after it)."""
     sources = [(p, share) for p, share in ((q_pairs, s.question_share), (c_pairs, 1 - s.question_share))
                if p and share > 0]
     if not sources:
@@ -338,7 +341,7 @@ def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[
         stop = None if quiet else deadline  # the probe steps run whole
         g = torch.Generator(device=device).manual_seed(s.seed + 1)
         opt = torch.optim.AdamW(model.parameters(), lr=s.contrastive_lr, weight_decay=0.01)
-        sched = _Schedule(opt, s.contrastive_lr, steps, stop)
+        sched = _Schedule(opt, s.contrastive_lr, steps, stop, floor)
         model.train()
         state = [[torch.randperm(len(a), generator=g, device=device), 0] for a, _ in streams]
         losses.clear()
@@ -369,6 +372,9 @@ def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[
             done = i + 1
             if progress and not quiet and done % 100 == 0:
                 log.info("contrastive: step %d/%d, loss %.3f", i + 1, steps, _mean_loss(losses, 50))
+            if after_step is not None and not quiet:
+                after_step(done)
+                model.train()
         return done
 
     s.contrastive_steps, _, calibration, seconds = _stage(model, s.contrastive_steps, s.contrastive_seconds, run)

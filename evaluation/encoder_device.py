@@ -103,9 +103,10 @@ CONFIGS: dict[str, dict[str, Any]] = {
 #: Shared by every size: the issue's recipe (96 question pairs + 160 corpus pairs a batch, temperature 0.05).
 COMMON = {"query_len": 64, "pair_batch": 256, "question_share": 96 / 256, "contrastive_lr": 2e-4,
           "temperature": 0.05, "min_count": 5, "max_vocab": 8000, "seed": 0}
-#: Seconds from a size's start: pre-training ends at `mlm`, then corpus pairs for `pairs` seconds, the final
-#: network's fine-tuning for `final` seconds (its step count is reused by every fold); no fold starts after `stop`.
-PLAN = {"mlm": 230.0, "pairs": 25.0, "final": 25.0, "stop": 470.0}
+#: Seconds from a size's start: pre-training ends at `mlm`, then corpus pairs for `pairs` seconds; each fold
+#: fine-tunes for as many steps as `fold` seconds allow at the corpus pairs' pace (at most `max_steps`), checked at
+#: 1/8, 1/4, 1/2, 3/4 and all of them; no fold starts after `stop`; then the final network, for the chosen steps.
+PLAN = {"mlm": 290.0, "pairs": 15.0, "fold": 25.0, "stop": 420.0, "max_steps": 2400}
 FOLDS = 5
 TOP = 100
 
@@ -134,9 +135,10 @@ def _top_rows(torch, scores, k: int) -> list[list[int]]:
 
 
 def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: dict[str, float] | None = None,
-              folds: int = FOLDS, save_final: bool = True) -> dict[str, Any]:
-    """One network size: pre-train, fine-tune the final network on every question (saved), then per fold fine-tune
-    on the other folds' STARD questions and rank the harness for the fold's questions. Results are rewritten after
+              folds: int = FOLDS, save_networks: bool = True) -> dict[str, Any]:
+    """One network size: pre-train, fine-tune the final network on every question, then per fold fine-tune
+    on the other folds' STARD questions and rank the harness for the fold's questions. `save_networks`: the final
+    network and each fold's are saved (``NAME-final.pt``, ``NAME-fold{f}.pt``). Results are rewritten after
     every stage, so a run stopped early still reports what it finished."""
     import copy
     from dataclasses import asdict
@@ -147,7 +149,6 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
         EncoderSettings,
         TokenRows,
         build_vocab,
-        embed,
         fine_tune,
         network_classes,
         pretrain_mlm,
@@ -194,47 +195,90 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
         to_row = (lambda j: data["harness"][j]) if key == "harness" else (lambda r: r)
         return [(vocab.ids(q["query"], s.query_len), to_row(j)) for q in questions for j in q[key]]
 
-    everything = q_pairs(data["questions"], "rows")
-    s.contrastive_seconds = plan["final"]
-    res["figures"]["final"] = fine_tune(model, torch, everything, c_pairs, None, s, device, True, docs=rows)
-    steps = s.contrastive_steps
-    if save_final:
+    def save_network(path: Path, state: dict | None = None) -> None:
+        state = state if state is not None else model.state_dict()
         torch.save({"vocab": vocab.chars, "settings": asdict(s), "figures": res["figures"],
-                    "model": {k: v.detach().to("cpu", torch.float16) for k, v in model.state_dict().items()}},
-                   out / f"{name}-final.pt")
-    save()
+                    "model": {k: v.detach().to("cpu", torch.float16) for k, v in state.items()}}, path)
 
+    # Fine-tuning at a constant rate after its warm-up, so that the network after n steps is the one an n-step run
+    # makes: each fold's harness is ranked at the checkpoints, one step count is chosen over all folds (mean of
+    # fused R@10 and MRR@10), and the final network is fine-tuned on every question for that many steps.
+    rate = pairs_fig["contrastive_steps"] / max(pairs_fig["contrastive_seconds"], 1e-6)
+    longest = max(8, min(int(plan.get("max_steps", 2400)), int(rate * plan["fold"])) // 8 * 8)
+    checks = sorted({max(1, longest * k // 8) for k in (1, 2, 4, 6, 8)})
+    res["checkpoints"] = checks
     questions = stard(data)
-    harness_ids = [vocab.ids(docs[i], s.max_len) for i in data["harness"]]
+    harness = TokenRows(torch, [vocab.ids(docs[i], s.max_len) for i in data["harness"]], s.max_len, device)
     bm25 = None
+    selection: dict[int, list[float]] = {n: [] for n in checks}
+    fold_states: dict[int, dict[int, dict]] = {}
     for f in range(folds):
         if time.monotonic() - start > plan["stop"]:
             res["stopped"] = f"stopped before fold {f}: past {plan['stop']:.0f} s"
             break
         model.load_state_dict(base)
-        s.contrastive_steps = steps
+        s.contrastive_steps = longest
         train = [q for q in questions if q["fold"] != f]
         test = [i for i, q in enumerate(questions) if q["fold"] == f]
-        t = time.monotonic()
-        fig = fine_tune(model, torch, q_pairs(train, "harness"), c_pairs, None, s, device, False, docs=rows)
-        d = torch.from_numpy(embed(model, torch, harness_ids, s.max_len, device)).to(device)
-        qv = torch.from_numpy(embed(model, torch, [vocab.ids(questions[i]["query"], s.query_len) for i in test],
-                                    s.query_len, device)).to(device)
-        cos = qv @ d.T
         if bm25 is None:
             while not bm25_path.is_file():
                 time.sleep(2)
             bm25 = np.load(bm25_path, mmap_mode="r")
         b = torch.from_numpy(np.ascontiguousarray(bm25[test])).to(device)
         m = b.max(dim=1, keepdim=True).values
-        fused = torch.where(m > 0, 0.3 * b / m.clamp(min=1e-9), torch.zeros_like(b)) + 0.7 * cos
+        lexical = torch.where(m > 0, 0.3 * b / m.clamp(min=1e-9), torch.zeros_like(b))
+        tq = TokenRows(torch, [vocab.ids(questions[i]["query"], s.query_len) for i in test], s.query_len, device)
+        gold = [(set(questions[i]["harness"]), max(1, len(questions[i]["relevant"]))) for i in test]
+        ranked: dict[str, list[list[int]]] = {"bm25": _top_rows(torch, b, TOP)}
+        t = time.monotonic()
+
+        def checkpoint(n: int) -> None:
+            if n not in selection:
+                return
+            cos = embed_rows(model, torch, tq, device) @ embed_rows(model, torch, harness, device).T
+            ranked[f"encoder alone @{n}"] = _top_rows(torch, cos, TOP)
+            ranked[f"encoder + bm25 @{n}"] = top = _top_rows(torch, lexical + 0.7 * cos, TOP)
+            selection[n] += [len(g & set(r[:10])) / k + next((1 / (i + 1) for i, x in enumerate(r[:10]) if x in g), 0)
+                             for r, (g, k) in zip(top, gold)]
+            fold_states.setdefault(f, {})[n] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+        fig = fine_tune(model, torch, q_pairs(train, "harness"), c_pairs, None, s, device, False, docs=rows,
+                        floor=1.0, after_step=checkpoint)
         res["folds"][str(f)] = {"test": test, "fine_tune": fig, "seconds": round(time.monotonic() - t, 1),
-                                "ranked": {"encoder alone": _top_rows(torch, cos, TOP),
-                                           "encoder + bm25": _top_rows(torch, fused, TOP),
-                                           "bm25": _top_rows(torch, b, TOP)}}
+                                "ranked": ranked}
         log.info("%s: fold %d done in %.0f s", name, f, time.monotonic() - t)
         save()
+    if selection[checks[0]]:
+        best = max(checks, key=lambda n: (np.mean(selection[n]), -n))
+        res["chosen_steps"] = best
+        res["selection"] = {str(n): round(float(np.mean(v)) / 2, 4) for n, v in selection.items() if v}
+        log.info("%s: fine-tuning steps chosen over the folds: %d (%s)", name, best, res["selection"])
+    else:
+        best = checks[-1]
+    if save_networks:  # networks that never saw a fold's questions: the system-level ablation uses them
+        for f, states in fold_states.items():
+            save_network(out / f"{name}-fold{f}.pt", states[best])
+    fold_states.clear()
+    model.load_state_dict(base)
+    s.contrastive_steps = best
+    res["figures"]["final"] = fine_tune(model, torch, q_pairs(data["questions"], "rows"), c_pairs, None, s, device,
+                                        True, docs=rows, floor=1.0)
+    if save_networks:
+        save_network(out / f"{name}-final.pt")
+    save()
     return res
+
+
+def embed_rows(model, torch, rows, device: str, batch: int = 1024):
+    """Unit vectors (on the device) of token rows already there, in their order; batches of similar lengths."""
+    model.eval()
+    order = torch.argsort(rows.lens)
+    out = torch.zeros((len(rows), model.nf.normalized_shape[0]), device=device)
+    with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+        for i in range(0, len(rows), batch):
+            idx = order[i : i + batch]
+            out[idx] = model(*rows.take(idx)).float()
+    return out
 
 
 def train_all(pack_path: Path, names: list[str], out: Path, *, plan: dict[str, float] | None = None,
@@ -295,7 +339,8 @@ def score(pack_path: Path, results: list[Path]) -> dict[str, Any]:
             "settings": {k: r["settings"][k] for k in ("layers", "dim", "heads", "max_len", "query_len")},
             "parameters": f["parameters"], "mlm_steps": f["mlm_steps"], "mlm_epochs": f["mlm_epochs"],
             "mlm_final_loss": f["mlm_final_loss"], "corpus_pair_steps": f["corpus_pairs"]["contrastive_steps"],
-            "fine_tune_steps": f["final"]["contrastive_steps"], "folds": len(r["folds"]), "seconds": r["seconds"],
+            "fine_tune_steps": f.get("final", {}).get("contrastive_steps"), "chosen_steps": r.get("chosen_steps"),
+            "selection": r.get("selection"), "folds": len(r["folds"]), "seconds": r["seconds"],
             "variants": {v: {"queries": len(x), **average(x)} for v, x in rows.items()}}
     return out
 
@@ -392,7 +437,7 @@ if __name__ == "__main__":
         train_all(Path(a.pack), a.names, Path(a.out), plan=json.loads(a.plan), folds=a.folds)
     elif a.cmd == "train-one":
         train_one(Path(a.pack), a.name, Path(a.out), bm25_path=Path(a.bm25), plan=json.loads(a.plan),
-                  folds=a.folds, save_final=CONFIGS[a.name]["dim"] <= 256)
+                  folds=a.folds, save_networks=CONFIGS[a.name]["dim"] <= 256)
     if a.cmd == "pack":
         ev = Path("../shared/eval")
         pack(Path(a.corpus), [Path(c) for c in a.city],

@@ -22,7 +22,7 @@ def test_pack_train_report_on_cpu(tmp_path, corpus_dir):
     arts = [a for r in regs for a in r.articles if a.kind == "article"][:400]
     docs = [document_text(a) for a in arts]
     # Ten questions, each asking with an article's first words (two folds of the harness get questions).
-    questions = [{"set": "stard", "id": f"q{i}", "query": arts[i].text[:20], "fold": i % 2,
+    questions = [{"set": "stard", "id": f"q{i}", "query": arts[i].text[:20], "fold": (i // 40) % 2,
                   "relevant": [list(arts[i].key)], "harness": [i], "rows": [i]} for i in range(0, 400, 40)]
     pack = tmp_path / ed.PACK_NAME
     with lzma.open(pack, "wt", encoding="utf-8") as fh:
@@ -35,10 +35,16 @@ def test_pack_train_report_on_cpu(tmp_path, corpus_dir):
 
     np.save(bm25, ed.bm25_matrix(ed.load_pack(pack)))
     res = ed.train_one(pack, "tiny", out, bm25_path=bm25, folds=2,
-                       plan={"mlm": 3, "pairs": 1, "final": 1, "stop": 120})
+                       plan={"mlm": 3, "pairs": 1, "fold": 1, "stop": 120, "max_steps": 16})
     assert sorted(res["folds"]) == ["0", "1"] and res["figures"]["mlm_steps"] > 0
+    # The final network and one per fold (for the system-level ablation) come back.
+    assert sorted(x.name for x in out.glob("*.pt")) == ["tiny-final.pt", "tiny-fold0.pt", "tiny-fold1.pt"]
+    # Fine-tuning is checked at five step counts; one is chosen over the folds and the final network gets it.
+    checks = res["checkpoints"]
+    assert len(checks) == 5 and res["chosen_steps"] in checks
+    assert res["figures"]["final"]["contrastive_steps"] == res["chosen_steps"]
     for fold in res["folds"].values():  # every test question ranked over the whole harness by each variant
-        assert set(fold["ranked"]) == {"encoder alone", "encoder + bm25", "bm25"}
+        assert set(fold["ranked"]) == {"bm25"} | {f"encoder{v} @{n}" for v in (" alone", " + bm25") for n in checks}
         assert all(len(r) == ed.TOP for rows in fold["ranked"].values() for r in rows)
     table = ed.score(pack, [out / "tiny.json.xz"])
     bm = table["tiny"]["variants"]["bm25"]
