@@ -299,7 +299,7 @@ def cmd_eval(args, settings) -> int:
         return commands.eval_feedback_sim(settings, base=args.base, feedback=args.feedback, out=args.out)
     if args.eval_cmd == "system-cv":
         return commands.eval_system_cv(settings, queries=args.queries, folds=args.folds, ablations=args.ablations,
-                                       out=args.out, dump=args.dump)
+                                       out=args.out, dump=args.dump, encoder_candidates=args.encoder_candidates)
     return commands.eval_crossval(settings, queries=args.queries, folds=args.folds)
 
 

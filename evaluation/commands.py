@@ -94,14 +94,14 @@ def _report(res: dict, out: str | None) -> None:
 
 
 def eval_system_cv(settings, *, queries: list[str], folds: int = 5, ablations: bool = True,
-                   out: str | None = None, dump: str | None = None) -> int:
+                   out: str | None = None, dump: str | None = None, encoder_candidates: bool = False) -> int:
     """k-fold cross-validation of the embedder and the learned ranker (search default scope and filter)."""
     from evaluation.ranker_cv import load_labelled, system_crossval
 
     questions = load_labelled([Path(q) for q in queries])
     return _with_default_scope(settings, lambda rt, flt: _report(
         system_crossval(rt, questions, flt=flt, k=int(folds or 5), ablations=ablations,
-                        dump=Path(dump) if dump else None), out))
+                        dump=Path(dump) if dump else None, encoder_candidates=encoder_candidates), out))
 
 
 def eval_feedback_sim(settings, *, base: list[str], feedback: list[str], out: str | None = None) -> int:

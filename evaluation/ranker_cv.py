@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from corpus.errors import ConfigError
 from evaluation.crossval import average, fold_of, read_questions, relevant_keys, score_one
 from search.learning import FoldEmbedder, fold_retriever, out_of_fold_groups, question_group, ranked_keys
 from search.neighbours import LabelledNeighbours
-from search.ranker import FEATURE_FIELDS, FEATURES, LearnedRanker, TrainingGroup
+from search.ranker import FEATURE_FIELDS, FEATURES, LearnedRanker, TrainingGroup, feature_names
 
 #: Feature groups for the ablation table: each is zeroed (train and test) and the ranker retrained.
 ABLATIONS: dict[str, tuple[str, ...]] = {
@@ -52,28 +53,39 @@ def _masked(group: TrainingGroup, columns: Sequence[int]) -> TrainingGroup:
 class SystemTrainer:
     """Trains the system on some questions and describes others' candidates, as `lawsearch train` does: the ranker
     learns from out-of-fold candidates of the training questions, the questions scored are searched with the
-    embedder trained on all training questions."""
+    embedder trained on all training questions. `encoder_candidates`: the questions scored also get the character
+    encoder's list (the index must hold its vectors); the ranker still learns without it, as `lawsearch train`
+    does, so the encoder adds candidates and no feature columns."""
 
-    def __init__(self, runtime: Any, flt: Any):
+    def __init__(self, runtime: Any, flt: Any, *, encoder_candidates: bool = False):
         from search.retrieval import RERANK_FIELDS
 
+        if encoder_candidates and not runtime.encoder_in_use():
+            raise ConfigError("需要字符编码器的候选：请设置 LAWSEARCH_ENCODER_MODEL，并让索引含有其向量（lawsearch ingest）",
+                              detail="encoder_candidates")
+        self.encoder = runtime.encoder if encoder_candidates else None
         self.runtime, self.flt = runtime, flt
         self.fold_embedder = FoldEmbedder(runtime.index.articles, flt=flt, data_dir=runtime.data_dir,
                                           fields=list(RERANK_FIELDS) + list(FEATURE_FIELDS) + ["title"])
         self.stats = runtime.regulation_stats()
         self.home = runtime.home_regions()
 
-    def make_retriever(self, emb: Any, dense: Any, wording: Any = None) -> Any:
+    def make_retriever(self, emb: Any, dense: Any, wording: Any = None, encoder: Any = None) -> Any:
         return fold_retriever(self.runtime.index.articles, self.runtime.sparse_encoders, emb, dense, wording,
-                              home_regions=self.home, stats=self.stats)
+                              home_regions=self.home, stats=self.stats, encoder=encoder)
 
     def fit(self, train: list[dict], test: list[dict]) -> tuple[Any, list[TrainingGroup], list[tuple]]:
         """(retriever for the test questions, training groups, test groups with their candidate keys)."""
         train_groups = out_of_fold_groups(train, self.flt, fold_embedder=self.fold_embedder,
                                           make_retriever=self.make_retriever)
-        r = self.make_retriever(*self.fold_embedder(train))
+        r = self.make_retriever(*self.fold_embedder(train), encoder=self.encoder)
         r.use_neighbours(LabelledNeighbours.of_questions(train))  # the fold's training questions vote
-        return r, train_groups, [question_group(r, q, self.flt) for q in test]
+        test_groups = [question_group(r, q, self.flt) for q in test]
+        if self.encoder is not None:  # the encoder's columns dropped: the ranker learns without them
+            width = len(feature_names(False))
+            test_groups = [(TrainingGroup(g.question_id, g.features[:, :width], g.labels), keys)
+                           for g, keys in test_groups]
+        return r, train_groups, test_groups
 
 
 def _summary(rows: dict[str, list[tuple[str, dict]]]) -> dict[str, Any]:
@@ -84,11 +96,14 @@ def _summary(rows: dict[str, list[tuple[str, dict]]]) -> dict[str, Any]:
 
 
 def system_crossval(runtime: Any, questions: list[dict], *, flt: Any, k: int = 5, ablations: bool = True,
-                    progress: bool = True, dump: Path | None = None) -> dict[str, Any]:
+                    progress: bool = True, dump: Path | None = None,
+                    encoder_candidates: bool = False) -> dict[str, Any]:
     """Per-question metrics averaged per source file (`source` of each question) and overall, for the fused
     order (`fusion`), the ranker (`ranker`) and each ablation (`-name`). `dump`: a folder where each fold's
-    training and test groups are pickled (for tuning the ranker's settings without retraining embedders)."""
-    trainer = SystemTrainer(runtime, flt)
+    training and test groups are pickled (for tuning the ranker's settings without retraining embedders).
+    `encoder_candidates`: see `SystemTrainer` (the encoder issue's ablation; its model must not have seen the
+    questions scored)."""
+    trainer = SystemTrainer(runtime, flt, encoder_candidates=encoder_candidates)
     variants = {"": ()}
     if ablations:
         variants.update({f"-{name}": tuple(FEATURES.index(f) for f in cols) for name, cols in ABLATIONS.items()})

@@ -115,10 +115,11 @@ class FoldEmbedder:
 
 def fold_retriever(store: Any, sparse_encoders: Sequence[Any], embedder: Any, dense: InMemoryDense,
                    wording: LearnedWording | None = None, *, home_regions: Iterable[str],
-                   stats: RegulationStats) -> HybridRetriever:
+                   stats: RegulationStats, encoder: Any | None = None) -> HybridRetriever:
     """A retriever whose dense side is one fold's model searched in memory (sparse side in the store) and whose
-    sparse queries take the fold's learned wording."""
-    r = HybridRetriever(store, sparse_encoders, embedder, use_dense=True, home_regions=home_regions)
+    sparse queries take the fold's learned wording; `encoder`: the character encoder's list from the store too."""
+    r = HybridRetriever(store, sparse_encoders, embedder, use_dense=True, home_regions=home_regions,
+                        encoder=encoder)
     r.use_wording(wording)
     r.dense_search = lambda vec, _flt, limit: dense.query(vec, limit)
     r.full_payloads = False
