@@ -138,8 +138,9 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
               folds: int = FOLDS, save_networks: bool = True) -> dict[str, Any]:
     """One network size: pre-train; per fold, fine-tune on the other folds' STARD questions and rank the harness
     for the fold's questions at five step counts; choose the count over the folds; fine-tune the final network on
-    every question for that many steps. `save_networks`: the final network and each fold's (at the chosen count)
-    are saved (``NAME-final.pt``, ``NAME-fold{f}.pt``). Results are rewritten after every stage, so a run stopped
+    every question for that many steps. `save_networks`: the pre-trained network, the final one and each fold's
+    (at the chosen count) are saved (``NAME-base.pt``, ``NAME-final.pt``, ``NAME-fold{f}.pt``: with the results,
+    eight files for five folds, the device's limit). Results are rewritten after every stage, so a run stopped
     early still reports what it finished (on the second GPU run a fold took ≈ 45 s at 4L-256, rankings included)."""
     import copy
     from dataclasses import asdict
@@ -204,6 +205,8 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
     # Fine-tuning at a constant rate after its warm-up, so that the network after n steps is the one an n-step run
     # makes: each fold's harness is ranked at the checkpoints, one step count is chosen over all folds (mean of
     # fused R@10 and MRR@10), and the final network is fine-tuned on every question for that many steps.
+    if save_networks:  # pre-trained, before any question: a later run can fine-tune folds from it
+        save_network(out / f"{name}-base.pt", base)
     rate = pairs_fig["contrastive_steps"] / max(pairs_fig["contrastive_seconds"], 1e-6)
     longest = max(8, min(int(plan.get("max_steps", 2400)), int(rate * plan["fold"])) // 8 * 8)
     checks = sorted({max(1, longest * k // 8) for k in (1, 2, 4, 6, 8)})

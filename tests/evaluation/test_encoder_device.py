@@ -37,8 +37,9 @@ def test_pack_train_report_on_cpu(tmp_path, corpus_dir):
     res = ed.train_one(pack, "tiny", out, bm25_path=bm25, folds=2,
                        plan={"mlm": 3, "pairs": 1, "fold": 1, "stop": 120, "max_steps": 16})
     assert sorted(res["folds"]) == ["0", "1"] and res["figures"]["mlm_steps"] > 0
-    # The final network and one per fold (for the system-level ablation) come back.
-    assert sorted(x.name for x in out.glob("*.pt")) == ["tiny-final.pt", "tiny-fold0.pt", "tiny-fold1.pt"]
+    # The pre-trained network, the final one and one per fold (for the system-level ablation) come back.
+    assert sorted(x.name for x in out.glob("*.pt")) == ["tiny-base.pt", "tiny-final.pt", "tiny-fold0.pt",
+                                                        "tiny-fold1.pt"]
     # Fine-tuning is checked at five step counts; one is chosen over the folds and the final network gets it.
     checks = res["checkpoints"]
     assert len(checks) == 5 and res["chosen_steps"] in checks
