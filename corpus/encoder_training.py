@@ -383,18 +383,16 @@ def fine_tune(model, torch, q_pairs: list[tuple[list[int], int]], c_pairs: list[
             "contrastive_calibration_seconds": calibration}
 
 
-def embed(model, torch, rows: Sequence[list[int]], width: int, device: str, batch: int = 512) -> np.ndarray:
-    """The trained network's unit vectors for token rows (in order), batches of similar lengths."""
+def embed_rows(model, torch, rows: TokenRows, device: str, batch: int = 1024):
+    """The network's unit vectors (a tensor on `device`) for token rows already there, in their order; batches of
+    similar lengths."""
     model.eval()
-    lens = np.asarray([max(1, min(len(r), width)) for r in rows])
-    order = np.argsort(lens, kind="stable")
-    out = np.zeros((len(rows), model.nf.normalized_shape[0]), dtype=np.float32)
+    order = torch.argsort(rows.lens)
+    out = torch.zeros((len(rows), model.nf.normalized_shape[0]), device=device)
     with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
         for i in range(0, len(rows), batch):
             idx = order[i : i + batch]
-            ids, mask = _pad([list(rows[j][:width]) for j in idx])
-            v = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
-            out[idx] = v.float().cpu().numpy()
+            out[idx] = model(*rows.take(idx)).float()
     return out
 
 

@@ -151,6 +151,7 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
         EncoderSettings,
         TokenRows,
         build_vocab,
+        embed_rows,
         fine_tune,
         network_classes,
         pretrain_mlm,
@@ -271,18 +272,6 @@ def train_one(pack_path: Path, name: str, out: Path, *, bm25_path: Path, plan: d
         save_network(out / f"{name}-final.pt")
     save()
     return res
-
-
-def embed_rows(model, torch, rows, device: str, batch: int = 1024):
-    """Unit vectors (on the device) of token rows already there, in their order; batches of similar lengths."""
-    model.eval()
-    order = torch.argsort(rows.lens)
-    out = torch.zeros((len(rows), model.nf.normalized_shape[0]), device=device)
-    with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-        for i in range(0, len(rows), batch):
-            idx = order[i : i + batch]
-            out[idx] = model(*rows.take(idx)).float()
-    return out
 
 
 def train_all(pack_path: Path, names: list[str], out: Path, *, plan: dict[str, float] | None = None,
