@@ -76,10 +76,11 @@ class SystemTrainer:
 
     def fit(self, train: list[dict], test: list[dict]) -> tuple[Any, list[TrainingGroup], list[tuple]]:
         """(retriever for the test questions, training groups, test groups with their candidate keys)."""
+        neighbours = LabelledNeighbours.of_questions(train)  # the fold's training questions vote
         train_groups = out_of_fold_groups(train, self.flt, fold_embedder=self.fold_embedder,
-                                          make_retriever=self.make_retriever)
+                                          make_retriever=self.make_retriever, neighbours=neighbours)
         r = self.make_retriever(*self.fold_embedder(train), encoder=self.encoder)
-        r.use_neighbours(LabelledNeighbours.of_questions(train))  # the fold's training questions vote
+        r.use_neighbours(neighbours)
         test_groups = [question_group(r, q, self.flt) for q in test]
         if self.encoder is not None:  # the encoder's columns dropped: the ranker learns without them
             width = len(feature_names(False))
