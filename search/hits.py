@@ -3,6 +3,7 @@ known by, and collapsing parts and versions of one article into one hit. The bot
 nothing else of it."""
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -22,9 +23,14 @@ def highlight(text: str, terms: list[str] | tuple[str, ...], width: int = 120) -
     piece = text[start:start + width]
     out = html.escape(piece)
     if terms:
-        pattern = "|".join(re.escape(html.escape(t)) for t in terms)
-        out = re.sub(f"({pattern})", r"<mark>\1</mark>", out)
+        out = _terms_pattern(tuple(terms)).sub(r"<mark>\1</mark>", out)
     return ("…" if start > 0 else "") + out + ("…" if start + width < len(text) else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern:
+    # one query's terms mark every hit of its result: built once, not once a hit
+    return re.compile("(" + "|".join(re.escape(html.escape(t)) for t in terms) + ")")
 
 
 def hit_dict(hit: Hit, *, terms: list[str] | tuple[str, ...] | None = None, marked: dict | None = None) -> dict:

@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ RERANK_FIELDS = ["regulation_id", "version_id", "article_no", "article_suffix", 
 @dataclass
 class CandidateList:
     """One candidate list of a query (`kind`: sparse, dense or encoder): point ids best first, their scores and
-    each one's re-ranking fields (a row of `RerankFields`, or the engine's payload)."""
+    each one's re-ranking fields (the engine's or another source's payload; None: the row `RerankFields` holds)."""
 
     kind: str
     ids: list[str]
@@ -76,27 +77,32 @@ class CandidateList:
 
 
 class RerankFields:
-    """The re-ranking payload fields of every point, by point id, kept in memory.
+    """The re-ranking payload fields of every point, by point id, kept in memory, each point in a slot.
 
     Sound because those fields are fixed by the point id (ids derive from version, kind, article and part:
-    `corpus.index.point_id`). Any write through the store (its `generation` moves) empties the table; ids not in the
-    table are read from the store on demand and remembered. `warm()` reads the whole collection once (≈5 s for
-    150k points; the API does it in the background at start-up). Writes from another process are not seen: at worst
-    a candidate is re-ranked with the fields it had before a re-ingest that changed a version's level in place, until
-    the next write or restart. Rows are the payload dicts handed to re-ranking as they are (read-only: nothing
-    may change them), strings interned: ≈100 MB for 150k points, against ≈1.5 ms a query to build them anew.
+    `corpus.index.point_id`). Any write through the store (its `generation` moves) starts a new, empty `FieldSlots`;
+    ids not in the table are read from the store on demand and remembered. `warm()` reads the whole collection once
+    (≈5 s for 150k points; the API does it in the background at start-up). Writes from another process are not
+    seen: at worst a candidate is re-ranked with the fields it had before a re-ingest that changed a version's level
+    in place, until the next write or restart. Rows are the payload dicts handed to re-ranking as they are
+    (read-only: nothing may change them), strings interned: ≈100 MB for 150k points, against ≈1.5 ms a query to
+    build them anew. A query's candidates are looked up once, as slots (one dictionary look-up a candidate); the rest
+    of fusion indexes arrays by slot.
     """
 
     def __init__(self, store: ArticleStore, fields: Sequence[str], *, max_entries: int = 2_000_000):
         self.store = store
         self.fields = tuple(fields)
         self.max_entries = max_entries
-        self._rows: dict[str, dict] = {}
-        self._generation = store.generation
+        self._slots = FieldSlots(store.generation)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._slots.ids)
+
+    @property
+    def _generation(self) -> int:
+        return self._slots.generation
 
     def _row(self, payload: dict) -> dict:
         out = {}
@@ -105,37 +111,42 @@ class RerankFields:
             out[f] = sys.intern(v) if isinstance(v, str) else v
         return out
 
-    def _current(self) -> dict[str, dict]:
+    def current(self) -> FieldSlots:
+        """The slots of the store's current generation (a new, empty one after a write)."""
+        held = self._slots
         gen = self.store.generation
-        if gen != self._generation or len(self._rows) > self.max_entries:
+        if gen != held.generation or len(held.ids) > self.max_entries:
             with self._lock:
-                self._rows = {}
-                self._generation = gen
-        return self._rows
+                if self._slots is held:
+                    self._slots = FieldSlots(gen)
+                held = self._slots
+        return held
 
-    def _rows_of_hits(self, hits: Iterable[Hit]) -> dict[str, dict]:
-        return {h.id: self._row(h.payload) for h in hits}
-
-    def _remember(self, rows: dict[str, dict], new: dict[str, dict], generation: int) -> None:
-        """Add rows unless a write happened since `generation` was read (they may be stale)."""
+    def _add(self, held: FieldSlots, hits: Iterable[Hit]) -> None:
         with self._lock:
-            if self.store.generation == generation and rows is self._rows:
-                rows.update(new)
+            for h in hits:
+                held.add(h.id, self._row(h.payload))
+
+    def slots_of(self, id_lists: Sequence[Sequence[str]]) -> tuple[FieldSlots, list[np.ndarray]]:
+        """The slot of each id of each list, all in one `FieldSlots` (−1: the point is no longer in the store). Ids
+        not held yet are read from the store, in one request."""
+        held = self.current()
+        get = held.slot.get
+        out = [np.fromiter(map(get, ids, repeat(-1)), dtype=np.int64, count=len(ids)) for ids in id_lists]
+        missing = [ids[k] for ids, slots in zip(id_lists, out) for k in np.flatnonzero(slots < 0).tolist()]
+        if missing:
+            self._add(held, self.store.retrieve(list(dict.fromkeys(missing)), fields=list(self.fields)))
+            for ids, slots in zip(id_lists, out):
+                for k in np.flatnonzero(slots < 0).tolist():
+                    slots[k] = get(ids[k], -1)
+        return held, out
 
     def rows_of(self, ids: Sequence[str]) -> list[dict | None]:
         """The row of each id, in order (None: the point is no longer in the store). The dicts are shared: read
         them, never change them."""
-        gen = self.store.generation
-        rows = self._current()
-        get = rows.get
-        out = [get(i) for i in ids]
-        missing = [i for i, row in zip(ids, out) if row is None]
-        if not missing:
-            return out
-        hits = self.store.retrieve(list(dict.fromkeys(missing)), fields=list(self.fields))
-        fetched = self._rows_of_hits(hits)
-        self._remember(rows, fetched, gen)
-        return [row if row is not None else fetched.get(i) for i, row in zip(ids, out)]
+        held, (slots,) = self.slots_of([list(ids)])
+        rows = held.rows
+        return [rows[s] if s >= 0 else None for s in slots.tolist()]
 
     def payloads(self, ids: Iterable[str]) -> dict[str, dict]:
         """{id: {field: value}} for these ids (ids no longer in the store are left out); see `rows_of`."""
@@ -144,43 +155,64 @@ class RerankFields:
 
     def items(self) -> tuple[list[str], list[dict]]:
         """The ids and rows held now."""
-        rows = dict(self._current())
-        return list(rows), list(rows.values())
+        held = self.current()
+        n = len(held.ids)
+        return held.ids[:n], held.rows[:n]
 
     def warm(self, batch: int = 4096) -> int:
         """Read every point's fields (call once at start-up, e.g. in a background thread); returns the rows held."""
-        gen = self.store.generation
-        rows = self._current()
+        held = self.current()
         chunk: list[Hit] = []
         for h in self.store.scroll(None, batch=batch, fields=list(self.fields)):
             chunk.append(h)
             if len(chunk) >= batch:
-                self._remember(rows, self._rows_of_hits(chunk), gen)
+                self._add(held, chunk)
                 chunk = []
-        self._remember(rows, self._rows_of_hits(chunk), gen)
-        return len(self._rows)
+        self._add(held, chunk)
+        return len(self)
+
+
+class FieldSlots:
+    """One generation of the field table: each point held gets a slot (0, 1, …, never reused), its id and row at
+    that index, and the fusion keys of the slots per set of prior weights (`keys`). Appended to under the table's
+    lock; a slot is published in `slot` only once its id and row are in place, so readers need no lock."""
+
+    __slots__ = ("generation", "slot", "ids", "rows", "keys")
+
+    def __init__(self, generation: int):
+        self.generation = generation
+        self.slot: dict[str, int] = {}
+        self.ids: list[str] = []
+        self.rows: list[dict] = []
+        self.keys: dict[tuple, PointKeys] = {}
+
+    def add(self, pid: str, row: dict) -> int:
+        s = self.slot.get(pid)
+        if s is None:
+            s = len(self.ids)
+            self.ids.append(pid)
+            self.rows.append(row)
+            self.slot[pid] = s
+        return s
 
 
 class PointKeys:
     """What fusion needs of each candidate: its prior and codes for its regulation, its article and the article
-    part it is, computed once per point and payload object (the field table's rows are never changed; a point whose
-    payload is another object is computed anew), for one set of prior weights, and held in one array indexed by a
-    slot per point. Codes are equal exactly where the keys are; part −1: a point that keys alone. Measured on the
-    150k-article index: computed per candidate they cost ≈1.5 ms of a query's CPU, looked up ≈0.8 ms; held for every
-    point (`HybridRetriever.warm`) they take ≈70 MB."""
+    part it is, computed once per slot of one `FieldSlots` for one set of prior weights, held in one array indexed
+    by slot. Codes are equal exactly where the keys are; part −1: a point that keys alone. Measured on the
+    150k-article index: computed per candidate they cost ≈1.5 ms of a query's CPU; held for every point
+    (`HybridRetriever.warm`) they take ≈5 MB."""
 
     def __init__(self, level_weights: dict, kind_weights: dict, home_regions: frozenset[str]):
-        self.signature = (tuple(level_weights.items()), tuple(kind_weights.items()), home_regions)
         self.level_weights, self.kind_weights, self.home_regions = level_weights, kind_weights, home_regions
-        self.epoch: int | None = None  # the field table's, when made (HybridRetriever.point_keys)
-        self._slot: dict[str, int] = {}  # point id → slot
-        self._payload: list[dict] = []  # slot → the payload object its keys were computed from
         self._keys = np.empty((1024, 4), dtype=np.float64)  # slot → (prior, regulation, article, part)
+        self._done = np.zeros(1024, dtype=bool)
         self._codes: dict[tuple, int] = {}
         self._lock = threading.Lock()
 
-    def __len__(self) -> int:
-        return len(self._payload)
+    @staticmethod
+    def signature(level_weights: dict, kind_weights: dict, home_regions: frozenset[str]) -> tuple:
+        return tuple(level_weights.items()), tuple(kind_weights.items()), home_regions
 
     def _code(self, key: tuple) -> int:
         code = self._codes.get(key)
@@ -201,28 +233,22 @@ class PointKeys:
         part = self._code(("part", vid, p.get("kind"), no, suffix)) if vid is not None and no is not None else -1
         return prior, self._code(("reg", r)), self._code(("art", r, no, suffix)), part
 
-    def rows(self, ids: Sequence[str], payloads: Sequence[dict]) -> np.ndarray:
-        """(prior, regulation, article, part) of each point (id, payload), one row each (float64)."""
-        slot_of, held = self._slot, self._payload
-        slots, new = [], []
-        for k, (pid, p) in enumerate(zip(ids, payloads)):
-            s = slot_of.get(pid)
-            if s is None or held[s] is not p:
-                new.append(k)
-                s = -1
-            slots.append(s)
-        if new:
-            with self._lock:  # slots and codes are handed out one thread at a time
-                for k in new:
-                    s = len(self._payload)
-                    if s == len(self._keys):
-                        grown = np.empty((2 * s, 4), dtype=np.float64)
-                        grown[:s] = self._keys[:s]
-                        self._keys = grown
-                    self._keys[s] = self._keys_of(payloads[k])
-                    self._payload.append(payloads[k])
-                    self._slot[ids[k]] = slots[k] = s
-        return self._keys[np.array(slots, dtype=np.int64)]
+    def rows(self, slots: np.ndarray, held: FieldSlots) -> np.ndarray:
+        """(prior, regulation, article, part) of each slot of `held`, one row each (float64)."""
+        keys, done = self._keys, self._done
+        if len(slots) and (int(slots.max()) >= len(done) or not done[slots].all()):
+            with self._lock:  # codes are handed out one thread at a time
+                need = len(held.ids)
+                if need > len(self._done):
+                    size = max(need, 2 * len(self._done))
+                    grown, grown_done = np.empty((size, 4), dtype=np.float64), np.zeros(size, dtype=bool)
+                    grown[: len(self._keys)], grown_done[: len(self._done)] = self._keys, self._done
+                    self._keys, self._done = grown, grown_done
+                keys, done = self._keys, self._done
+                for s in np.unique(slots[~done[slots]]).tolist():
+                    keys[s] = self._keys_of(held.rows[s])
+                    done[s] = True
+        return keys[slots]
 
 
 def _with_learned(idx: list[int], vals: list[float], learned: tuple[list[int], list[float]],
@@ -324,15 +350,13 @@ class HybridRetriever:
             t = self._fields_table = RerankFields(self.store, self.fields)
         return t
 
-    def point_keys(self) -> PointKeys:
-        """The fusion keys of the candidates, for the current prior weights and home regions."""
-        keys = self.__dict__.get("_point_keys")
+    def point_keys(self, held: FieldSlots) -> PointKeys:
+        """The fusion keys of `held`'s slots, for the current prior weights and home regions."""
         lw, kw, home = self.level_weights, self.kind_weights, self.home_regions
-        epoch = self._table_epoch()
-        if (keys is None or keys.signature != (tuple(lw.items()), tuple(kw.items()), home) or keys.epoch != epoch
-                or len(keys) > 2_000_000):
-            keys = self._point_keys = PointKeys(lw, kw, home)
-            keys.epoch = epoch
+        sig = PointKeys.signature(lw, kw, home)
+        keys = held.keys.get(sig)
+        if keys is None:
+            keys = held.keys.setdefault(sig, PointKeys(lw, kw, home))
         return keys
 
     def warm(self) -> int:
@@ -342,11 +366,28 @@ class HybridRetriever:
             return 0
         table = self.fields_table()
         held = table.warm()
-        ids, rows = table.items()
-        self.point_keys().rows(ids, rows)
+        slots = table.current()
+        n = len(slots.ids)
+        self.point_keys(slots).rows(np.arange(n, dtype=np.int64), slots)
         if self.ranker is not None:
-            self.point_features().points(rows)
+            self.point_features().points(slots.rows[:n])
         return held
+
+    def _slots(self, results: list[CandidateList]) -> tuple[FieldSlots, list[np.ndarray], PointKeys]:
+        """Each list's points as slots of one `FieldSlots`, and the fusion keys of its slots. Lists from the
+        engine's ids (no payloads): the field table's slots and keys, kept. Lists that bring their own payloads
+        (evaluation, `cache_fields` off): slots of this query alone, each point's row from its first list."""
+        if results and not any(any(cl.payloads) for cl in results):
+            held, slots = self.fields_table().slots_of([cl.ids for cl in results])
+            return held, slots, self.point_keys(held)
+        bare = [pid for cl in results for pid, p in zip(cl.ids, cl.payloads) if not p]
+        table = self.fields_table().payloads(bare) if bare else {}
+        held = FieldSlots(-1)
+        slots = []
+        for cl in results:
+            got = [p or table.get(pid) for pid, p in zip(cl.ids, cl.payloads)]
+            slots.append(np.array([held.add(pid, p) if p else -1 for pid, p in zip(cl.ids, got)], dtype=np.int64))
+        return held, slots, PointKeys(self.level_weights, self.kind_weights, self.home_regions)
 
     def _table_epoch(self) -> int | None:
         """Changes whenever the field table is emptied: the per-payload caches then start anew as well."""
@@ -390,24 +431,28 @@ class HybridRetriever:
         """The fused candidates as arrays: one pass over the hits, then numpy for every scoring variant."""
 
         def __init__(self, retriever: "HybridRetriever", results: list[CandidateList]):
-            pos: dict[str, int] = {}
-            ids: list[str] = []
-            payload_list: list[dict] = []
+            results = [cl for cl in results if cl.ids]
+            held, slots, keys_of = retriever._slots(results)
+            kept = [sl >= 0 for sl in slots]  # points no longer in the store are left out
+            slots = [sl[keep] for sl, keep in zip(slots, kept)]
+            every = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
+            # candidates in order of first appearance (its first list gives a point's row), lists as positions
+            uniq, first, inverse = np.unique(every, return_index=True, return_inverse=True)
+            by_first = np.argsort(first, kind="stable")
+            position = np.empty(len(uniq), dtype=np.int64)
+            position[by_first] = np.arange(len(uniq))
+            at = position[inverse.reshape(-1)]
+            cand = uniq[by_first]
+            self.held, self.slots, self.n = held, cand, len(cand)
             self.lists: list[tuple[str, np.ndarray, np.ndarray]] = []
-            for cl in results:
-                if not cl.ids:
+            start = 0
+            for cl, keep, sl in zip(results, kept, slots):
+                if not len(sl):
                     continue
-                idx = []
-                for pid, p in zip(cl.ids, cl.payloads):
-                    i = pos.get(pid)
-                    if i is None:  # a point's first list gives its payload
-                        i = pos[pid] = len(ids)
-                        ids.append(pid)
-                        payload_list.append(p)
-                    idx.append(i)
-                self.lists.append((cl.kind, np.array(idx, dtype=np.int64), np.array(cl.scores, dtype=np.float64)))
-            self.ids, self.payload_list = ids, payload_list
-            keys = retriever.point_keys().rows(ids, payload_list)
+                scores = np.array(cl.scores, dtype=np.float64)
+                self.lists.append((cl.kind, at[start: start + len(sl)], scores if keep.all() else scores[keep]))
+                start += len(sl)
+            keys = keys_of.rows(cand, held)
             self.prior = keys[:, 0]
             self.reg, self.n_regs = _first_codes(keys[:, 1])
             self.art, n_arts = _first_codes(keys[:, 2])
@@ -420,10 +465,22 @@ class HybridRetriever:
             self.sparse = [(idx, vals) for kind, idx, vals in self.lists if kind == "sparse"]
             self.dense = [(idx, vals) for kind, idx, vals in self.lists if kind in ("dense", "encoder")]
 
+        def ids_at(self, positions: np.ndarray) -> list[str]:
+            point_ids = self.held.ids
+            return [point_ids[s] for s in self.slots[positions].tolist()]
+
+        def payloads_at(self, positions: np.ndarray) -> list[dict]:
+            rows = self.held.rows
+            return [rows[s] for s in self.slots[positions].tolist()]
+
+        @property
+        def ids(self) -> list[str]:
+            return self.ids_at(np.arange(self.n))
+
         def list_columns(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
             """Each candidate's score (NaN: absent) and 0-based rank in the lists of this kind (the first list
             it appears in); BM25 scores divided by their list's best."""
-            n = len(self.ids)
+            n = self.n
             score, rank = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
             for k, idx, vals in reversed(self.lists):  # written last, the first list wins
                 if k != kind:
@@ -436,7 +493,7 @@ class HybridRetriever:
 
     def _scores(self, c: "HybridRetriever._Candidates", w: float) -> np.ndarray:
         """Fused score of every candidate for dense weight `w`, with the priors and the regulation evidence."""
-        n = len(c.ids)
+        n = c.n
         score = np.zeros(n, dtype=np.float64)
         for lists, weight, normalise, floor_factor in ((c.sparse, 1.0 - w, True, self.sparse_floor),
                                                        (c.dense, w, False, 1.0)):
@@ -482,11 +539,10 @@ class HybridRetriever:
         that (recall-oriented) weight, ordered by the `dense_weight` score; the rest follow by that score.
         """
         c = self._Candidates(self, results)
-        if not c.ids:
+        if not c.n:
             return []
         order, score = self._fused_order(c)
-        ids, payloads = c.ids, c.payload_list
-        return [(ids[i], float(score[i]), payloads[i]) for i in order.tolist()]
+        return list(zip(c.ids_at(order), score[order].tolist(), c.payloads_at(order)))
 
     def _fused_order(self, c: HybridRetriever._Candidates) -> tuple[np.ndarray, np.ndarray]:
         """`fuse` as arrays: candidate positions best first, and every candidate's fused score."""
@@ -496,25 +552,10 @@ class HybridRetriever:
         wr = self.recall_dense_weight
         if c.dense and wr is not None and wr != w and self.recall_pool > 0:
             recall = self._scores(c, wr)
-            pool = np.zeros(len(c.ids), dtype=bool)
+            pool = np.zeros(c.n, dtype=bool)
             pool[self._collapse_parts(np.argsort(-recall, kind="stable"), c)[: self.recall_pool]] = True
             order = np.concatenate([order[pool[order]], order[~pool[order]]])
         return order, score
-
-    def _with_fields(self, cl: CandidateList) -> CandidateList:
-        """Candidates without payload get their re-ranking fields from the table; those no longer in the store
-        are left out."""
-        bare = [k for k, p in enumerate(cl.payloads) if not p]
-        if not bare:
-            return cl
-        payloads = list(cl.payloads)
-        for k, row in zip(bare, self.fields_table().rows_of([cl.ids[k] for k in bare])):
-            payloads[k] = row
-        if all(payloads):
-            return CandidateList(cl.kind, cl.ids, cl.scores, payloads)
-        keep = [k for k, p in enumerate(payloads) if p]
-        return CandidateList(cl.kind, [cl.ids[k] for k in keep], [cl.scores[k] for k in keep],
-                             [payloads[k] for k in keep])
 
     # -- learned wording and the learned ranker ------------------------------------------------------------------
     def use_wording(self, wording: Any | None) -> None:
@@ -550,7 +591,7 @@ class HybridRetriever:
         """The first `ranker_pool` fused candidates with their per-list scores and ranks, as the ranker sees them."""
         c = self._Candidates(self, results)
         head = fused[: self.ranker_pool]
-        pos = dict(zip(c.ids, range(len(c.ids))))
+        pos = dict(zip(c.ids, range(c.n)))
         cols = self._pool_columns(c, np.array([pos[pid] for pid, _, _ in head], dtype=np.int64),
                                   np.array([s for _, s, _ in head], dtype=np.float64), [p for _, _, p in head])
 
@@ -602,20 +643,22 @@ class HybridRetriever:
         ranker's, shifted above 1; the candidates below the pool keep their fused score halved (below 0.65), so
         scores still fall."""
         order, score = self._fused_order(c)
-        ids, payloads = c.ids, c.payload_list
         if self.ranker is None:
-            return [(ids[i], float(score[i]), payloads[i]) for i in order[:top_k].tolist()]
+            top = order[:top_k]
+            return list(zip(c.ids_at(top), score[top].tolist(), c.payloads_at(top)))
         if flags is None:
             flags = analyse(query).ranker_flags
         pool = order[: self.ranker_pool]
-        cols = self._pool_columns(c, pool, score[pool], [payloads[i] for i in pool.tolist()])
+        cols = self._pool_columns(c, pool, score[pool], c.payloads_at(pool))
         scores = self.ranker.scores(feature_matrix(bigrams(query), flags, cols, self.point_features(),
                                                    encoder=self._uses_encoder(), votes=self._votes(query)))
         lo = float(scores.min())
         span = float(scores.max()) - lo or 1.0
-        head = [(ids[pool[i]], 1.0 + (float(scores[i]) - lo) / span, payloads[pool[i]])
-                for i in np.argsort(-scores, kind="stable")[:top_k].tolist()]
-        tail = [(ids[i], float(score[i]) * 0.5, payloads[i]) for i in order[len(pool): top_k].tolist()]
+        best = np.argsort(-scores, kind="stable")[:top_k]
+        head = list(zip(c.ids_at(pool[best]), (1.0 + (scores[best] - lo) / span).tolist(),
+                        c.payloads_at(pool[best])))
+        rest = order[len(pool): top_k]
+        tail = list(zip(c.ids_at(rest), (score[rest] * 0.5).tolist(), c.payloads_at(rest)))
         return head + tail
 
     # -- public -----------------------------------------------------------------------------------------------
@@ -634,7 +677,7 @@ class HybridRetriever:
         asked = [r for _, r in in_store]
         if not in_store:
             results = []
-        elif self.cache_fields:  # ids and scores from the engine, the fields from the table (below)
+        elif self.cache_fields:  # ids and scores from the engine, the fields from the table (`_Candidates`)
             results = [CandidateList(kind, ids, scores, [None] * len(ids))
                        for (kind, _), (ids, scores) in zip(in_store, self.store.query_batch_scores(asked))]
         else:
@@ -643,8 +686,6 @@ class HybridRetriever:
         # the evaluation's in-memory dense search comes after the engine's lists, as it always has
         results += [CandidateList.of_hits(kind, self.dense_search(r["dense"][self.dense_name], flt, r["limit"]))
                     for kind, r in local]
-        if self.cache_fields:
-            results = [self._with_fields(cl) for cl in results]
         return results
 
     def retrieve(self, query: str, flt: FilterSpec | None = None, top_k: int = 10, *,
@@ -661,7 +702,7 @@ class HybridRetriever:
             return []
         t2 = time.perf_counter()
         c = self._Candidates(self, results)
-        ranked = self._ranked(query, flags, c, top_k) if c.ids else []
+        ranked = self._ranked(query, flags, c, top_k) if c.n else []
         if self.full_payloads:
             full = {h.id: h for h in self.store.retrieve([pid for pid, _, _ in ranked])}
             out = [Hit(id=pid, score=s, payload=full[pid].payload) for pid, s, _ in ranked if pid in full]

@@ -206,6 +206,9 @@ def test_field_table_forgets_everything_after_a_write_and_rereads_on_demand(stor
     assert got == {rent.id: {f: got[rent.id][f] for f in r.fields}}
     assert got[rent.id]["level"] == "地方性法规"
     assert len(table) == 1  # emptied by the write, then the one id read again
+    # fusion after the write reads the new level too (its keys belong to the table's new generation)
+    fused = {pid: p for pid, _, p in r.fuse(r.candidate_lists("出租人维修义务", None, r.candidates))}
+    assert fused[rent.id]["level"] == "地方性法规"
 
 
 @pytest.mark.integration
