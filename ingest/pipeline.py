@@ -115,7 +115,7 @@ class Ingestor:
 
     def __init__(self, index, writer, *, limits: ConvertLimits | None = None, progress: bool = False,
                  batch_files: int = 32, before_write: Callable[[ParsedSpill], None] | None = None,
-                 pause_s: float = 0.0):
+                 pause_s: float = 0.0, give_way: Callable[[], None] | None = None):
         self.index = index
         self.writer = writer
         self.progress = progress
@@ -124,8 +124,16 @@ class Ingestor:
         # Seconds to sleep after each parse batch and each written regulation: an ingest in a serving process
         # then leaves the CPU (and the GIL) to searches between its steps.
         self.pause_s = pause_s
+        # Or, instead of the fixed sleep, this (e.g. wait while searches run: `service.turns.Turns.give_way`).
+        self.give_way = give_way
         self.pipeline = build_parse_pipeline(index=index, limits=limits, progress=progress,
                                              max_chars=writer.max_chars)
+
+    def _pause(self) -> None:
+        if self.give_way is not None:
+            self.give_way()
+        elif self.pause_s:
+            time.sleep(self.pause_s)
 
     def run(self, paths: list[str | Path]) -> IngestSummary:
         t0 = time.perf_counter()
@@ -162,8 +170,7 @@ class Ingestor:
             del out
             if bar:
                 bar.update(len(batch))
-            if self.pause_s:
-                time.sleep(self.pause_s)
+            self._pause()
         if bar:
             bar.close()
         summary.phases["parse"] = round(time.perf_counter() - t0, 1)
@@ -189,8 +196,7 @@ class Ingestor:
         volumes_left = Counter(k for k in parsed.edition_keys if k)
         deferred: dict[str, str] = {}  # regulation_id → a version written without its flip
         for reg in parsed.iterate():  # read back one at a time: written regulations are let go at once
-            if self.pause_s:
-                time.sleep(self.pause_s)
+            self._pause()
             if bar:
                 bar.update(1)
             key = _edition_key(reg)

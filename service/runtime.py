@@ -23,6 +23,7 @@ from corpus.index import ArticleIndex
 from corpus.store import open_store
 from ingest.converters import ConvertLimits
 from ingest.parser_version import parsed_by_current
+from service.turns import Turns
 from service.wording import retrieval_words
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Runtime:
         self.violation_rerank = violation_rerank
         self.feedback = FeedbackStore(self.data_dir, retention_days=feedback_retention_days)
         self.write_lock = threading.Lock()
+        self.search_turns = Turns()  # this process's searches, one at a time in arrival order (service.turns)
         self.sparse_encoders = default_sparse_encoders()
         for enc in self.sparse_encoders:
             enc.load_state((index.articles.get_meta(SPARSE_META) or {}).get(enc.name))
@@ -319,7 +321,8 @@ class Runtime:
                 writer.trained = self.embedder is not None and not had
 
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
-                                before_write=before_write, pause_s=pause_s)
+                                before_write=before_write, pause_s=pause_s,
+                                give_way=(lambda: self.search_turns.give_way(pause_s)) if pause_s else None)
             summary = ingestor.run(paths)
             if self._engine is not None:
                 self._engine.refresh()
@@ -593,7 +596,8 @@ class Runtime:
         return self._engine is not None and not self.write_lock.locked()
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
-        result = self.engine.search(query, top_k=top_k, filters=filters)
+        with self.search_turns:
+            result = self.engine.search(query, top_k=top_k, filters=filters)
         result["retrieval_label"] = self._label  # which retrieval ran, for end users (the mode says it in English)
         return result
 

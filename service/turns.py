@@ -1,0 +1,52 @@
+"""Searches of one process take turns, in the order they arrive.
+
+A search is ≈20 ms of CPU that holds the interpreter lock nearly throughout (the engine's call does not release
+it), so threads searching at once gain nothing from running together: they only interleave, and the interpreter
+hands its lock around unfairly (a thread that just released it often takes it back), so a search may wait through
+many others' slices. One at a time and first come, first served, each search waits only for those that came before
+it (measured with `lawsearch bench reingest-load`: README, performance).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+
+class Turns:
+    """A lock granted in arrival order: `with turns:` waits for the callers that came before."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._busy = False
+
+    def __enter__(self) -> "Turns":
+        with self._guard:
+            if not self._busy:
+                self._busy = True
+                return self
+            mine = threading.Lock()
+            mine.acquire()
+            self._waiting.append(mine)
+        mine.acquire()  # released by the caller before this one, which hands the turn over
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()  # still busy: the turn passes to the next in line
+            else:
+                self._busy = False
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def give_way(self, pause_s: float, *, max_s: float = 0.2) -> None:
+        """For a writer in the same process, between its steps: sleep `pause_s`, then on while searches run or
+        wait (at most `max_s` in all, so the writer still moves under a steady stream of searches)."""
+        time.sleep(pause_s)
+        end = time.monotonic() + max_s
+        while self._busy and time.monotonic() < end:
+            time.sleep(0.001)
