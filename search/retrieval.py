@@ -80,8 +80,10 @@ class RerankFields:
     """The re-ranking payload fields of every point, by point id, kept in memory, each point in a slot.
 
     Sound because those fields are fixed by the point id (ids derive from version, kind, article and part:
-    `corpus.index.point_id`). Any write through the store (its `generation` moves) starts a new, empty `FieldSlots`;
-    ids not in the table are read from the store on demand and remembered. `warm()` reads the whole collection once
+    `corpus.index.point_id`), except where a write changes them: after writes through the store (its `generation`
+    moves) the points they wrote or deleted are read again on demand, and a write that may have changed any point's
+    fields starts a new, empty `FieldSlots` (`current`); ids not in the table are read from the store on demand and
+    remembered. `warm()` reads the whole collection once
     (≈5 s for 150k points; the API does it in the background at start-up). Writes from another process are not
     seen: at worst a candidate is re-ranked with the fields it had before a re-ingest that changed a version's level
     in place, until the next write or restart. Rows are the payload dicts handed to re-ranking as they are
@@ -112,33 +114,57 @@ class RerankFields:
         return out
 
     def current(self) -> FieldSlots:
-        """The slots of the store's current generation (a new, empty one after a write)."""
+        """The slots of the store's current generation. After writes, the points they wrote or deleted are let go
+        (read again on demand); a write that may have changed the fields of any point (a payload key of the table
+        set by filter, a delete by filter, a dropped collection) starts a new, empty `FieldSlots`."""
         held = self._slots
-        gen = self.store.generation
-        if gen != held.generation or len(held.ids) > self.max_entries:
-            with self._lock:
-                if self._slots is held:
-                    self._slots = FieldSlots(gen)
-                held = self._slots
-        return held
-
-    def _add(self, held: FieldSlots, hits: Iterable[Hit]) -> None:
+        if held.generation == self.store.generation and not held.stale and len(held.ids) <= self.max_entries:
+            return held
         with self._lock:
-            for h in hits:
-                held.add(h.id, self._row(h.payload))
+            held, gen = self._slots, self.store.generation
+            if held.generation != gen or held.stale or len(held.ids) > self.max_entries:
+                changes = None if held.stale or len(held.ids) > self.max_entries else \
+                    self.store.changes_since(held.generation)
+                fields = set(self.fields)
+                if changes is None or any(c is None or c.keys & fields for c in changes):
+                    self._slots = FieldSlots(gen)
+                else:
+                    for c in changes:
+                        for pid in c.ids:
+                            held.slot.pop(pid, None)
+                    held.generation = gen
+            return self._slots
+
+    def _add(self, held: FieldSlots, hits: Iterable[Hit], generation: int) -> dict[str, int]:
+        """Hold these points' rows, read from the store when its generation was `generation`; returns their slots.
+        Rows of points written since may predate that write: they serve the caller but are let go (read again by
+        the next look-up); after a write that may have changed anything, the slots start anew at the next look-up."""
+        with self._lock:
+            got = {h.id: held.add(h.id, self._row(h.payload)) if h.id not in held.slot else held.slot[h.id]
+                   for h in hits}
+            if self.store.generation != generation:
+                changes = self.store.changes_since(generation)
+                if changes is None or any(c is None or c.keys & set(self.fields) for c in changes):
+                    held.stale = True
+                else:
+                    for c in changes:
+                        for pid in c.ids:
+                            held.slot.pop(pid, None)
+        return got
 
     def slots_of(self, id_lists: Sequence[Sequence[str]]) -> tuple[FieldSlots, list[np.ndarray]]:
         """The slot of each id of each list, all in one `FieldSlots` (−1: the point is no longer in the store). Ids
         not held yet are read from the store, in one request."""
+        gen = self.store.generation
         held = self.current()
         get = held.slot.get
         out = [np.fromiter(map(get, ids, repeat(-1)), dtype=np.int64, count=len(ids)) for ids in id_lists]
         missing = [ids[k] for ids, slots in zip(id_lists, out) for k in np.flatnonzero(slots < 0).tolist()]
         if missing:
-            self._add(held, self.store.retrieve(list(dict.fromkeys(missing)), fields=list(self.fields)))
+            got = self._add(held, self.store.retrieve(list(dict.fromkeys(missing)), fields=list(self.fields)), gen)
             for ids, slots in zip(id_lists, out):
                 for k in np.flatnonzero(slots < 0).tolist():
-                    slots[k] = get(ids[k], -1)
+                    slots[k] = got.get(ids[k], -1)
         return held, out
 
     def rows_of(self, ids: Sequence[str]) -> list[dict | None]:
@@ -161,14 +187,15 @@ class RerankFields:
 
     def warm(self, batch: int = 4096) -> int:
         """Read every point's fields (call once at start-up, e.g. in a background thread); returns the rows held."""
+        gen = self.store.generation
         held = self.current()
         chunk: list[Hit] = []
         for h in self.store.scroll(None, batch=batch, fields=list(self.fields)):
             chunk.append(h)
             if len(chunk) >= batch:
-                self._add(held, chunk)
+                self._add(held, chunk, gen)
                 chunk = []
-        self._add(held, chunk)
+        self._add(held, chunk, gen)
         return len(self)
 
 
@@ -177,10 +204,11 @@ class FieldSlots:
     that index, and the fusion keys of the slots per set of prior weights (`keys`). Appended to under the table's
     lock; a slot is published in `slot` only once its id and row are in place, so readers need no lock."""
 
-    __slots__ = ("generation", "slot", "ids", "rows", "keys")
+    __slots__ = ("generation", "stale", "slot", "ids", "rows", "keys")
 
     def __init__(self, generation: int):
-        self.generation = generation
+        self.generation = generation  # the store's, as of which the rows held are right
+        self.stale = False  # rows may have been read before a write: start anew at the next look-up
         self.slot: dict[str, int] = {}
         self.ids: list[str] = []
         self.rows: list[dict] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -46,6 +47,19 @@ class PointRecord:
     payload: dict
     sparse: dict[str, SparseVec] = field(default_factory=dict)
     dense: dict[str, list[float]] = field(default_factory=dict)
+
+
+#: How many writes `ArticleStore.changes_since` remembers (a cache further behind starts anew).
+CHANGE_LOG_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write changed: the points written or deleted by id (`ids`, as the store returns them) and the
+    payload keys it set on the points a filter chose (`keys`)."""
+
+    ids: frozenset[str] = frozenset()
+    keys: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -158,12 +172,28 @@ class ArticleStore(ABC):
 
     backend_name: str = "?"
     #: Counts the writes made through this object (points upserted or deleted, payloads set, collection dropped).
-    #: Caches of payload-derived data (search.retrieval's re-ranking fields) compare it to know they are stale.
-    #: Writes by another process or another store object on the same collection are not counted.
+    #: Caches of payload-derived data (search.retrieval's re-ranking fields) compare it to know they are stale, and
+    #: `changes_since` says what the writes changed. Writes by another process or another store object on the same
+    #: collection are not counted.
     generation: int = 0
 
-    def _wrote(self) -> None:
+    def _wrote(self, change: Change | None = None) -> None:
+        """Count a write, once it is applied (a reader that read before it then sees the count move). `change`:
+        what it changed; None: anything."""
+        log = self.__dict__.get("_change_log")
+        if log is None:
+            log = self._change_log = deque(maxlen=CHANGE_LOG_LENGTH)
+        log.append((self.generation + 1, change))
         self.generation += 1
+
+    def changes_since(self, generation: int) -> list[Change | None] | None:
+        """What each write after `generation` changed, oldest first (None for a write that may have changed
+        anything); None when those writes are no longer all remembered."""
+        log = list(self.__dict__.get("_change_log") or ())
+        newer = [change for gen, change in log if gen > generation]
+        if len(newer) != self.generation - generation:
+            return None
+        return newer
 
     # -- collection -------------------------------------------------------------------------------------------
     @abstractmethod

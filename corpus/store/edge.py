@@ -50,6 +50,7 @@ import qdrant_edge as qe
 from corpus.errors import BackendUnavailable, ConfigError, NotFound
 
 from .base import (
+    Change,
     DEFAULT_RRF_K,
     LAYOUT_META_KEY,
     ArticleStore,
@@ -136,6 +137,14 @@ def _open(path: Path, config: qe.EdgeConfig | None = None) -> qe.EdgeShard:
 #: ≈2.7 µs — a thousand candidates a query made it a tenth of the query's Python time. Bounded; cleared when full.
 _ID_STRINGS: dict[int, str] = {}
 _ID_STRINGS_MAX = 2_000_000
+
+
+def _canonical(pid: Any) -> str:
+    """A point id as the engine gives it back (a UUID's canonical text)."""
+    try:
+        return str(uuid.UUID(str(pid)))
+    except ValueError:
+        return str(pid)
 
 
 def _id(raw: Any) -> str:
@@ -244,10 +253,14 @@ class EdgeStore(ArticleStore):
     # ------------------------------------------------------------------------------------------- writes
     def upsert(self, points: Sequence[PointRecord], *, batch_size: int = 512) -> None:
         shard = self._need()
+        written: list[str] = []
         with self._lock:
-            self._wrote()
-            for chunk in batched(points, batch_size):
-                shard.update(qe.UpdateOperation.upsert_points([self._point(p) for p in chunk]))
+            try:
+                for chunk in batched(points, batch_size):
+                    written += [_canonical(p.id) for p in chunk]
+                    shard.update(qe.UpdateOperation.upsert_points([self._point(p) for p in chunk]))
+            finally:
+                self._wrote(Change(ids=frozenset(written)))
 
     @staticmethod
     def _point(p: PointRecord) -> qe.Point:
@@ -264,24 +277,30 @@ class EdgeStore(ArticleStore):
             raise ValueError("delete() with an empty filter would delete everything; use ensure_collection(recreate=True)")
         shard = self._need()
         with self._lock:
-            self._wrote()
-            shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge(flt)))
+            try:
+                shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge(flt)))
+            finally:
+                self._wrote()
 
     def delete_ids(self, ids: Sequence[str]) -> None:
         if not ids:
             return
         shard = self._need()
         with self._lock:
-            self._wrote()
-            for chunk in batched(list(ids), 1024):
-                shard.update(qe.UpdateOperation.delete_points([str(i) for i in chunk]))
+            try:
+                for chunk in batched(list(ids), 1024):
+                    shard.update(qe.UpdateOperation.delete_points([str(i) for i in chunk]))
+            finally:
+                self._wrote(Change(ids=frozenset(_canonical(i) for i in ids)))
 
     def set_payload(self, payload: dict, flt: FilterSpec) -> None:
         shard = self._need()
         edge_filter = to_edge(flt) or qe.Filter()
         with self._lock:
-            self._wrote()
-            shard.update(qe.UpdateOperation.set_payload_by_filter(edge_filter, payload))
+            try:
+                shard.update(qe.UpdateOperation.set_payload_by_filter(edge_filter, payload))
+            finally:
+                self._wrote(Change(keys=frozenset(payload)))
 
     # ------------------------------------------------------------------------------------------- reads
     def retrieve(self, ids: Sequence[str], *, fields: list[str] | None = None) -> list[Hit]:

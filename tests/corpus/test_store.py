@@ -478,3 +478,25 @@ def test_payload_field_selection_and_write_generation(store):
     store.query(sparse={"words": ([12], [1.0])}, limit=5)
     store.scroll()
     assert store.generation == before + 4  # reads are not writes
+
+
+def test_the_store_says_what_its_writes_changed(tmp_path):
+    from corpus.store import Condition, FilterSpec, PointRecord, open_store
+    from corpus.store.base import CHANGE_LOG_LENGTH, Change
+
+    st = open_store(data_dir=tmp_path)
+    st.ensure_collection(CollectionLayout(sparse=["s"], keyword_fields=["level"]))
+    start = st.generation
+    pid = "6f1d0b0e-6f4f-4c1e-9d5e-2b8f3c1a0e11"
+    st.upsert([PointRecord(id=pid.upper(), payload={"level": "法律"}, sparse={"s": ([1], [1.0])}, dense={})])
+    st.set_payload({"is_current": True}, FilterSpec(must=[Condition("level", eq="法律")]))
+    st.delete_ids([pid])
+    # ids as the engine gives them back; keys set by filter; nothing else
+    assert st.changes_since(start) == [Change(ids=frozenset([pid])), Change(keys=frozenset(["is_current"])),
+                                       Change(ids=frozenset([pid]))]
+    assert st.changes_since(st.generation) == []
+    st.delete(FilterSpec(must=[Condition("level", eq="法律")]))
+    assert st.changes_since(st.generation - 1) == [None]  # by filter: may have changed anything
+    for _ in range(CHANGE_LOG_LENGTH):
+        st.set_payload({"is_current": True}, FilterSpec(must=[Condition("level", eq="法律")]))
+    assert st.changes_since(start) is None  # no longer all remembered

@@ -212,6 +212,25 @@ def test_field_table_forgets_everything_after_a_write_and_rereads_on_demand(stor
 
 
 @pytest.mark.integration
+def test_field_table_lets_go_only_of_the_points_a_write_touched(store):
+    st, enc, emb = store
+    r = HybridRetriever(st, [enc], emb, expander=None)
+    assert r.warm() == len(ROWS)
+    table = r.fields_table()
+    rent = r.retrieve("出租人维修义务", None, top_k=1)[0]
+    # currentness flags set by filter are not fields of the table: every row stays
+    st.set_payload({"is_current": True}, FilterSpec(must=[Condition("article_no", eq=712)]))
+    assert len(table.current().slot) == len(ROWS)
+    # the same point written again with another level (a re-ingest in place): only it is read again
+    record = st.retrieve([rent.id])[0]
+    st.upsert([PointRecord(id=rent.id, payload=dict(record.payload, level="地方性法规"), sparse={}, dense={})])
+    held = table.current()
+    assert rent.id not in held.slot and len(held.slot) == len(ROWS) - 1
+    assert table.payloads([rent.id])[rent.id]["level"] == "地方性法规"
+    assert len(table) == len(ROWS) + 1  # its old row stays behind, unreachable, until the table starts anew
+
+
+@pytest.mark.integration
 def test_an_empty_field_list_returns_hits_without_payload(store):
     st, enc, _ = store
     idx, vals = enc.encode_query("劳动报酬")
