@@ -418,9 +418,10 @@ class HybridRetriever:
         return held, slots, PointKeys(self.level_weights, self.kind_weights, self.home_regions)
 
     def _table_epoch(self) -> int | None:
-        """Changes whenever the field table is emptied: the per-payload caches then start anew as well."""
+        """Changes whenever the field table starts anew: the per-payload caches then start anew as well (rows
+        written since are new objects, which those caches tell apart by identity)."""
         table = self.__dict__.get("_fields_table")
-        return None if table is None else table._generation
+        return None if table is None else id(table.current())
 
     @property
     def description(self) -> str:

@@ -20,9 +20,12 @@ class Turns:
         self._guard = threading.Lock()
         self._waiting: deque[threading.Lock] = deque()
         self._busy = False
+        self._arrived = 0  # callers so far, and those done: a writer waits for the ones there when it asks
+        self._done = 0
 
     def __enter__(self) -> "Turns":
         with self._guard:
+            self._arrived += 1
             if not self._busy:
                 self._busy = True
                 return self
@@ -34,6 +37,7 @@ class Turns:
 
     def __exit__(self, *exc) -> None:
         with self._guard:
+            self._done += 1
             if self._waiting:
                 self._waiting.popleft().release()  # still busy: the turn passes to the next in line
             else:
@@ -43,10 +47,12 @@ class Turns:
     def busy(self) -> bool:
         return self._busy
 
-    def give_way(self, pause_s: float, *, max_s: float = 0.2) -> None:
-        """For a writer in the same process, between its steps: sleep `pause_s`, then on while searches run or
-        wait (at most `max_s` in all, so the writer still moves under a steady stream of searches)."""
+    def give_way(self, pause_s: float, *, max_s: float = 0.05) -> None:
+        """For a writer in the same process, between its steps: sleep `pause_s`, then until the searches running
+        or waiting when it asked are done (not those arriving later: under a steady stream of searches the writer
+        still moves), at most `max_s` in all."""
         time.sleep(pause_s)
+        target = self._arrived
         end = time.monotonic() + max_s
-        while self._busy and time.monotonic() < end:
+        while self._done < target and time.monotonic() < end:
             time.sleep(0.001)

@@ -28,7 +28,7 @@ def test_callers_get_the_turn_in_the_order_they_came():
     assert not turns.busy
 
 
-def test_a_writer_gives_way_while_a_search_runs_but_not_for_ever():
+def test_a_writer_gives_way_to_the_searches_there_when_it_asks_but_not_for_ever():
     turns = Turns()
     t0 = time.monotonic()
     turns.give_way(0.0)
@@ -38,6 +38,19 @@ def test_a_writer_gives_way_while_a_search_runs_but_not_for_ever():
         turns.give_way(0.0, max_s=0.1)
         waited = time.monotonic() - t0
     assert 0.1 <= waited < 0.5  # waited for the search, up to the bound: the writer still moves
+    released = threading.Event()
+
+    def search():
+        with turns:
+            time.sleep(0.05)
+        released.set()
+
+    threading.Thread(target=search).start()
+    while not turns.busy:
+        time.sleep(0.001)
+    t0 = time.monotonic()
+    turns.give_way(0.0, max_s=2.0)
+    assert released.wait(1) and time.monotonic() - t0 < 1.0  # the running search done, the writer goes on
 
 
 def test_a_failing_search_passes_the_turn_on():
