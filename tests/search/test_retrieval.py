@@ -191,13 +191,17 @@ def test_candidates_ranked_from_the_field_table_match_engine_payloads(store):
     assert len(cached.fields_table()) == len(ROWS)
 
 
-@pytest.mark.integration
-def test_field_table_forgets_everything_after_a_write_and_rereads_on_demand(store):
+def _warm_with_rent(store):
+    """A retriever with its field table filled, and the hit for the renting question (民法典第七百一十二条)."""
     st, enc, emb = store
     r = HybridRetriever(st, [enc], emb, expander=None)
     assert r.warm() == len(ROWS)
-    table = r.fields_table()
-    rent = r.retrieve("出租人维修义务", None, top_k=1)[0]
+    return st, r, r.fields_table(), r.retrieve("出租人维修义务", None, top_k=1)[0]
+
+
+@pytest.mark.integration
+def test_field_table_forgets_everything_after_a_write_and_rereads_on_demand(store):
+    st, r, table, rent = _warm_with_rent(store)
     assert rent.payload["level"] == "法律"
     # Re-ingest of the same point with a changed level: the table must not keep the old value.
     st.set_payload({"level": "地方性法规"}, FilterSpec(must=[Condition("article_no", eq=712)]))
@@ -213,11 +217,7 @@ def test_field_table_forgets_everything_after_a_write_and_rereads_on_demand(stor
 
 @pytest.mark.integration
 def test_field_table_lets_go_only_of_the_points_a_write_touched(store):
-    st, enc, emb = store
-    r = HybridRetriever(st, [enc], emb, expander=None)
-    assert r.warm() == len(ROWS)
-    table = r.fields_table()
-    rent = r.retrieve("出租人维修义务", None, top_k=1)[0]
+    st, r, table, rent = _warm_with_rent(store)
     # currentness flags set by filter are not fields of the table: every row stays
     st.set_payload({"is_current": True}, FilterSpec(must=[Condition("article_no", eq=712)]))
     assert len(table.current().slot) == len(ROWS)
