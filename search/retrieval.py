@@ -179,12 +179,6 @@ class RerankFields:
         ids = list(ids)
         return {i: row for i, row in zip(ids, self.rows_of(ids)) if row is not None}
 
-    def items(self) -> tuple[list[str], list[dict]]:
-        """The ids and rows held now."""
-        held = self.current()
-        n = len(held.ids)
-        return held.ids[:n], held.rows[:n]
-
     def warm(self, batch: int = 4096) -> int:
         """Read every point's fields (call once at start-up, e.g. in a background thread); returns the rows held."""
         gen = self.store.generation
@@ -393,13 +387,13 @@ class HybridRetriever:
         if not self.cache_fields:
             return 0
         table = self.fields_table()
-        held = table.warm()
-        slots = table.current()
-        n = len(slots.ids)
-        self.point_keys(slots).rows(np.arange(n, dtype=np.int64), slots)
+        count = table.warm()
+        held = table.current()
+        n = len(held.ids)
+        self.point_keys(held).rows(np.arange(n, dtype=np.int64), held)
         if self.ranker is not None:
-            self.point_features().points(slots.rows[:n])
-        return held
+            self.point_features().points(held.rows[:n])
+        return count
 
     def _slots(self, results: list[CandidateList]) -> tuple[FieldSlots, list[np.ndarray], PointKeys]:
         """Each list's points as slots of one `FieldSlots`, and the fusion keys of its slots. Lists from the
