@@ -35,6 +35,7 @@ OPTIMIZE_MIN_POINTS = 5000
 ENCODER_META = "encoder"  # the fingerprint of the model whose vectors the index holds under ENCODER_VECTOR
 
 
+APART_WAIT_S = 900.0  # how long a search waits for the index a child process step has closed
 YIELD_PAUSE_S = 0.002  # an ingest that yields to readers sleeps this long between its steps
 _switch = {"lock": threading.Lock(), "users": 0, "saved": None}  # the shared state of `yielding`
 
@@ -75,6 +76,9 @@ class Runtime:
         self.feedback = FeedbackStore(self.data_dir, retention_days=feedback_retention_days)
         self.write_lock = threading.Lock()
         self.search_turns = Turns()  # this process's searches, one at a time in arrival order (service.turns)
+        # Cleared while a step in a child process has the index closed here (`_apart`): searches wait for it.
+        self.index_open = threading.Event()
+        self.index_open.set()
         self.sparse_encoders = default_sparse_encoders()
         for enc in self.sparse_encoders:
             enc.load_state((index.articles.get_meta(SPARSE_META) or {}).get(enc.name))
@@ -367,7 +371,9 @@ class Runtime:
         from service.children import run_apart
 
         with self.write_lock:
-            self.index.close()
+            self.index_open.clear()
+            with self.search_turns:  # the searches under way finish first; later ones wait for the reopen
+                self.index.close()
             try:
                 run_apart(kind, self.settings, progress=progress)
             finally:
@@ -375,6 +381,7 @@ class Runtime:
                 self.index.articles = reopened.index.articles
                 self.index.versions_store = reopened.index.versions_store
                 self._forget_trained()
+                self.index_open.set()
 
     def train(self, *, progress: bool = True) -> Path:
         """Retrain the offline embedder on the indexed current articles and re-embed every point."""
@@ -596,8 +603,15 @@ class Runtime:
         return self._engine is not None and not self.write_lock.locked()
 
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
-        with self.search_turns:
-            result = self.engine.search(query, top_k=top_k, filters=filters)
+        # A step in a child process (the HNSW graph after a bulk load: minutes) may have the index closed: wait
+        # for it rather than fail (an error after APART_WAIT_S, when the index is still closed).
+        deadline = time.monotonic() + APART_WAIT_S
+        while True:
+            self.index_open.wait(max(0.0, deadline - time.monotonic()))
+            with self.search_turns:
+                if self.index_open.is_set() or time.monotonic() >= deadline:
+                    result = self.engine.search(query, top_k=top_k, filters=filters)
+                    break
         result["retrieval_label"] = self._label  # which retrieval ran, for end users (the mode says it in English)
         return result
 

@@ -97,3 +97,32 @@ def test_a_new_index_built_with_the_encoder_is_not_embedded_again(open_runtime, 
     rt = open_runtime(encoder_model="packaged")
     rt.ingest([corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"], progress=False, train=False)
     assert ENCODER_VECTOR in rt.index.layout().dense and not rt.encoder_stale()
+
+
+@pytest.mark.integration
+def test_searches_wait_while_a_child_process_has_the_index_and_none_fails(open_runtime, corpus_dir):
+    import threading
+
+    rt = open_runtime()
+    rt.ingest([corpus_dir / "xuzhou"], progress=False, train=False)
+    done, errors, stop = [], [], threading.Event()
+
+    def client():  # a user searching while the admin's bulk load builds the HNSW graph in a child process
+        while not stop.is_set():
+            try:
+                done.append(rt.search("安全生产责任保险")["hits"][0]["title"])
+            except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+                errors.append(repr(exc))
+
+    t = threading.Thread(target=client)
+    t.start()
+    while not done:
+        threading.Event().wait(0.01)
+    before = len(done)
+    rt._apart("optimize", progress=False)  # the index closed here, reopened after the child
+    after = len(done)
+    threading.Event().wait(0.2)
+    stop.set()
+    t.join(30)
+    assert errors == []
+    assert len(done) > after >= before  # searches went on after the reopen
