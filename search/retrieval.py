@@ -123,17 +123,22 @@ class RerankFields:
         with self._lock:
             held, gen = self._slots, self.store.generation
             if held.generation != gen or held.stale or len(held.ids) > self.max_entries:
-                changes = None if held.stale or len(held.ids) > self.max_entries else \
-                    self.store.changes_since(held.generation)
-                fields = set(self.fields)
-                if changes is None or any(c is None or c.keys & fields for c in changes):
+                if held.stale or len(held.ids) > self.max_entries or not self._let_go(held, held.generation):
                     self._slots = FieldSlots(gen)
                 else:
-                    for c in changes:
-                        for pid in c.ids:
-                            held.slot.pop(pid, None)
                     held.generation = gen
             return self._slots
+
+    def _let_go(self, held: FieldSlots, since: int) -> bool:
+        """Let go of the points the writes after generation `since` wrote or deleted (caller holds the lock);
+        False when those writes are not all known or one may have changed a field of any point."""
+        changes = self.store.changes_since(since)
+        if changes is None or any(c is None or c.keys & set(self.fields) for c in changes):
+            return False
+        for c in changes:
+            for pid in c.ids:
+                held.slot.pop(pid, None)
+        return True
 
     def _add(self, held: FieldSlots, hits: Iterable[Hit], generation: int) -> dict[str, int]:
         """Hold these points' rows, read from the store when its generation was `generation`; returns their slots.
@@ -142,14 +147,8 @@ class RerankFields:
         with self._lock:
             got = {h.id: held.add(h.id, self._row(h.payload)) if h.id not in held.slot else held.slot[h.id]
                    for h in hits}
-            if self.store.generation != generation:
-                changes = self.store.changes_since(generation)
-                if changes is None or any(c is None or c.keys & set(self.fields) for c in changes):
-                    held.stale = True
-                else:
-                    for c in changes:
-                        for pid in c.ids:
-                            held.slot.pop(pid, None)
+            if self.store.generation != generation and not self._let_go(held, generation):
+                held.stale = True
         return got
 
     def slots_of(self, id_lists: Sequence[Sequence[str]]) -> tuple[FieldSlots, list[np.ndarray]]:
@@ -460,13 +459,10 @@ class HybridRetriever:
             slots = [sl[keep] for sl, keep in zip(slots, kept)]
             every = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
             # candidates in order of first appearance (its first list gives a point's row), lists as positions
-            uniq, first, inverse = np.unique(every, return_index=True, return_inverse=True)
-            by_first = np.argsort(first, kind="stable")
-            position = np.empty(len(uniq), dtype=np.int64)
-            position[by_first] = np.arange(len(uniq))
-            at = position[inverse.reshape(-1)]
-            cand = uniq[by_first]
-            self.held, self.slots, self.n = held, cand, len(cand)
+            at, n = _first_codes(every)
+            cand = np.empty(n, dtype=np.int64)
+            cand[at] = every
+            self.held, self.slots, self.n = held, cand, n
             self.lists: list[tuple[str, np.ndarray, np.ndarray]] = []
             start = 0
             for cl, keep, sl in zip(results, kept, slots):
