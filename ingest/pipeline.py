@@ -115,25 +115,17 @@ class Ingestor:
 
     def __init__(self, index, writer, *, limits: ConvertLimits | None = None, progress: bool = False,
                  batch_files: int = 32, before_write: Callable[[ParsedSpill], None] | None = None,
-                 pause_s: float = 0.0, give_way: Callable[[], None] | None = None):
+                 pause: Callable[[], None] | None = None):
         self.index = index
         self.writer = writer
         self.progress = progress
         self.batch_files = batch_files
         self.before_write = before_write
-        # Seconds to sleep after each parse batch and each written regulation: an ingest in a serving process
-        # then leaves the CPU (and the GIL) to searches between its steps.
-        self.pause_s = pause_s
-        # Or, instead of the fixed sleep, this (e.g. wait while searches run: `service.turns.Turns.give_way`).
-        self.give_way = give_way
+        # Called after each parse batch and each written regulation: an ingest in a serving process then leaves
+        # the CPU (and the GIL) to searches between its steps (`service.turns.Turns.give_way`).
+        self.pause = pause
         self.pipeline = build_parse_pipeline(index=index, limits=limits, progress=progress,
                                              max_chars=writer.max_chars)
-
-    def _pause(self) -> None:
-        if self.give_way is not None:
-            self.give_way()
-        elif self.pause_s:
-            time.sleep(self.pause_s)
 
     def run(self, paths: list[str | Path]) -> IngestSummary:
         t0 = time.perf_counter()
@@ -170,7 +162,8 @@ class Ingestor:
             del out
             if bar:
                 bar.update(len(batch))
-            self._pause()
+            if self.pause:
+                self.pause()
         if bar:
             bar.close()
         summary.phases["parse"] = round(time.perf_counter() - t0, 1)
@@ -196,7 +189,8 @@ class Ingestor:
         volumes_left = Counter(k for k in parsed.edition_keys if k)
         deferred: dict[str, str] = {}  # regulation_id → a version written without its flip
         for reg in parsed.iterate():  # read back one at a time: written regulations are let go at once
-            self._pause()
+            if self.pause:
+                self.pause()
             if bar:
                 bar.update(1)
             key = _edition_key(reg)

@@ -325,8 +325,8 @@ class Runtime:
                 writer.trained = self.embedder is not None and not had
 
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
-                                before_write=before_write, pause_s=pause_s,
-                                give_way=(lambda: self.search_turns.give_way(pause_s)) if pause_s else None)
+                                before_write=before_write,
+                                pause=(lambda: self.search_turns.give_way(pause_s)) if pause_s else None)
             summary = ingestor.run(paths)
             if self._engine is not None:
                 self._engine.refresh()
