@@ -65,8 +65,8 @@ def open_pdf(path: Path, *, max_pages: int) -> pypdf.PdfReader:
     return reader
 
 
-def _page_lines(page, page_no: int) -> tuple[list[Line], str]:
-    """Positioned lines of one page's text layer, top to bottom; and the plain text for sanity checks."""
+def _page_lines(page, page_no: int) -> list[Line]:
+    """Positioned lines of one page's text layer, top to bottom."""
     chunks: list[tuple[float, float, float, str]] = []
 
     def visit(text, cm, tm, font_dict, font_size):
@@ -83,7 +83,7 @@ def _page_lines(page, page_no: int) -> tuple[list[Line], str]:
     plain = page.extract_text(visitor_text=visit) or ""
     if not chunks:
         # No usable positions: fall back to the plain text, one line per line, without geometry.
-        return [Line(t, page_no) for t in plain.split("\n") if t.strip()], plain
+        return [Line(t, page_no) for t in plain.split("\n") if t.strip()]
     height = float(page.mediabox.height)
     chunks.sort(key=lambda c: (-c[1], c[0]))
     rows: list[list[tuple[float, float, float, str]]] = []
@@ -108,7 +108,7 @@ def _page_lines(page, page_no: int) -> tuple[list[Line], str]:
         row = [c for c in row if c[3].strip()]
         body_size = max((c[2] for c in row if len(c[3].strip()) > 1), default=size)
         lines.append(Line(text, page_no, x0=row[0][0], x1=_x_end(row), top=height - row[0][1], size=body_size))
-    return lines, plain
+    return lines
 
 
 def _x_end(row) -> float:
@@ -141,11 +141,11 @@ def convert_pdf(path: Path, *, max_pages: int, ocr_enabled: bool, ocr_max_pages:
             raise IngestError("文件处理超时", code="convert_timeout", detail=f"在第 {i + 1}/{n} 页")
         try:
             page = reader.pages[i]
-            lines, plain = _page_lines(page, i + 1)
+            lines = _page_lines(page, i + 1)
         except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError, IndexError,
                 ZeroDivisionError, AssertionError, RecursionError) as e:
             warnings.append(f"第 {i + 1} 页文字层无法读取（{type(e).__name__}）")
-            lines, plain, page = [], "", None
+            lines, page = [], None
         text = "".join(ln.text for ln in lines)
         garbled = _visible(text) >= _MIN_TEXT_CHARS and printable_ratio(text) < 0.8
         if garbled:
