@@ -5,16 +5,15 @@ answer must match the schema documented for its status (errors: the {code, messa
 The app runs over its own small index (three Xuzhou files, module scope), not the session index of the other API
 tests: the generated calls include admin uploads and deletes, sent with a valid admin key so the admin routes are
 exercised past their auth check. Rate limits are off here (the generator sends hundreds of requests from one
-client). Examples per operation and mode are bounded (LAWSEARCH_SCHEMATHESIS_EXAMPLES, default 25) so the module
-runs well under two minutes; a longer pass is a matter of raising that number (run with -s to see the requests
-sent and the statuses seen per operation).
+client). Examples per operation and mode are bounded (25 in the short form, so the module runs well under two
+minutes; 500 with LAWSEARCH_STRESS=full; or LAWSEARCH_SCHEMATHESIS_EXAMPLES: tests/stress.py). Run with -s to see
+the requests sent and the statuses seen per operation.
 
 Each operation is driven through `APIOperation.as_strategy` under Hypothesis rather than schemathesis' pytest
 plugin (`schemathesis.pytest.from_fixture` fails under pytest 9.2: it rewrites a node attribute pytest renamed).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,12 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from tests.api.conftest import ADMIN_KEY
+from tests.stress import budget as stress_budget
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stress]
 
 FILES = ("徐州市养犬管理条例_2023修正.md", "徐州市安全生产条例_2019.md", "徐州市安全生产条例_2024修正.md")
-EXAMPLES = int(os.environ.get("LAWSEARCH_SCHEMATHESIS_EXAMPLES", "25"))
+EXAMPLES = int(stress_budget("LAWSEARCH_SCHEMATHESIS_EXAMPLES", short=25, full=500))
 
 
 def _operations() -> list[tuple[str, str, bool]]:
