@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +193,28 @@ def test_the_walk_sees_every_package_and_the_wiring_in_use():
     assert {"corpus.settings", "service.runtime", "api.app", "cli.commands", "evaluation.bench"} <= set(modules)
     sources = {imp.source for imp in project_imports() if imp.target == "service.runtime"}
     assert {"api.app", "cli.commands", "evaluation.bench"} <= sources
+
+
+def test_every_package_that_uses_haystack_turns_its_telemetry_off_first():
+    """`corpus/__init__.py` turns Haystack's usage telemetry off (the service runs offline, and questions can hold
+    personal data). Haystack reads that switch once, when it is first imported, so every package whose modules import
+    haystack imports `corpus` first, in its `__init__`, and importing one of its modules alone sends nothing."""
+    users = set()
+    for name, path in find_modules(ROOT, PACKAGES).items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "haystack" or n.startswith("haystack.") for n in names):
+                users.add(name.split(".")[0])
+    assert {"ingest", "search"} <= users
+    for pkg in sorted(users - {"corpus"}):
+        body = ast.parse((ROOT / pkg / "__init__.py").read_text(encoding="utf-8")).body
+        first = next((n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))), None)
+        assert isinstance(first, ast.Import) and first.names[0].name == "corpus", f"{pkg}/__init__.py"
+    code = "import search.levels, ingest.pipeline\nfrom haystack.telemetry import _telemetry\nprint(_telemetry.telemetry)"
+    env = {k: v for k, v in os.environ.items() if k != "HAYSTACK_TELEMETRY_ENABLED"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "None", out.stderr[-2000:]
 
 
 # ---- the checker itself, on a small made-up project --------------------------------------------------------------
