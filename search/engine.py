@@ -84,6 +84,10 @@ class SearchEngine:
     def refresh(self) -> None:
         self.titles.refresh()
 
+    def use_levels(self, levels: Any) -> None:
+        """Counterparts at the other levels (search.levels.LevelLinks) rebuilt after an ingest."""
+        self.pipeline.get_component("levels").links = levels
+
     # ---- search --------------------------------------------------------------------------------------------
     def search(self, query: str, *, top_k: int = 10, filters: dict | None = None) -> dict:
         query = (query or "").strip()

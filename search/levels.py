@@ -14,7 +14,9 @@ for the same reason. Measured on the main job's index (lawref + Xuzhou): for the
 first five for 13, with cosines from 0.11 to 0.63; `MIN_SIMILARITY` keeps pairs from 0.25.
 
 `build_links` runs after every ingest that wrote points (in the ranker's child process after a first ingest with
-labelled questions, and with `lawsearch train`) and saves `levels/links.json` in the data directory; `LevelLinker`,
+labelled questions, and with `lawsearch train`) and saves `levels/links.json` in the data directory. It reads only the
+home texts and the national laws they rest on (`laws_rested_on`, over the version registry's `national_laws`), not
+the whole library: 1–2 s instead of 15 s on the main job's index, a stretch in which searches wait. `LevelLinker`,
 after the penalty linker in the query pipeline, gives every hit `levels`: its counterparts at the other levels, with
 their text and similarity. They are shown as "probably the same rule" — found by wording, not by a statement of the
 texts — and are never mixed into the ranked hits.
@@ -97,8 +99,54 @@ def _articles(payloads: Iterable[dict], home: set[str]) -> tuple[list[_Article],
     return list(local.values()), list(national.values())
 
 
+@dataclass(frozen=True)
+class Law:
+    """A national text as the rule of the laws a home text rests on sees it."""
+
+    title_key: str
+    subject: frozenset[str]  # bigrams of its title's subject (search.ranker.title_core)
+
+
+def national_laws(records: Iterable[dict]) -> dict[str, Law]:
+    """Regulation id → `Law` of every national text with a current version that has articles, from version records
+    (`ArticleIndex.version_records`): what `build_links` counts a subject word's rarity over."""
+    out: dict[str, Law] = {}
+    for r in records:
+        region = r.get("region") or ""
+        if r.get("is_current") and r.get("has_articles", True) and region in NATIONAL and r.get("regulation_id"):
+            out[r["regulation_id"]] = Law(_title_key(r.get("title") or ""),
+                                          frozenset(bigrams(title_core(r.get("title") or "", region))))
+    return out
+
+
 def _long_enough(a: _Article) -> bool:
     return sum(len(r) for r in _CJK_RUN.findall(a.text)) >= MIN_CHARS
+
+
+def _foundations(local: list[_Article], subjects: Iterable[Iterable[str]]) -> dict[str, tuple[set[str], set[str]]]:
+    """Per home regulation: the title keys of the laws its articles name, and its title's subject bigrams that occur
+    in at most `RARE_SUBJECT` of the national `subjects`."""
+    df: dict[str, int] = {}
+    for words in subjects:
+        for b in words:
+            df[b] = df.get(b, 0) + 1
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for a in local:
+        names, _ = out.setdefault(a.regulation, (set(), {b for b in a.subject if df.get(b, 0) <= RARE_SUBJECT}))
+        names.update(_title_key(t) for t in _CITED.findall(a.text))
+    return out
+
+
+def _rests_on(foundation: tuple[set[str], set[str]], title_key: str, subject: Iterable[str]) -> bool:
+    names, rare = foundation
+    return title_key in names or not rare.isdisjoint(subject)
+
+
+def laws_rested_on(local_payloads: Iterable[dict], home: set[str], laws: dict[str, Law]) -> set[str]:
+    """The regulation ids among `laws` that some home text rests on: the national articles `build_links` needs."""
+    local, _ = _articles(local_payloads, set(home))
+    found = _foundations([a for a in local if _long_enough(a)], (law.subject for law in laws.values()))
+    return {reg for reg, law in laws.items() if any(_rests_on(f, law.title_key, law.subject) for f in found.values())}
 
 
 def _matrix(texts: list[str]) -> Any:
@@ -126,25 +174,20 @@ def _matrix(texts: list[str]) -> Any:
     return csr_matrix(m.multiply(1.0 / norms[:, None]))
 
 
-def build_links(payloads: Iterable[dict], home: set[str]) -> list[tuple[Key, Key, float]]:
+def build_links(payloads: Iterable[dict], home: set[str], *,
+                laws: dict[str, Law] | None = None) -> list[tuple[Key, Key, float]]:
     """(home article, national article, cosine) for every pair that passes the threshold, best `PER_ARTICLE` per
-    home article and per national article; national articles only of the laws each home text rests on."""
+    home article and per national article; national articles only of the laws each home text rests on.
+    `laws` (`national_laws`): every national text, when `payloads` hold only some of them (`laws_rested_on`'s);
+    without it, the national texts among `payloads` count in a subject word's rarity."""
     local, national = _articles(payloads, set(home))
-    titles = {n.regulation: n.subject for n in national}  # every national text counts in a word's rarity
+    if laws is None:
+        laws = {n.regulation: Law(n.title_key, frozenset(n.subject)) for n in national}
     local = [a for a in local if _long_enough(a)]
     national = [n for n in national if _long_enough(n)]
-    names: dict[str, set[str]] = {}  # home regulation → title keys of the laws it names
-    subject: dict[str, set[str]] = {}
-    for a in local:
-        names.setdefault(a.regulation, set()).update(_title_key(t) for t in _CITED.findall(a.text))
-        subject[a.regulation] = a.subject
-    df: dict[str, int] = {}
-    for words in titles.values():
-        for b in words:
-            df[b] = df.get(b, 0) + 1
-    rare = {reg: {b for b in words if df.get(b, 0) <= RARE_SUBJECT} for reg, words in subject.items()}
-    related = {reg: {j for j, n in enumerate(national) if n.title_key in names[reg] or n.subject & rare[reg]}
-               for reg in names}
+    found = _foundations(local, (law.subject for law in laws.values()))
+    related = {reg: {j for j, n in enumerate(national) if _rests_on(f, n.title_key, n.subject)}
+               for reg, f in found.items()}
     wanted = sorted(set().union(*related.values())) if related else []
     if not local or not wanted:
         return []

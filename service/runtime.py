@@ -579,7 +579,7 @@ class Runtime:
         """The same rule at the other levels (search.levels): the home texts' articles beside the national articles
         they restate, saved beside the ranker. None without a home region."""
         from corpus.store import Condition, FilterSpec
-        from search.levels import LevelLinks, build_links
+        from search.levels import LevelLinks, build_links, laws_rested_on, national_laws
 
         home = self.home_regions()
         if not home:
@@ -587,10 +587,20 @@ class Runtime:
         t = time.perf_counter()
         fields = ["kind", "is_current", "region", "version_id", "article_no", "article_suffix", "title",
                   "regulation_id", "text"]
-        flt = FilterSpec(must=[Condition(field="is_current", eq=True)])
-        links = build_links((h.payload for h in self.index.articles.scroll(flt, fields=fields)), home)
+
+        def current(cond: Condition) -> list[dict]:
+            flt = FilterSpec(must=[Condition(field="is_current", eq=True), cond])
+            return [h.payload for h in self.index.articles.scroll(flt, fields=fields)]
+
+        # The home texts, then only the national laws they rest on (a few thousand articles of 150k).
+        local = current(Condition(field="region", any_of=sorted(home)))
+        laws = national_laws(self.index.version_records())
+        wanted = laws_rested_on(local, home, laws)
+        national = current(Condition(field="regulation_id", any_of=sorted(wanted))) if wanted else []
+        links = build_links(local + national, home, laws=laws)
         path = LevelLinks(home=sorted(home)).save(self.data_dir, links)
-        self._engine = None
+        if self._engine is not None:  # the searches' engine keeps its warm tables; only its links change
+            self._engine.use_levels(LevelLinks.load(self.data_dir))
         if progress:
             print(f"各层级对应条文：{len(links)} 对（{'、'.join(sorted(home))}与国家法律），用时 "
                   f"{time.perf_counter() - t:.0f} 秒", flush=True)

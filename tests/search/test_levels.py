@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.levels import LevelLinks, build_links
+from search.levels import LevelLinks, build_links, laws_rested_on, national_laws
 
 DUTY = ("生产经营单位应当对从业人员进行安全生产教育和培训，保证从业人员具备必要的安全生产知识，熟悉有关的安全生产规章制度"
         "和安全操作规程，掌握本岗位的安全操作技能。未经安全生产教育和培训合格的从业人员，不得上岗作业。")
@@ -65,6 +65,23 @@ def test_only_laws_the_local_text_rests_on_are_searched_and_boilerplate_links_no
     assert not any(a == ("xz@2024", 50, "") for a, _ in pairs)
 
 
+def test_reading_only_the_laws_the_home_texts_rest_on_gives_the_same_links():
+    # What the runtime reads: the home texts, the version registry, then only the national laws they rest on.
+    lib = library() + [payload(f"s{i}@2020", f"中华人民共和国{w}安全法", "全国", 1, f"为了保障{w}安全，制定本法。")
+                       for i, w in enumerate(["网络", "数据", "核", "生物", "国家", "特种设备", "道路交通", "消防", "矿山",
+                                              "粮食", "出口管制"])]
+    home = {"徐州市", "江苏省"}
+    records = {p["version_id"]: {"regulation_id": p["regulation_id"], "title": p["title"], "region": p["region"],
+                                 "is_current": True, "has_articles": True} for p in lib}
+    laws = national_laws(records.values())
+    local = [p for p in lib if p["region"] in home]
+    wanted = laws_rested_on(local, home, laws)
+    assert wanted == {"aq"}  # named by the city's text; 安全 alone is in a dozen national titles
+    narrowed = local + [p for p in lib if p["regulation_id"] in wanted]
+    assert build_links(narrowed, home, laws=laws) == build_links(lib, home)
+    assert national_laws([dict(r, is_current=False) for r in records.values()]) == {}
+
+
 def test_links_survive_a_save_and_load(tmp_path):
     links = build_links(library(), {"徐州市"})
     LevelLinks(home=["徐州市"]).save(tmp_path, links)
@@ -79,10 +96,16 @@ def test_search_hits_carry_their_counterparts_at_the_other_levels(tmp_path, corp
     Jiangsu or Xuzhou article that restates it, and a local hit shows national law."""
     from tests.indexes import ingested_runtime, main_job_files
 
-    with ingested_runtime(tmp_path / "data", main_job_files(corpus_dir)) as rt:
-        # built by the ingest itself (no labelled questions here, so no ranker step)
+    question = "从业人员未经安全生产教育和培训合格不得上岗作业"
+    files = main_job_files(corpus_dir)
+    national = [p for p in files if p.name != "xuzhou"]
+    with ingested_runtime(tmp_path / "data", national) as rt:
+        assert not any(h.get("levels") for h in rt.search(question, top_k=10)["hits"])  # no home text yet
+        # The home texts arrive while the searches' engine is warm: the ingest rebuilds the links and that engine
+        # shows them (no labelled questions here, so no ranker step).
+        assert not rt.ingest([corpus_dir / "xuzhou"], progress=False, train=False).failed
         assert (rt.data_dir / "levels" / "links.json").is_file()
-        hits = rt.search("从业人员未经安全生产教育和培训合格不得上岗作业", top_k=10)["hits"]
+        hits = rt.search(question, top_k=10)["hits"]
         national = [h for h in hits if h["region"] == "全国" and h["levels"]]
         local = [h for h in hits if h["region"] in ("徐州市", "江苏省") and h["levels"]]
         assert national and local
