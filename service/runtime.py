@@ -37,6 +37,10 @@ ENCODER_META = "encoder"  # the fingerprint of the model whose vectors the index
 
 APART_WAIT_S = 900.0  # how long a search waits for the index a child process step has closed
 YIELD_PAUSE_S = 0.002  # an ingest that yields to readers sleeps this long between its steps
+# An ingest that yields to readers leaves the store's flush (≈ 0.2–0.35 s holding the GIL on the main job's index,
+# searches waiting) until this many points were written since the last one, or until the index is closed: the
+# write-ahead log keeps every update durable meanwhile and is replayed at the next load (corpus/store/edge.py).
+DEFERRED_FLUSH_POINTS = 20_000
 _switch = {"lock": threading.Lock(), "users": 0, "saved": None}  # the shared state of `yielding`
 
 
@@ -86,6 +90,7 @@ class Runtime:
         self.encoder = load_encoder(encoder_model, threads=encoder_threads)
         self._engine = None
         self._label = ""
+        self._unflushed_points = 0  # written by ingests that deferred their flush (DEFERRED_FLUSH_POINTS)
         self._engine_lock = threading.Lock()
         self._ranker: Any = _UNREAD
         self._wording: Any = _UNREAD  # the learned lay wording, read with the same rule as the ranker
@@ -326,8 +331,14 @@ class Runtime:
 
             ingestor = Ingestor(self.index, writer, limits=self.limits, progress=progress,
                                 before_write=before_write,
-                                pause=(lambda: self.search_turns.give_way(pause_s)) if pause_s else None)
+                                pause=(lambda: self.search_turns.give_way(pause_s)) if pause_s else None,
+                                flush=not pause_s)
             summary = ingestor.run(paths)
+            if pause_s:
+                self._unflushed_points += summary.points + summary.replaced_points
+                if self._unflushed_points >= DEFERRED_FLUSH_POINTS:
+                    self.index.flush()
+                    self._unflushed_points = 0
             if self._engine is not None:
                 self._engine.refresh()
                 self._engine.retriever.home_regions = frozenset(self.home_regions())

@@ -126,3 +126,35 @@ def test_searches_wait_while_a_child_process_has_the_index_and_none_fails(open_r
     t.join(30)
     assert errors == []
     assert len(done) > after >= before  # searches went on after the reopen
+
+
+def test_a_serving_ingest_defers_the_flush_and_a_crash_then_loses_nothing(open_runtime, corpus_dir, tmp_path,
+                                                                           monkeypatch):
+    """An ingest that yields to readers (an API upload) leaves the store's flush, which stalls every search for a
+    few hundred ms on a large index, to later; what it wrote is in the write-ahead log all the same."""
+    import shutil
+
+    import service.runtime as runtime_module
+
+    rt = open_runtime()
+    flushes = []
+    monkeypatch.setattr(rt.index, "flush", lambda: flushes.append(1))
+    summary = rt.ingest([corpus_dir / "xuzhou" / "徐州市养犬管理条例_2023修正.md"], progress=False, train=False,
+                        yield_to_readers=True)
+    assert summary.points > 0 and flushes == []
+    rt.ingest([corpus_dir / "xuzhou" / "徐州市质量促进条例.md"], progress=False, train=False)  # a bulk ingest flushes
+    assert flushes == [1]
+    monkeypatch.setattr(runtime_module, "DEFERRED_FLUSH_POINTS", 1)  # enough written: the serving ingest flushes
+    rt.ingest([corpus_dir / "xuzhou" / "徐州市文明行为促进条例.md"], progress=False, train=False, yield_to_readers=True)
+    assert flushes == [1, 1]
+    # What a kill -9 now would leave on disk, none of it flushed: every version is there, complete and current.
+    shutil.copytree(tmp_path / "data", tmp_path / "after-crash")
+    crashed = Runtime.open(Settings(data_dir=tmp_path / "after-crash"))
+    try:
+        records = crashed.index.version_records()
+        assert sorted(r["title"] for r in records if r["is_current"]) == ["徐州市养犬管理条例", "徐州市文明行为促进条例",
+                                                                          "徐州市质量促进条例"]
+        hit = crashed.search("徐州市养犬管理条例第十八条", top_k=1)["hits"][0]
+        assert hit["title"] == "徐州市养犬管理条例" and hit["article_no"] == 18
+    finally:
+        crashed.close()
