@@ -172,11 +172,36 @@ class TestVersionRegistry:
         assert len(whole) == 1  # the registry, once; the rest are one regulation's versions
 
         new = make_reg("徐州市养犬管理条例", "2024-01-01", ["新第一条"])
-        writer.write(new)  # a write through this index: the next lookup reads the registry anew
+        writer.write(new)  # a write through this index: the next lookup sees it, the records it wrote read anew
         assert idx.article("徐州市养犬管理条例", 1)[0]["version_date"] == "2024-01-01"
         idx.delete(new.regulation_id)
         with pytest.raises(Exception, match="未找到法规"):
             idx.article("徐州市养犬管理条例", 1)
+        whole = [f for f in scrolls if not any(c.field == "regulation_id" for c in f.must)]
+        assert len(whole) == 1  # still the first read only
+
+    def test_the_kept_registry_equals_a_whole_read_after_every_store_mutation(self, index):
+        """Patched from the store's change log after each write, the registry is what reading every record anew
+        gives, in the same order, at every step of new versions, a replacement, a rewrite and a deletion."""
+        from evaluation.reingest_load import AtEveryMutation
+
+        idx, writer = index
+        steps = []
+
+        def compare():
+            for state in ("complete", None):
+                flt = FilterSpec(must=[Condition("state", eq=state)] if state else [])
+                assert idx.version_records(state=state) == [h.payload for h in idx.versions_store.scroll(flt)]
+            steps.append(idx.versions_store.generation)
+
+        writer.write(make_reg("徐州市文明行为促进条例", "2019-01-01", ["一", "二"]))
+        compare()
+        with AtEveryMutation(idx, compare):
+            writer.write(make_reg("徐州市养犬管理条例", "2013-01-01", ["旧第一条"]))
+            writer.write(make_reg("徐州市养犬管理条例", "2024-01-01", ["新第一条", "新第二条"]))
+            writer.write(make_reg("徐州市文明行为促进条例", "2019-01-01", ["一", "二改"], sha="rewritten"))
+            idx.delete(make_reg("徐州市养犬管理条例", "2024-01-01", []).regulation_id)
+        assert len(steps) > 10 and steps == sorted(steps)
 
     def test_callers_get_copies_and_another_process_s_writes_show_within_the_ttl(self, index, monkeypatch):
         import corpus.index as index_module
@@ -190,7 +215,7 @@ class TestVersionRegistry:
         # a write this index object did not make (another API worker on a shared server) leaves the generation as
         # it was: the registry is read anew once its time is up
         kept = idx._registries["complete"]
-        idx._registries["complete"] = (kept[0], kept[1], [])
+        idx._registries["complete"] = (kept[0], kept[1], {})
         assert idx.resolve_title("徐州市文明行为促进条例") == []
         now = index_module.time.monotonic()
         monkeypatch.setattr(index_module.time, "monotonic", lambda: now + index_module.REGISTRY_TTL_S + 1)
