@@ -609,9 +609,10 @@ class Runtime:
         wanted = laws_rested_on(local, home, laws)
         national = current(Condition(field="regulation_id", any_of=sorted(wanted))) if wanted else []
         links = build_links(local + national, home, laws=laws)
-        path = LevelLinks(home=sorted(home)).save(self.data_dir, links)
+        levels = LevelLinks.of(links, home)
+        path = levels.save(self.data_dir, links)
         if self._engine is not None:  # the searches' engine keeps its warm tables; only its links change
-            self._engine.use_levels(LevelLinks.load(self.data_dir))
+            self._engine.use_levels(levels)
         if progress:
             print(f"各层级对应条文：{len(links)} 对（{'、'.join(sorted(home))}与国家法律），用时 "
                   f"{time.perf_counter() - t:.0f} 秒", flush=True)
