@@ -47,7 +47,7 @@ def _masked(group: TrainingGroup, columns: Sequence[int]) -> TrainingGroup:
         return group
     x = group.features.copy()
     x[:, list(columns)] = 0.0
-    return TrainingGroup(group.question_id, x, group.labels)
+    return TrainingGroup(group.question_id, x, group.labels, group.keys)
 
 
 class SystemTrainer:
@@ -84,7 +84,7 @@ class SystemTrainer:
         test_groups = [question_group(r, q, self.flt) for q in test]
         if self.encoder is not None:  # the encoder's columns dropped: the ranker learns without them
             width = len(feature_names(False))
-            test_groups = [(TrainingGroup(g.question_id, g.features[:, :width], g.labels), keys)
+            test_groups = [(TrainingGroup(g.question_id, g.features[:, :width], g.labels, keys), keys)
                            for g, keys in test_groups]
         return r, train_groups, test_groups
 

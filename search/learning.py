@@ -46,7 +46,7 @@ def question_group(retriever: HybridRetriever, question: dict,
     qid = question_id(question)
     group = TrainingGroup(question_id=qid,
                           features=retriever.features(a.retrieval_query, a.ranker_flags, cands, exclude=qid),
-                          labels=np.array([1 if k in rel else 0 for k in keys], dtype=np.int32))
+                          labels=np.array([1 if k in rel else 0 for k in keys], dtype=np.int32), keys=keys)
     return group, keys
 
 

@@ -351,11 +351,13 @@ ENSEMBLE_HEAD = 20
 
 @dataclass
 class TrainingGroup:
-    """One labelled question's candidates: features and 0/1 relevance."""
+    """One labelled question's candidates: features and 0/1 relevance; `keys`: the candidates' article keys in row
+    order, where the group was built from a search (a dump extended with features computed afterwards reads them)."""
 
     question_id: str
     features: np.ndarray
     labels: np.ndarray
+    keys: list | None = None
 
 
 class LearnedRanker:

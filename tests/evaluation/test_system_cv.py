@@ -25,6 +25,7 @@ def encoder_runtime(tmp_path_factory, corpus_dir):
 @pytest.mark.slow
 def test_system_cv_scores_each_question_once_and_the_encoder_only_adds_candidates(encoder_runtime, eval_dir,
                                                                                   tmp_path):
+    from corpus.training import question_id, relevant_keys
     from evaluation.ranker_cv import load_labelled, system_crossval
     from search.engine import build_filter
     from search.ranker import feature_names
@@ -44,6 +45,12 @@ def test_system_cv_scores_each_question_once_and_the_encoder_only_adds_candidate
         for f, fold in enumerate(folds):  # never by a model that saw it
             tested = {g.question_id for g, _ in fold["test"]}
             assert tested and not tested & {g.question_id for g in fold["train"]}
+            # every dumped group names its candidates, row for row, so features can be added afterwards; a
+            # training group's labels are its keys' relevance
+            gold = {question_id(q): relevant_keys(q) for q in questions}
+            for g in fold["train"] + [g for g, _ in fold["test"]]:
+                assert g.keys is not None and len(g.keys) == len(g.labels) == g.features.shape[0]
+                assert g.labels.tolist() == [int(k in gold[g.question_id]) for k in g.keys]
     (plain, plain_folds), (enc, enc_folds) = runs[False], runs[True]
     width = len(feature_names(False))
     for a, b in zip(plain_folds, enc_folds):
