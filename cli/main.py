@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--queries", required=True, nargs="+", help="labelled question files (JSONL)")
     e.add_argument("--folds", type=int, default=5)
     e.add_argument("--no-ablations", dest="ablations", action="store_false")
-    e.add_argument("--dump", help="a folder for each fold's candidate features (pickled), for tuning the ranker")
+    e.add_argument("--dump", help="a folder for each fold's candidate features and article keys (pickled), "
+                                  "for tuning the ranker or trying new columns")
     e.add_argument("--encoder-candidates", action="store_true",
                    help="the questions scored also get the character encoder's candidates (the ranker learns "
                         "without them, as `lawsearch train` does); needs LAWSEARCH_ENCODER_MODEL and its vectors")

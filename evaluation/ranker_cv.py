@@ -101,7 +101,8 @@ def system_crossval(runtime: Any, questions: list[dict], *, flt: Any, k: int = 5
                     encoder_candidates: bool = False) -> dict[str, Any]:
     """Per-question metrics averaged per source file (`source` of each question) and overall, for the fused
     order (`fusion`), the ranker (`ranker`) and each ablation (`-name`). `dump`: a folder where each fold's
-    training and test groups are pickled (for tuning the ranker's settings without retraining embedders).
+    training and test groups are pickled with their candidates' article keys (for tuning the ranker's settings, or
+    trying columns computed from the keys, without retraining embedders).
     `encoder_candidates`: see `SystemTrainer` (the encoder issue's ablation; its model must not have seen the
     questions scored)."""
     trainer = SystemTrainer(runtime, flt, encoder_candidates=encoder_candidates)
