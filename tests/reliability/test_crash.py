@@ -143,12 +143,16 @@ def test_random_kill_9_then_rerun_equals_clean_run(tmp_path, lawref_files):
     assert sum(1 for r in expected[1] if not r[3]) == 1
     rnd = random.Random(int(os.environ.get("LAWSEARCH_CRASH_SEED", "20261126")))
     seen: dict[str, int] = {}
-    for i in range(trials):
+    inside = ("mid-write (pending version)", "during currentness flip")
+    i = 0
+    # The budgeted trials, then (at most 6 more) write-phase kills until one has landed inside a version's write: six
+    # trials can all miss it (seen once in CI), and that state is what the test is for.
+    while i < trials or (not any(seen.get(w) for w in inside) and i < trials + 6):
         data = tmp_path / f"trial{i}"
         started = time.perf_counter()
         proc = subprocess.Popen([*CHILD, "ingest", *map(str, lawref_files), "--no-train"], cwd=REPO, env=_env(data),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if i % 2 == 0:
+        if i % 2 == 0 and i < trials:
             # A random moment of the whole run (start-up, parse, prepare, write).
             timer = threading.Timer(rnd.uniform(0.3, 1.0) * wall, proc.send_signal, (signal.SIGKILL,))
             timer.start()
@@ -177,9 +181,10 @@ def test_random_kill_9_then_rerun_equals_clean_run(tmp_path, lawref_files):
         assert got[1] == expected[1], f"trial {i} ({where}): version records differ"
         assert got[0] == expected[0], f"trial {i} ({where}): points differ"
         shutil.rmtree(data)
-    print(f"\n{trials} kill -9 trials, state at the kill: {seen}")
+        i += 1
+    print(f"\n{i} kill -9 trials, state at the kill: {seen}")
     assert sum(v for k, v in seen.items() if k != "finished before the kill") >= trials // 2
-    assert seen.get("mid-write (pending version)", 0) + seen.get("during currentness flip", 0) >= 1
+    assert sum(seen.get(w, 0) for w in inside) >= 1
 
 
 def test_kill_at_every_step_of_a_version_replacement(tmp_path, corpus_dir):
