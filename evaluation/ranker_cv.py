@@ -15,6 +15,7 @@ import json
 import pickle
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def _masked(group: TrainingGroup, columns: Sequence[int]) -> TrainingGroup:
         return group
     x = group.features.copy()
     x[:, list(columns)] = 0.0
-    return TrainingGroup(group.question_id, x, group.labels, group.keys)
+    return replace(group, features=x)
 
 
 class SystemTrainer:
@@ -84,7 +85,7 @@ class SystemTrainer:
         test_groups = [question_group(r, q, self.flt) for q in test]
         if self.encoder is not None:  # the encoder's columns dropped: the ranker learns without them
             width = len(feature_names(False))
-            test_groups = [(TrainingGroup(g.question_id, g.features[:, :width], g.labels, keys), keys)
+            test_groups = [(replace(g, features=g.features[:, :width]), keys)
                            for g, keys in test_groups]
         return r, train_groups, test_groups
 

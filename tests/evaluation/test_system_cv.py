@@ -33,6 +33,7 @@ def test_system_cv_scores_each_question_once_and_the_encoder_only_adds_candidate
     rt = encoder_runtime
     questions = load_labelled([eval_dir / "xuzhou_dev.jsonl"])
     flt = build_filter({}, rt.engine.titles, home_region=rt.home_region)
+    gold = {question_id(q): relevant_keys(q) for q in questions}
     runs = {}
     for encoder in (False, True):
         dump = tmp_path / f"encoder-{encoder}"
@@ -47,7 +48,6 @@ def test_system_cv_scores_each_question_once_and_the_encoder_only_adds_candidate
             assert tested and not tested & {g.question_id for g in fold["train"]}
             # every dumped group names its candidates, row for row, so features can be added afterwards; a
             # training group's labels are its keys' relevance
-            gold = {question_id(q): relevant_keys(q) for q in questions}
             for g in fold["train"] + [g for g, _ in fold["test"]]:
                 assert g.keys is not None and len(g.keys) == len(g.labels) == g.features.shape[0]
                 assert g.labels.tolist() == [int(k in gold[g.question_id]) for k in g.keys]
